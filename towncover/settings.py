@@ -1,0 +1,32 @@
+"""Settings in one place: paths, defaults and limits."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("TOWNCOVER_DATA", ROOT / "data"))
+GAZETTEER_DIR = DATA_DIR / "gazetteer"
+OUTLINES_DIR = DATA_DIR / "outlines"
+CELLS_DIR = DATA_DIR / "cells"
+TARGETS_DIR = DATA_DIR / "targets"
+DEMO_DIR = DATA_DIR / "demo"
+APP_PATH = ROOT / "app.py"
+
+# The region the app opens on: 安岳县 (Anyue County, Sichuan), one of the five plan regions.
+DEFAULT_REGION = "512021"
+
+# Township codes (digits 7-9) at or above this are special units (开发区, 园区, 林场, 农场...),
+# which plans' "乡镇(街道)" coverage excludes unless a target says otherwise.
+SPECIAL_UNIT_MIN = 400
+STREET_MAX = 99  # 001-099 街道
+TOWN_MAX = 199  # 100-199 镇; 200-399 乡
+
+# Coordinates in facility sheets are usually copied from Amap, so GCJ-02 unless the user says otherwise.
+DEFAULT_SHEET_CRS = "gcj02"
+
+# Limits for uploaded files (stated in the UI).
+MAX_UPLOAD_MB = 50
+MAX_UNZIPPED_MB = 500
+MAX_ZIP_ENTRIES = 2000
