@@ -26,7 +26,7 @@ TOWNSHIP_KINDS = ("street", "town", "township", "special")
 VILLAGE_KINDS = ("village", "community", "other")
 
 _COMMUNITY = re.compile(r"(?:社区|居委会|居民委员会)")
-_VILLAGE = re.compile(r"(村委会|村民委员会|村$|嘎查)")
+_VILLAGE = re.compile(r"(?:村委会|村民委员会|村$|嘎查)")
 
 
 @dataclass(frozen=True)

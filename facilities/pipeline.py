@@ -1,0 +1,164 @@
+"""One pipeline for the CLI and the app: sheet → loader → geocoder → categories → ready for coverage.
+
+Data flows one way. :func:`analyse` reads a facility sheet, places every row on township and village
+codes for a region, classifies each row's category and returns an :class:`Analysis` that coverage,
+maps and exports read from.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from facilities import categories as _categories
+from facilities import sheets as _sheets
+from facilities import targets as _targets
+from facilities.corrections import apply_corrections
+from geo import boundaries as _boundaries
+from geo import geocoder as _geocoder
+from geo.gazetteer import Region, load_gazetteer
+from towncover import settings
+
+STATUSES = ("matched", "ambiguous", "unmatched", "out_of_region", "rejected")
+
+
+@dataclass
+class Analysis:
+    """Everything derived from one sheet for one region.
+
+    Attributes
+    ----------
+    region : Region
+    sheet : facilities.sheets.Sheet
+    placed : pandas.DataFrame
+        Every input row exactly once, in input order: the geocoder's columns plus ``category``,
+        ``category_label`` and numeric ``beds`` / ``nursing_beds`` where the sheet has them.
+    units : geopandas.GeoDataFrame or None
+        Township polygons for maps and radius rules: the user's boundaries, else schematic cells,
+        else None (a county without a map: coverage is still counted by code).
+    schematic : bool
+        True when ``units`` are schematic cells (示意边界), never real boundaries.
+    plan : facilities.targets.Plan or None
+        The region's plan, when one is known.
+    geocoded : pandas.DataFrame
+        ``placed`` before the planner's corrections (kept so corrections re-apply without re-geocoding).
+    notes : list of str
+        Assumptions made on the way (CRS, boundary repairs), Chinese / English.
+    """
+
+    region: Region
+    sheet: Any
+    placed: pd.DataFrame
+    units: gpd.GeoDataFrame | None
+    schematic: bool
+    plan: Any
+    geocoded: pd.DataFrame | None = None
+    crs: str = settings.DEFAULT_SHEET_CRS
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        """Row accounting: rows read, then each status; they add up to the rows in the file."""
+        counts = self.placed["match_status"].value_counts()
+        out = {"rows_read": int(self.sheet.summary()["rows_read"])}
+        out["blank"] = int(self.sheet.summary().get("blank", 0))
+        for status in STATUSES:
+            out[status] = int(counts.get(status, 0))
+        return out
+
+    def check_accounting(self) -> None:
+        """Raise AssertionError if any input row was lost or doubled (checked on every run)."""
+        s = self.summary()
+        accounted = s["blank"] + sum(s[k] for k in STATUSES)
+        assert accounted == s["rows_read"], f"row accounting broken: {s}"
+        assert self.placed["row"].is_unique, "a row came out twice"
+
+
+def analyse(
+    source: str | os.PathLike | bytes | Any,
+    region: str | Region,
+    *,
+    filename: str | None = None,
+    columns: dict[str, str] | None = None,
+    crs: str = settings.DEFAULT_SHEET_CRS,
+    boundaries: gpd.GeoDataFrame | str | os.PathLike | None = None,
+    corrections: pd.DataFrame | None = None,
+    plan: Any = None,
+) -> Analysis:
+    """Read a facility sheet and place every row on township and village codes.
+
+    Parameters
+    ----------
+    source : path, bytes or file-like
+        The facility sheet (.csv, .xlsx, .xls).
+    region : str or Region
+        Division code (2, 4, 6 or 9 digits) or name (安岳县, 宜春市).
+    filename : str, optional
+        The file's name, needed when ``source`` is bytes (uploads).
+    columns : dict, optional
+        Role → header overrides (``{"address": "详细住址"}``).
+    crs : {"wgs84", "cgcs2000", "gcj02", "bd09"}
+        Datum of the sheet's coordinates.
+    boundaries : GeoDataFrame or path, optional
+        Real township polygons; without them the schematic cells are used for display only.
+    corrections : pandas.DataFrame, optional
+        Planner corrections (row → township code) applied after geocoding.
+    plan : facilities.targets.Plan, optional
+        Plan to evaluate; by default the region's own plan, if any.
+
+    Returns
+    -------
+    Analysis
+    """
+    gaz = load_gazetteer()
+    region = region if isinstance(region, Region) else gaz.region(region)
+    sheet = _sheets.read_sheet(source, filename=filename, columns=columns)
+    notes: list[str] = []
+    real = None
+    if boundaries is not None:
+        real = boundaries if isinstance(boundaries, gpd.GeoDataFrame) else _boundaries.load_boundaries(boundaries)
+        notes.extend(real.attrs.get("notes", []))
+    geocoded = _geocoder.geocode(sheet, region, crs=crs, boundaries=real)
+    geocoded = _add_numbers(_add_categories(geocoded, sheet), sheet)
+    placed = apply_corrections(geocoded, corrections, gaz)
+    if real is not None:
+        units, schematic = real, False
+    elif _boundaries.has_map(region.code):
+        units, schematic = _boundaries.township_cells(region.code), True
+    else:
+        units, schematic = None, False
+    if plan is None:
+        plan = _targets.plan_for_region(region.code)
+    analysis = Analysis(region=region, sheet=sheet, placed=placed, units=units, schematic=schematic,
+                        plan=plan, geocoded=geocoded, crs=crs, notes=notes)
+    analysis.check_accounting()
+    return analysis
+
+
+def reapply(analysis: Analysis, corrections: pd.DataFrame | None) -> Analysis:
+    """The same analysis with a new set of corrections (no re-reading, no re-geocoding of the sheet)."""
+    placed = apply_corrections(analysis.geocoded, corrections, load_gazetteer())
+    new = Analysis(**{**analysis.__dict__, "placed": placed})
+    new.check_accounting()
+    return new
+
+
+def _add_categories(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
+    roles = sheet.roles
+    blank = pd.Series("", index=placed.index, dtype="string")
+    types = placed[roles["category"]].astype("string") if "category" in roles else blank
+    names = placed[roles["name"]].astype("string") if "name" in roles else blank
+    out = placed.copy()
+    out["category"] = _categories.classify(types.fillna(""), names.fillna("")).to_numpy()
+    out["category_label"] = out["category"].map(lambda c: _categories.label(c, "zh"))
+    return out
+
+
+def _add_numbers(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
+    for role in ("beds", "nursing_beds"):
+        if role in sheet.roles:
+            placed[role] = pd.to_numeric(placed[sheet.roles[role]], errors="coerce").to_numpy()
+    return placed

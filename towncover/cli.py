@@ -1,0 +1,202 @@
+"""The ``towncover`` command: a thin face over geo/ and facilities/ (the app is the other face)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from towncover import settings
+from towncover.errors import TowncoverError
+
+CRS_CHOICES = ["wgs84", "cgcs2000", "gcj02", "bd09"]
+EXPORT_FORMATS = ["geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"]
+
+
+def _columns(pairs: list[str] | None) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        role, sep, header = pair.partition("=")
+        if not sep or not role or not header:
+            raise TowncoverError(
+                f"--columns 应写作 角色=表头(如 address=详细地址),而不是“{pair}”",
+                f"--columns takes role=header (e.g. address=详细地址), not '{pair}'",
+            )
+        out[role.strip()] = header.strip()
+    return out
+
+
+def _analyse(args: argparse.Namespace):
+    from facilities.pipeline import analyse
+
+    plan = None
+    if getattr(args, "targets", None):
+        from facilities.targets import load_plan
+
+        plan = load_plan(args.targets)
+    path = Path(args.input)
+    if not path.exists():
+        raise TowncoverError(f"找不到文件 {path}", f"file not found: {path}")
+    return analyse(path, args.region, columns=_columns(args.columns), crs=args.crs,
+                   boundaries=args.boundaries, plan=plan)
+
+
+def _summary_line(analysis) -> str:
+    s = analysis.summary()
+    return (
+        f"{analysis.region.full_name}({analysis.region.code}): 读取 {s['rows_read']} 行 / rows read, "
+        f"matched {s['matched']}, ambiguous {s['ambiguous']}, unmatched {s['unmatched']}, "
+        f"out_of_region {s['out_of_region']}, rejected {s['rejected']}, blank {s['blank']}"
+    )
+
+
+def cmd_regions(args: argparse.Namespace) -> int:
+    from facilities.targets import plan_for_region
+    from geo.boundaries import regions_with_maps
+
+    table = regions_with_maps()
+    table = table.assign(plan=[("yes" if plan_for_region(c) else "") for c in table["code"]])
+    print(table.to_string(index=False))
+    return 0
+
+
+def cmd_geocode(args: argparse.Namespace) -> int:
+    from geo.export import export_table
+
+    analysis = _analyse(args)
+    out = Path(args.output)
+    columns = [c for c in analysis.placed.columns if c not in ("category_label",)]
+    export_table(analysis.placed[columns], out, "csv")
+    print(_summary_line(analysis), file=sys.stderr)
+    print(f"已写出 / written: {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from facilities import coverage
+
+    analysis = _analyse(args)
+    population = coverage.read_population(args.population) if args.population else None
+    planned = coverage.read_planned(args.planned, analysis.region.code) if args.planned else None
+    if args.category or args.level or args.json:
+        if not (args.category and args.level):
+            raise TowncoverError("--json 需要同时给出 --category 和 --level",
+                                 "--json needs both --category and --level")
+        result = coverage.measure_for_target(analysis, args.category, args.level)
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            print(f"{args.category} @ {args.level}: {result.covered}/{result.total} = {result.rate:.1f}%")
+        if not args.output:
+            return 0
+    if analysis.plan is None:
+        raise TowncoverError(
+            f"{analysis.region.full_name} 没有内置规划目标;请用 --targets 指定规划 YAML",
+            f"no plan targets are built in for {analysis.region.code}; give one with --targets PLAN.yaml",
+        )
+    evaluation = coverage.evaluate_plan(analysis.placed, analysis.plan, analysis.region.code,
+                                        population=population, planned=planned, units=analysis.units)
+    print(_summary_line(analysis), file=sys.stderr)
+    print(coverage.format_evaluation(evaluation))
+    if args.output:
+        from facilities.report import write_report
+
+        write_report(analysis, evaluation, args.output, population=population, planned=planned)
+        print(f"已写出 / written: {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from facilities.layers import build_layers
+    from geo.export import export_layers
+
+    analysis = _analyse(args)
+    if analysis.units is None:
+        raise TowncoverError(
+            f"{analysis.region.full_name} 没有内置地图;请用 --boundaries 提供乡镇边界",
+            f"{analysis.region.code} has no built-in map; give township polygons with --boundaries",
+        )
+    layers = build_layers(analysis, category=args.category, level=args.level)
+    path = export_layers(layers, args.output, args.format, encoding=args.encoding, schematic=analysis.schematic)
+    print(_summary_line(analysis), file=sys.stderr)
+    print(f"已写出 / written: {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    command = [sys.executable, "-m", "streamlit", "run", str(settings.APP_PATH), "--server.port", str(args.port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    return subprocess.call(command)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="towncover", description="民政设施乡镇覆盖评估 / township coverage of civil-affairs facilities")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("regions", help="regions with maps / 有地图的区域").set_defaults(func=cmd_regions)
+
+    def sheet_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("input", help="facility sheet (.csv, .xlsx, .xls)")
+        p.add_argument("-r", "--region", required=True, help="division code or name, e.g. 512021 or 安岳县")
+        p.add_argument("--crs", choices=CRS_CHOICES, default=settings.DEFAULT_SHEET_CRS,
+                       help="datum of the sheet's coordinates (default gcj02: copied from Amap)")
+        p.add_argument("--boundaries", help="real township polygons (zipped Shapefile, GeoPackage, GeoJSON, KML)")
+        p.add_argument("--columns", nargs="*", metavar="ROLE=HEADER", help="override column recognition")
+
+    p = sub.add_parser("geocode", help="place every row on township and village codes")
+    sheet_args(p)
+    p.add_argument("-o", "--output", required=True, help="output .csv (UTF-8 with BOM)")
+    p.set_defaults(func=cmd_geocode)
+
+    p = sub.add_parser("coverage", help="measure the plan's targets")
+    sheet_args(p)
+    p.add_argument("--targets", help="plan YAML (default: the region's built-in plan)")
+    p.add_argument("--population", help="population table (township code, population, elderly population)")
+    p.add_argument("--planned", help="planned projects sheet (scenario)")
+    p.add_argument("--category", help="category id, e.g. elderly_regional_centre")
+    p.add_argument("--level", help="unit level, e.g. township_and_street")
+    p.add_argument("--json", action="store_true", help="print one JSON object for --category/--level")
+    p.add_argument("-o", "--output", help="report .xlsx, .csv or .json")
+    p.set_defaults(func=cmd_coverage)
+
+    p = sub.add_parser("export", help="export map layers")
+    sheet_args(p)
+    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--category", default="elderly_regional_centre", help="category shown on the township layer")
+    p.add_argument("--level", default="township_and_street")
+    p.add_argument("--encoding", default="UTF-8", choices=["UTF-8", "GBK"], help="Shapefile attribute encoding")
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("app", help="start the Streamlit app")
+    p.add_argument("--port", type=int, default=8501)
+    p.set_defaults(func=cmd_app)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; unusable input exits 2 with a one-line message, never a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except TowncoverError as exc:
+        print(f"错误 / error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a planner gets one line; developers set TOWNCOVER_DEBUG=1
+        if os.environ.get("TOWNCOVER_DEBUG"):
+            raise
+        print(f"内部错误 / internal error: {type(exc).__name__}: {exc} (TOWNCOVER_DEBUG=1 显示详情 / for details)",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
