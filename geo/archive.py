@@ -1,0 +1,98 @@
+"""Safe unpacking of uploaded zip archives (zipped Shapefiles): no bombs, no path tricks, no links."""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from towncover import settings
+from towncover.errors import TowncoverError
+
+# A zip bomb compresses far better than any real Shapefile (which rarely beats 20:1).
+MAX_RATIO = 200
+
+
+def safe_extract(source: str | os.PathLike | bytes, dest: str | os.PathLike) -> list[Path]:
+    """Extract a zip archive into ``dest`` after checking every entry.
+
+    Parameters
+    ----------
+    source : path or bytes
+        The archive.
+    dest : path
+        An existing, empty directory.
+
+    Returns
+    -------
+    list of Path
+        The files written, in archive order.
+
+    Raises
+    ------
+    TowncoverError
+        For a corrupt archive, too many entries, too much uncompressed data, a suspicious
+        compression ratio, an absolute path, a ``..`` component, or a symbolic link.
+    """
+    dest = Path(dest).resolve()
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise TowncoverError(f"压缩包无法打开:{exc}", f"the zip archive cannot be opened: {exc}") from None
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > settings.MAX_ZIP_ENTRIES:
+            raise TowncoverError(
+                f"压缩包条目过多({len(entries)} 个,上限 {settings.MAX_ZIP_ENTRIES})",
+                f"too many entries in the zip ({len(entries)}, limit {settings.MAX_ZIP_ENTRIES})",
+            )
+        total = sum(e.file_size for e in entries)
+        limit = settings.MAX_UNZIPPED_MB * 1024 * 1024
+        if total > limit:
+            raise TowncoverError(
+                f"压缩包解压后过大({total / 2**20:.0f} MB,上限 {settings.MAX_UNZIPPED_MB} MB)",
+                f"the zip unpacks to too much data ({total / 2**20:.0f} MB, limit {settings.MAX_UNZIPPED_MB} MB)",
+            )
+        for entry in entries:
+            _check_entry(entry)
+        written = []
+        for entry in entries:
+            if entry.is_dir():
+                continue
+            target = (dest / entry.filename).resolve()
+            if dest not in target.parents:
+                raise TowncoverError(f"压缩包条目路径越界:{entry.filename}", f"zip entry escapes the folder: {entry.filename}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(entry) as src, open(target, "wb") as out:
+                copied = 0
+                while chunk := src.read(1 << 20):
+                    copied += len(chunk)
+                    # The header's sizes can lie: count what really comes out.
+                    if copied > entry.file_size or copied > limit:
+                        raise TowncoverError(
+                            f"压缩包条目 {entry.filename} 实际大小超过声明",
+                            f"zip entry {entry.filename} is larger than it declares",
+                        )
+                    out.write(chunk)
+            written.append(target)
+        return written
+
+
+def _check_entry(entry: zipfile.ZipInfo) -> None:
+    name = entry.filename
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise TowncoverError(f"压缩包含绝对路径条目:{name}", f"zip entry has an absolute path: {name}")
+    if ".." in path.parts:
+        raise TowncoverError(f"压缩包条目含“..”:{name}", f"zip entry contains '..': {name}")
+    mode = entry.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        raise TowncoverError(f"压缩包含符号链接:{name}", f"zip entry is a symbolic link: {name}")
+    if entry.compress_size and entry.file_size / entry.compress_size > MAX_RATIO:
+        raise TowncoverError(
+            f"压缩包条目 {name} 压缩比异常({entry.file_size // max(entry.compress_size, 1)}:1),疑似压缩炸弹",
+            f"zip entry {name} has a suspicious compression ratio "
+            f"({entry.file_size // max(entry.compress_size, 1)}:1): possible zip bomb",
+        )
