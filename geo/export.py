@@ -1,0 +1,658 @@
+"""Write map layers and tables to the formats planners use: GeoJSON, GeoPackage, Shapefile, KML,
+CSV, Excel and a standalone HTML map.
+
+Every file is written atomically: into a temporary directory beside the target, then moved into
+place with :func:`os.replace`, so a failed export never leaves a half-written file under the
+target's name.
+
+Schematic township cells (示意) stay labelled in every format: polygon layers get a ``boundary``
+column reading ``示意边界/schematic``, their layer names end in ``_schematic``, zipped exports carry
+a README.txt saying so, and the HTML legend says so.
+
+Spreadsheet outputs (CSV, Excel) neutralise cells that a spreadsheet would run as a formula
+(text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) by prefixing a single quote.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import unicodedata
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from towncover.errors import TowncoverError
+
+__all__ = [
+    "FORMATS",
+    "SCHEMATIC_VALUE",
+    "export_layers",
+    "export_table",
+    "neutralise_cells",
+    "shapefile_field_names",
+]
+
+Format = Literal["geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"]
+FORMATS: tuple[str, ...] = ("geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html")
+SCHEMATIC_VALUE = "示意边界/schematic"
+SCHEMATIC_SUFFIX = "_schematic"
+
+_FORMULA_START = r"^[=+\-@\t\r]"
+_EXCEL_CELL_MAX = 32767
+_DBF_TEXT_MAX = 254
+_DBF_NAME_MAX = 10
+_ENCODINGS = {
+    "GBK": "GBK",
+    "CP936": "GBK",
+    "GB2312": "GBK",
+    "936": "GBK",
+    "UTF-8": "UTF-8",
+    "UTF8": "UTF-8",
+}
+# openpyxl refuses control characters other than tab, newline and carriage return.
+_ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+# --------------------------------------------------------------------------------------------
+# Public helpers
+# --------------------------------------------------------------------------------------------
+
+
+def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix a single quote to text cells a spreadsheet would treat as a formula.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Any table. Only text values are changed; numbers stay numbers.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy in which every text cell (and column header) starting with ``=``, ``+``, ``-``,
+        ``@``, tab or carriage return starts with ``'`` instead.
+    """
+    out = frame.copy()
+    for name in out.columns:
+        col = out[name]
+        if isinstance(col, pd.DataFrame):  # duplicate column labels
+            continue
+        if not (pd.api.types.is_string_dtype(col.dtype) or col.dtype == object):
+            continue
+        hit = col.str.match(_FORMULA_START)
+        hit = hit.astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if hit.any():
+            values = col.astype(object).to_numpy(copy=True)
+            values[hit] = np.array(["'" + v for v in values[hit]], dtype=object)
+            out[name] = pd.Series(values, index=col.index, dtype=col.dtype if col.dtype != object else object)
+    out.columns = ["'" + c if isinstance(c, str) and re.match(_FORMULA_START, c) else c for c in out.columns]
+    return out
+
+
+def shapefile_field_names(columns: list[str], encoding: str = "UTF-8") -> dict[str, str]:
+    """Short, unique DBF field names (≤ 10 bytes in ``encoding``) for column names.
+
+    Parameters
+    ----------
+    columns : list of str
+        Full column names, in order.
+    encoding : {"UTF-8", "GBK"}
+        The DBF encoding; non-ASCII names are cut to fit 10 bytes in it.
+
+    Returns
+    -------
+    dict
+        Full name → short name. ASCII names keep their letters, digits and underscores (others
+        become ``_``), cut to 10 characters; clashes (compared case-insensitively, as DBF does)
+        get a numeric suffix. Non-ASCII names (机构名称) keep their characters, cut to 10 bytes.
+    """
+    enc = _normalise_encoding(encoding)
+    used: set[str] = set()
+    result: dict[str, str] = {}
+    for full in columns:
+        text = unicodedata.normalize("NFKC", str(full)).strip()
+        if text.isascii():
+            base = re.sub(r"[^A-Za-z0-9_]", "_", text) or "field"
+            if base[0].isdigit():
+                base = "f" + base
+        else:
+            base = re.sub(r"[\s\"'.,;:()\[\]{}<>/\\|=+*?!@#$%^&~`-]", "_", text) or "field"
+        short = _fit(base, _DBF_NAME_MAX, enc)
+        k = 1
+        while short.upper() in used:
+            suffix = f"_{k}" if k < 10 else str(k)
+            short = _fit(base, _DBF_NAME_MAX - len(suffix), enc) + suffix
+            k += 1
+        used.add(short.upper())
+        result[str(full)] = short
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# export_layers
+# --------------------------------------------------------------------------------------------
+
+
+def export_layers(
+    layers: Mapping[str, gpd.GeoDataFrame],
+    path: str | os.PathLike[str],
+    fmt: Format,
+    *,
+    encoding: str = "UTF-8",
+    schematic: bool,
+    map_html: str | None = None,
+) -> Path:
+    """Write one or more layers to a file in the chosen format.
+
+    Parameters
+    ----------
+    layers : mapping of str to geopandas.GeoDataFrame
+        Layer name → frame. Frames in another CRS are reprojected to WGS-84 (EPSG:4326); frames
+        without a CRS are taken to be WGS-84 already. Layer names are made ASCII
+        (letters, digits, ``_``, ``-``) and unique in every format.
+    path : str or os.PathLike
+        Target file. Its suffix is set to the format's: ``.geojson`` (one layer) or ``.zip``
+        (several), ``.gpkg``, ``.zip`` (Shapefile), ``.kml``, ``.csv`` (one layer) or ``.zip``,
+        ``.xlsx``, ``.html``.
+    fmt : {"geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"}
+        Output format:
+
+        - geojson: RFC 7946 GeoJSON, one file per layer (zipped when several).
+        - gpkg: all layers in one GeoPackage.
+        - shp: a zip holding one Shapefile per layer (.shp .shx .dbf .prj .cpg), field names cut
+          to 10 bytes with ``fields.csv`` mapping short → full names, and README.txt.
+        - kml: one KML document, a folder per layer, placemark names from the ``name`` column.
+        - csv: UTF-8 with BOM; point layers get ``lon``/``lat`` columns, others a ``wkt`` column.
+        - xlsx: a sheet per layer, geometry as in csv (WKT longer than Excel's 32,767-character
+          cell limit is replaced by a note pointing to GeoPackage/GeoJSON).
+        - html: a standalone folium map (:func:`geo.webmap.coverage_map` of the first polygon
+          layer and first point layer), or ``map_html`` when given.
+    encoding : {"UTF-8", "GBK"}, default "UTF-8"
+        Text encoding of Shapefile attributes (named in the .cpg file). Other formats are UTF-8.
+    schematic : bool
+        True when the polygon layers are schematic township cells: they get a ``boundary`` column
+        ``示意边界/schematic`` and a ``_schematic`` layer-name suffix, and the file says so.
+    map_html : str, optional
+        For ``fmt="html"``: a page already rendered (e.g. the app's map) to write instead of
+        drawing one; when ``schematic`` and the page lacks the 示意边界 label, a label is added.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    TowncoverError
+        Unknown format or encoding, no layers, a value that the Shapefile encoding cannot hold
+        or that exceeds 254 bytes (naming layer, row and column), or a Shapefile layer mixing
+        points, lines and polygons.
+    """
+    fmt = str(fmt).lower().lstrip(".")  # type: ignore[assignment]
+    if fmt not in FORMATS:
+        raise TowncoverError(
+            f"不支持的导出格式：{fmt}（可选 {'、'.join(FORMATS)}）",
+            f"Unsupported export format: {fmt} (choose one of {', '.join(FORMATS)})",
+        )
+    enc = _normalise_encoding(encoding)
+    if not layers:
+        raise TowncoverError("没有可导出的图层", "There are no layers to export")
+    prepared = _prepare_layers(layers, schematic)
+    target = _target_path(Path(path), fmt, len(prepared))
+
+    if fmt == "geojson":
+        if len(prepared) == 1:
+            name, frame = next(iter(prepared.items()))
+            _atomic(target, lambda tmp: _write_geojson(frame, name, tmp))
+        else:
+            _atomic(target, lambda tmp: _zip_layers(prepared, tmp, "geojson", schematic, enc))
+    elif fmt == "gpkg":
+        _atomic(target, lambda tmp: _write_gpkg(prepared, tmp))
+    elif fmt == "shp":
+        _atomic(target, lambda tmp: _zip_layers(prepared, tmp, "shp", schematic, enc))
+    elif fmt == "kml":
+        _atomic(target, lambda tmp: _write_kml(prepared, tmp))
+    elif fmt == "csv":
+        if len(prepared) == 1:
+            frame = next(iter(prepared.values()))
+            _atomic(target, lambda tmp: _write_csv(_attribute_table(frame, excel=False), tmp))
+        else:
+            _atomic(target, lambda tmp: _zip_layers(prepared, tmp, "csv", schematic, enc))
+    elif fmt == "xlsx":
+        sheets = {name: _attribute_table(frame, excel=True) for name, frame in prepared.items()}
+        _atomic(target, lambda tmp: _write_xlsx(sheets, tmp))
+    else:  # html
+        page = map_html if map_html is not None else _render_map(layers, prepared, schematic)
+        if schematic and "示意边界" not in page:
+            page = _add_schematic_label(page)
+        _atomic(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    return target
+
+
+def export_table(
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    fmt: Literal["csv", "xlsx"],
+    *,
+    sheet_name: str = "table",
+) -> Path:
+    """Write a plain table to CSV (UTF-8 with BOM) or Excel, neutralising formula-like cells.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table; a geometry column, if any, is written as WKT.
+    path : str or os.PathLike
+        Target file; its suffix is set to ``.csv`` or ``.xlsx``.
+    fmt : {"csv", "xlsx"}
+        Output format.
+    sheet_name : str, default "table"
+        Excel sheet name (cut to 31 characters).
+
+    Returns
+    -------
+    pathlib.Path
+        The file written (atomically).
+    """
+    fmt = str(fmt).lower().lstrip(".")  # type: ignore[assignment]
+    if fmt not in ("csv", "xlsx"):
+        raise TowncoverError(
+            f"表格只能导出为 csv 或 xlsx，不支持：{fmt}",
+            f"Tables export to csv or xlsx only, not {fmt}",
+        )
+    target = _target_path(Path(path), fmt, 1)
+    table = pd.DataFrame(frame).copy()
+    for name in list(table.columns):
+        col = table[name]
+        if isinstance(col.dtype, gpd.array.GeometryDtype):
+            table[name] = _wkt(np.asarray(col.array, dtype=object), excel=fmt == "xlsx")
+    table = _plain_types(table, excel=fmt == "xlsx")
+    table = neutralise_cells(table)
+    if fmt == "csv":
+        _atomic(target, lambda tmp: _write_csv(table, tmp))
+    else:
+        _atomic(target, lambda tmp: _write_xlsx({_sheet_name(sheet_name) or "table": table}, tmp))
+    return target
+
+
+# --------------------------------------------------------------------------------------------
+# Preparation
+# --------------------------------------------------------------------------------------------
+
+
+def _normalise_encoding(encoding: str) -> str:
+    key = str(encoding).strip().upper().replace("_", "-")
+    if key not in _ENCODINGS:
+        raise TowncoverError(
+            f"不支持的编码：{encoding}（可选 GBK 或 UTF-8）",
+            f"Unsupported encoding: {encoding} (choose GBK or UTF-8)",
+        )
+    return _ENCODINGS[key]
+
+
+def _fit(text: str, max_bytes: int, encoding: str) -> str:
+    """Longest prefix of ``text`` whose encoding takes at most ``max_bytes`` bytes."""
+    codec = "gbk" if encoding == "GBK" else "utf-8"
+    out = text
+    while out and len(out.encode(codec, errors="replace")) > max_bytes:
+        out = out[:-1]
+    return out
+
+
+def _ascii_name(name: str, index: int) -> str:
+    text = unicodedata.normalize("NFKC", str(name))
+    text = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_-")
+    return text or f"layer{index + 1}"
+
+
+def _is_polygonal(frame: gpd.GeoDataFrame) -> bool:
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    types = shapely.get_type_id(geoms)
+    return bool(np.isin(types, (3, 6)).any())
+
+
+def _prepare_layers(layers: Mapping[str, gpd.GeoDataFrame], schematic: bool) -> dict[str, gpd.GeoDataFrame]:
+    """ASCII unique names, WGS-84, the ``boundary`` column and suffix on schematic polygon layers."""
+    out: dict[str, gpd.GeoDataFrame] = {}
+    used: set[str] = set()
+    for i, (name, frame) in enumerate(layers.items()):
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise TowncoverError(
+                f"图层“{name}”没有几何列，无法导出为地图图层",
+                f"Layer '{name}' has no geometry column and cannot be exported as a map layer",
+            )
+        gdf = frame.copy()
+        if gdf.geometry.name != "geometry":
+            gdf = gdf.rename_geometry("geometry")
+        if gdf.crs is None:
+            gdf = gdf.set_crs(4326)
+        elif not gdf.crs.equals("EPSG:4326"):
+            gdf = gdf.to_crs(4326)
+        gdf = gdf.reset_index(drop=True)
+        base = _ascii_name(name, i)
+        if schematic and _is_polygonal(gdf):
+            gdf["boundary"] = SCHEMATIC_VALUE
+            if not base.endswith(SCHEMATIC_SUFFIX):
+                base += SCHEMATIC_SUFFIX
+        unique = base
+        k = 2
+        while unique.lower() in used:
+            unique = f"{base}_{k}"
+            k += 1
+        used.add(unique.lower())
+        attrs = [c for c in gdf.columns if c != "geometry"]
+        gdf = gpd.GeoDataFrame(_plain_types(pd.DataFrame(gdf[attrs]), excel=False), geometry=gdf.geometry)
+        gdf.columns = [str(c) for c in gdf.columns]
+        out[unique] = gdf
+    return out
+
+
+def _plain_types(frame: pd.DataFrame, *, excel: bool) -> pd.DataFrame:
+    """Types every writer accepts: text for mixed/list columns, naive datetimes for Excel."""
+    out = frame.copy()
+    for name in out.columns:
+        col = out[name]
+        if isinstance(col, pd.DataFrame) or isinstance(col.dtype, gpd.array.GeometryDtype):
+            continue
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            out[name] = col.astype("string")
+        elif col.dtype == object:
+            kinds = set(col.dropna().map(type).tolist())
+            if kinds and not kinds <= {str}:
+                if kinds <= {bool, np.bool_}:
+                    out[name] = col.astype("boolean")
+                else:
+                    out[name] = col.map(
+                        lambda v: v if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
+                    ).astype("string")
+            else:
+                out[name] = col.astype("string")
+        elif excel and isinstance(col.dtype, pd.DatetimeTZDtype):
+            out[name] = col.dt.tz_localize(None)
+    if excel:
+        for name in out.columns:
+            col = out[name]
+            if not isinstance(col, pd.DataFrame) and pd.api.types.is_string_dtype(col.dtype):
+                out[name] = col.str.replace(_ILLEGAL_XLSX, "", regex=True)
+    return out
+
+
+def _target_path(path: Path, fmt: str, n_layers: int) -> Path:
+    suffix = {
+        "geojson": ".geojson" if n_layers == 1 else ".zip",
+        "gpkg": ".gpkg",
+        "shp": ".zip",
+        "kml": ".kml",
+        "csv": ".csv" if n_layers == 1 else ".zip",
+        "xlsx": ".xlsx",
+        "html": ".html",
+    }[fmt]
+    if path.suffix.lower() != suffix:
+        path = path.with_suffix(suffix) if path.suffix else path.with_name(path.name + suffix)
+    return path
+
+
+def _atomic(target: Path, write: Callable[[Path], object]) -> None:
+    """Run ``write`` on a path in a temporary directory beside ``target``, then move it into place."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".towncover-", dir=target.parent) as tmpdir:
+        tmp = Path(tmpdir) / target.name
+        write(tmp)
+        os.replace(tmp, target)
+
+
+# --------------------------------------------------------------------------------------------
+# Writers
+# --------------------------------------------------------------------------------------------
+
+
+def _write_geojson(frame: gpd.GeoDataFrame, name: str, path: Path) -> None:
+    pyogrio.write_dataframe(frame, path, driver="GeoJSON", layer=name, layer_options={"RFC7946": "YES"})
+
+
+def _write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
+    for name, frame in layers.items():
+        pyogrio.write_dataframe(frame, path, driver="GPKG", layer=name)
+
+
+def _write_kml(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
+    for i, (name, frame) in enumerate(layers.items()):
+        options = {"NameField": "name"} if "name" in frame.columns else {}
+        pyogrio.write_dataframe(
+            frame,
+            path,
+            driver="KML",
+            layer=name,
+            append=i > 0,
+            dataset_options=options if i == 0 else None,
+        )
+
+
+def _write_csv(table: pd.DataFrame, path: Path) -> None:
+    table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+
+def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
+    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+        used: set[str] = set()
+        for name, table in sheets.items():
+            sheet = _sheet_name(name) or "layer"
+            base, k = sheet, 2
+            while sheet.lower() in used:
+                tail = f"_{k}"
+                sheet = base[: 31 - len(tail)] + tail
+                k += 1
+            used.add(sheet.lower())
+            table.to_excel(writer, sheet_name=sheet, index=False)
+
+
+def _sheet_name(name: str) -> str:
+    return re.sub(r"[\[\]:*?/\\]", "_", str(name))[:31].strip("'")
+
+
+def _wkt(geoms: np.ndarray, *, excel: bool) -> pd.Series:
+    present = ~shapely.is_missing(geoms)
+    text = np.full(len(geoms), None, dtype=object)
+    if present.any():
+        text[present] = shapely.to_wkt(geoms[present], rounding_precision=7, trim=True)
+    if excel:
+        long = np.array([t is not None and len(t) > _EXCEL_CELL_MAX for t in text], dtype=bool)
+        text[long] = (
+            "（几何过长，超出 Excel 单元格上限，请用 GeoPackage 或 GeoJSON 导出）/ (geometry too long for an Excel cell; export GeoPackage or GeoJSON)"
+        )
+    return pd.Series(text, dtype="string")
+
+
+def _attribute_table(frame: gpd.GeoDataFrame, *, excel: bool) -> pd.DataFrame:
+    """Attributes plus lon/lat (point layers) or WKT (other layers), formula cells neutralised."""
+    geoms = np.asarray(frame.geometry.array, dtype=object)
+    table = pd.DataFrame(frame.drop(columns="geometry")).reset_index(drop=True)
+    types = shapely.get_type_id(geoms)
+    present = types >= 0
+    if present.any() and (types[present] == 0).all():
+        x = np.full(len(geoms), np.nan)
+        y = np.full(len(geoms), np.nan)
+        x[present] = shapely.get_x(geoms[present])
+        y[present] = shapely.get_y(geoms[present])
+        table["lon"] = x
+        table["lat"] = y
+    else:
+        table["wkt"] = _wkt(geoms, excel=excel).to_numpy()
+    return neutralise_cells(_plain_types(table, excel=excel))
+
+
+def _check_shapefile_text(frame: gpd.GeoDataFrame, layer: str, encoding: str) -> None:
+    """Every text value must fit the DBF encoding and 254 bytes, or the file would lose text."""
+    codec = "gbk" if encoding == "GBK" else "utf-8"
+    for name in frame.columns:
+        col = frame[name]
+        if name == "geometry" or not pd.api.types.is_string_dtype(col.dtype):
+            continue
+        values = col.dropna()
+        if values.empty:
+            continue
+        joined = "\x00".join(values.tolist())
+        try:
+            encoded = joined.encode(codec)
+            fits = max(len(v) for v in encoded.split(b"\x00")) <= _DBF_TEXT_MAX
+        except UnicodeEncodeError:
+            fits = False
+        if fits:
+            continue
+        for idx, value in values.items():
+            try:
+                size = len(value.encode(codec))
+            except UnicodeEncodeError as exc:
+                bad = value[exc.start : exc.end]
+                raise TowncoverError(
+                    f"图层“{layer}”第 {idx + 1} 行“{name}”列含有 {encoding} 编码无法表示的字符“{bad}”，请改用 UTF-8 编码导出",
+                    f"Layer '{layer}', row {idx + 1}, column '{name}' has a character ({bad!r}) that {encoding} "
+                    "cannot encode; export with UTF-8 instead",
+                    row=int(idx) + 1,
+                    column=str(name),
+                ) from None
+            if size > _DBF_TEXT_MAX:
+                raise TowncoverError(
+                    f"图层“{layer}”第 {idx + 1} 行“{name}”列长 {size} 字节，超过 Shapefile 的 {_DBF_TEXT_MAX} 字节上限，"
+                    "请改用 GeoPackage 或 GeoJSON 导出",
+                    f"Layer '{layer}', row {idx + 1}, column '{name}' is {size} bytes, over the Shapefile limit of "
+                    f"{_DBF_TEXT_MAX}; export GeoPackage or GeoJSON instead",
+                    row=int(idx) + 1,
+                    column=str(name),
+                )
+
+
+def _write_shapefile(frame: gpd.GeoDataFrame, name: str, folder: Path, encoding: str) -> dict[str, str]:
+    types = shapely.get_type_id(np.asarray(frame.geometry.array, dtype=object))
+    families = {int(t) for t in np.unique(types[types >= 0])}
+    family = {0: "point", 4: "point", 1: "line", 5: "line", 2: "line", 3: "polygon", 6: "polygon"}
+    kinds = {family.get(t, "other") for t in families}
+    if len(kinds) > 1 or "other" in kinds:
+        raise TowncoverError(
+            f"图层“{name}”混有点、线、面几何，Shapefile 只能保存一种，请改用 GeoPackage",
+            f"Layer '{name}' mixes points, lines and polygons; a Shapefile holds one kind — use GeoPackage",
+        )
+    attrs = [c for c in frame.columns if c != "geometry"]
+    mapping = shapefile_field_names(attrs, encoding)
+    _check_shapefile_text(frame, name, encoding)
+    out = frame.rename(columns=mapping)
+    geometry_type = None
+    if not kinds:
+        geometry_type = "Point"
+    elif kinds == {"point"} and 4 in families:
+        geometry_type = "MultiPoint"
+    pyogrio.write_dataframe(
+        out,
+        folder / f"{name}.shp",
+        driver="ESRI Shapefile",
+        encoding="CP936" if encoding == "GBK" else "UTF-8",
+        geometry_type=geometry_type,
+        promote_to_multi=True if geometry_type == "MultiPoint" else None,
+    )
+    (folder / f"{name}.cpg").write_text(encoding, encoding="ascii")
+    return mapping
+
+
+def _readme(layers: dict[str, gpd.GeoDataFrame], fmt: str, schematic: bool, encoding: str) -> str:
+    lines = [
+        "towncover 导出 / export",
+        "",
+        "坐标系 / CRS: WGS-84 (EPSG:4326)",
+        "图层 / layers:",
+    ]
+    for name, frame in layers.items():
+        geoms = np.asarray(frame.geometry.array, dtype=object)
+        kinds = sorted({str(t) for t in shapely.get_type_id(geoms) if t >= 0})
+        names = {"0": "Point", "1": "LineString", "3": "Polygon", "4": "MultiPoint", "6": "MultiPolygon"}
+        kind = "/".join(names.get(k, k) for k in kinds) or "none"
+        lines.append(f"  {name}: {len(frame)} 条 / rows, {kind}")
+    if fmt == "shp":
+        lines += [
+            "",
+            f"属性编码 / attribute encoding: {encoding}（见 .cpg 文件 / named in the .cpg files）",
+            "字段名限 10 字节，缩写与全称对照见 fields.csv / field names are cut to 10 bytes; fields.csv maps short → full names",
+        ]
+    if fmt == "csv":
+        lines += [
+            "",
+            "CSV 为 UTF-8（带 BOM）；点图层含 lon/lat 列，其余图层含 wkt 列 / CSV is UTF-8 with BOM",
+        ]
+    if schematic:
+        lines += [
+            "",
+            "注意：乡镇边界为示意边界（示意），不是官方界线；名称与代码真实，形状仅示意。",
+            "NOTE: schematic boundaries — township cells are schematic, not official boundaries; "
+            "codes and names are real, shapes are not.",
+            f"示意图层名以 {SCHEMATIC_SUFFIX} 结尾，并有 boundary 列（{SCHEMATIC_VALUE}）。",
+        ]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _zip_layers(
+    layers: dict[str, gpd.GeoDataFrame], path: Path, fmt: str, schematic: bool, encoding: str
+) -> None:
+    folder = path.parent / "layers"
+    folder.mkdir()
+    members: list[Path] = []
+    field_rows: list[dict[str, str]] = []
+    for name, frame in layers.items():
+        if fmt == "geojson":
+            _write_geojson(frame, name, folder / f"{name}.geojson")
+            members.append(folder / f"{name}.geojson")
+        elif fmt == "csv":
+            _write_csv(_attribute_table(frame, excel=False), folder / f"{name}.csv")
+            members.append(folder / f"{name}.csv")
+        else:
+            mapping = _write_shapefile(frame, name, folder, encoding)
+            field_rows += [{"layer": name, "short_name": s, "full_name": f} for f, s in mapping.items()]
+            members += [folder / f"{name}{ext}" for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg")]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for member in members:
+            zf.write(member, member.name)
+        if fmt == "shp":
+            table = pd.DataFrame(field_rows, columns=["layer", "short_name", "full_name"])
+            zf.writestr("fields.csv", table.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig"))
+        zf.writestr("README.txt", _readme(layers, fmt, schematic, encoding).encode("utf-8-sig"))
+
+
+# --------------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------------
+
+
+def _render_map(
+    original: Mapping[str, gpd.GeoDataFrame], prepared: dict[str, gpd.GeoDataFrame], schematic: bool
+) -> str:
+    from geo.webmap import coverage_map
+
+    units = facilities = None
+    title = "towncover"
+    for name, prepped in zip(original.keys(), prepared.values(), strict=True):
+        geoms = np.asarray(prepped.geometry.array, dtype=object)
+        types = shapely.get_type_id(geoms)
+        if units is None and np.isin(types, (3, 6)).any():
+            units, title = prepped, str(name)
+        elif facilities is None and np.isin(types, (0, 4)).any():
+            facilities = prepped
+    if units is None:
+        units = gpd.GeoDataFrame({"code": [], "name": []}, geometry=gpd.GeoSeries([], crs=4326))
+    fmap = coverage_map(units, facilities, schematic=schematic, title=title)
+    return fmap.get_root().render()
+
+
+def _add_schematic_label(page: str) -> str:
+    label = (
+        '<div style="position:fixed;top:10px;right:10px;z-index:9999;background:#fff;color:#b30000;'
+        'padding:4px 8px;font:bold 14px sans-serif;border:1px solid #b30000">示意边界 / schematic boundaries</div>'
+    )
+    idx = page.lower().rfind("</body>")
+    return page[:idx] + label + page[idx:] if idx >= 0 else page + label
