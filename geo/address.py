@@ -1,0 +1,626 @@
+"""Offline parsing of Chinese addresses and facility names to township and village codes.
+
+A per-region index of division names (province, city, county, township and village, in full and
+short forms, plus the names of divisions *outside* the region) is matched with an Aho–Corasick
+automaton over normalised text (NFKC, whitespace and punctuation removed, traditional characters
+folded to simplified ones). Names are resolved hierarchically: county → township → village.
+Ambiguity is reported, never guessed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import ahocorasick
+
+from geo.gazetteer import Region, load_gazetteer
+
+# --------------------------------------------------------------------------------------------------
+# Normalisation
+# --------------------------------------------------------------------------------------------------
+
+_PUNCT = " \t\r\n\u3000\u00a0,.;:!?'\"()[]{}<>-_/\\|#*~`^+=&%$@，。；：！？、“”‘’（）【】《》〈〉「」『』·…—－～"
+
+
+@lru_cache(maxsize=1)
+def _translation() -> dict[int, int | None]:
+    """One ``str.translate`` table: traditional → simplified (OpenCC character table), punctuation out."""
+    import opencc
+
+    path = os.path.join(os.path.dirname(opencc.__file__), "dictionary", "TSCharacters.txt")
+    table: dict[int, int | None] = {}
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 2 or len(parts[0]) != 1:
+                continue
+            target = parts[1].split(" ")[0]
+            if len(target) == 1 and target != parts[0]:
+                table[ord(parts[0])] = ord(target)
+    for ch in _PUNCT:
+        table[ord(ch)] = None
+    return table
+
+
+def normalise(text: object) -> str:
+    """Fold an address for matching: NFKC (full-width → ASCII), no whitespace or punctuation,
+    traditional characters → simplified.
+
+    The same folding is applied to gazetteer names, so a character the table maps (乾 → 干) matches
+    consistently on both sides; output names always come from the gazetteer unchanged.
+
+    Parameters
+    ----------
+    text : object
+        Any cell value; None/NaN give "".
+
+    Returns
+    -------
+    str
+    """
+    if text is None or (isinstance(text, float) and text != text):
+        return ""
+    s = str(text)
+    if not s or s in ("<NA>", "nan", "None"):
+        return ""
+    return unicodedata.normalize("NFKC", s).translate(_translation())
+
+
+# --------------------------------------------------------------------------------------------------
+# Name forms
+# --------------------------------------------------------------------------------------------------
+
+_ETHNIC = r"(?:[\u4e00-\u9fff]{1,4}?族)+"
+_ADMIN_SUFFIX = re.compile(
+    rf"^(?P<stem>[\u4e00-\u9fff]{{2,}}?)(?:{_ETHNIC}自治(?:州|县|旗)|壮族自治区|回族自治区|维吾尔自治区|自治区"
+    r"|特别行政区|省|市|自治州|地区|盟|县|区|旗|特区|林区)$"
+)
+_TOWN_SUFFIX = re.compile(
+    rf"^(?P<stem>[\u4e00-\u9fff0-9]{{2,}}?)(?:街道办事处|街道办|街道|办事处|{_ETHNIC}乡|民族乡|镇|乡|苏木)$"
+)
+_VILLAGE_SUFFIX = re.compile(
+    r"(?:村民委员会|村民委会|村委会|社区居民委员会|社区居民委会|社区居委会|社区居委会会|居民委员会|居委会|委员会|村|社区|嘎查)$"
+)
+_PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+# What may not follow a short name: it is then part of another name (a road, a former township...).
+_NOT_AFTER = ("镇", "乡", "村", "街", "路", "巷", "道", "区", "县", "市", "社区", "居委", "大道", "大街")
+_UNKNOWN_TOWN = re.compile(r"^[\u4e00-\u9fff]{1,2}(?:镇|乡|街道)")
+_TOWN_TOKEN = re.compile(r"^([\u4e00-\u9fff]{2,5}?(?:街道办事处|街道|镇|乡))")
+
+
+def _admin_short(name: str) -> str | None:
+    m = _ADMIN_SUFFIX.match(name)
+    return m.group("stem") if m and len(m.group("stem")) >= 2 else None
+
+
+def _town_forms(name: str) -> tuple[list[str], str | None]:
+    """Full forms (name, 街道办事处 variants) and the short stem of a township name."""
+    full = [name]
+    m = _TOWN_SUFFIX.match(name)
+    stem = m.group("stem") if m else None
+    if name.endswith("街道"):
+        full += [name + "办事处", name[:-2] + "办事处", name[:-2] + "街办", name + "办"]
+    elif name.endswith("办事处"):
+        full += [name[:-3] + "街道", name[:-3] + "街道办事处"]
+    if stem is not None and len(stem) < 2:
+        stem = None
+    return full, stem
+
+
+def _village_forms(name: str, kind: str) -> tuple[list[str], str]:
+    """Forms of a committee name (official, 村/社区 form, 居委会 form) and its bare stem."""
+    stem = name
+    for _ in range(3):
+        new = _VILLAGE_SUFFIX.sub("", stem)
+        if new == stem or len(new) < 1:
+            break
+        stem = new
+    forms = {name}
+    if kind == "community" or "社区" in name:
+        forms |= {stem + "社区", stem + "居委会", stem + "社区居委会"}
+    elif "嘎查" in name:
+        forms |= {stem + "嘎查"}
+    elif "村" in name:
+        forms |= {stem + "村", stem + "村委会"}
+    else:
+        forms |= {stem}
+    return sorted(forms), stem
+
+
+# --------------------------------------------------------------------------------------------------
+# The region index
+# --------------------------------------------------------------------------------------------------
+
+# Entry kinds while building.
+ANCESTOR, COUNTY, COUNTY_SHORT, TOWN, TOWN_SHORT, VILLAGE, FOREIGN, FOREIGN_SHORT, FOREIGN_TWO, SHADOW = range(10)
+# Token categories at match time (one per key, by precedence).
+_C_COUNTY, _C_FOREIGN, _C_ANCESTOR, _C_PLACE = range(4)
+
+
+@dataclass(frozen=True)
+class _Key:
+    """What one indexed string means (precomputed so matching does no set work per hit)."""
+
+    cat: int
+    counties: tuple[str, ...] = ()
+    towns: tuple[str, ...] = ()
+    shorts: tuple[str, ...] = ()
+    villages: tuple[str, ...] = ()
+    shadow: tuple[str, ...] = ()  # township short names equal to this village form (not indexed as towns)
+    foreign: str = ""
+    check: int = 0  # 0 none, 1 short name (boundary check), 2 village form, 3 two-character foreign county
+
+
+@dataclass
+class RegionIndex:
+    """Names of one region (and of everything outside it) ready for matching."""
+
+    region: Region
+    scope: str
+    automaton: ahocorasick.Automaton
+    keys: list[_Key]
+    town_name: dict[str, str]
+    village_name: dict[str, str]
+    village_stems: dict[str, list[tuple[str, str]]]
+    county_name: dict[str, str]
+
+
+@lru_cache(maxsize=16)
+def region_index(code: str) -> RegionIndex:
+    """Build (once per region, cached) the name index for a region code.
+
+    Parameters
+    ----------
+    code : str
+        Division code of the region (2, 4, 6 or 9 digits).
+
+    Returns
+    -------
+    RegionIndex
+    """
+    gaz = load_gazetteer()
+    region = gaz.region(code)
+    scope = code[:6] if len(code) > 6 else code
+    counties = gaz.counties_in(scope)
+    towns = gaz.townships_in(scope)
+    villages = gaz.villages_in(scope)
+
+    keys: dict[str, list[tuple[int, str]]] = {}
+
+    def add(key: str, kind: int, c: str) -> None:
+        if len(key) < 2:
+            return
+        lst = keys.setdefault(key, [])
+        if (kind, c) not in lst:
+            lst.append((kind, c))
+
+    def admin_names(frame_codes: list[tuple[str, str]]) -> None:
+        for c, name in frame_codes:
+            if name in _PLACEHOLDERS:
+                continue
+            add(normalise(name), ANCESTOR, c)
+            short = _admin_short(name)
+            if short:
+                add(normalise(short), ANCESTOR, c)
+
+    # Ancestors (province, city) and, for a province region, its cities: they name no township.
+    admin_names([(scope[:n], gaz.name_of(scope[:n])) for n in (2, 4) if n < len(scope) or n == len(scope) < 6])
+    if len(scope) == 2:
+        admin_names(gaz.cities.loc[gaz.cities["code"].str.startswith(scope), ["code", "name"]].to_numpy().tolist())
+    county_name = dict(zip(counties["code"], counties["name"], strict=True))
+    county_short: dict[str, list[str]] = {}
+    for c, name in county_name.items():
+        add(normalise(name), COUNTY, c)
+        short = _admin_short(name)
+        if short:
+            county_short.setdefault(normalise(short), []).append(c)
+
+    town_name = dict(zip(towns["code"], towns["name"], strict=True))
+    town_short: dict[str, list[str]] = {}
+    for c, name in town_name.items():
+        full, stem = _town_forms(name)
+        for f in full:
+            add(normalise(f), TOWN, c)
+        if stem:
+            town_short.setdefault(normalise(stem), []).append(c)
+
+    village_name = dict(zip(villages["code"], villages["name"], strict=True))
+    village_stems: dict[str, list[tuple[str, str]]] = {}
+    for c, name, kind in villages[["code", "name", "kind"]].to_numpy():
+        forms, stem = _village_forms(name, kind)
+        for f in forms:
+            add(normalise(f), VILLAGE, c)
+        if len(stem) >= 2:
+            village_stems.setdefault(c[:9], []).append((normalise(stem), c))
+    for lst in village_stems.values():
+        lst.sort(key=lambda t: -len(t[0]))
+
+    # Short forms only where they collide with no fuller in-scope name; a township short name equal
+    # to a village form is remembered (a "shadow") so that such a text is reported as ambiguous.
+    for key, codes in town_short.items():
+        kinds = {k for k, _ in keys.get(key, [])}
+        for c in codes:
+            if VILLAGE in kinds:
+                add(key, SHADOW, c)
+            elif not kinds & {COUNTY, TOWN}:
+                add(key, TOWN_SHORT, c)
+    for key, codes in county_short.items():
+        if key not in keys and len(codes) == 1:
+            add(key, COUNTY_SHORT, codes[0])
+
+    # Divisions outside the region: full names (and province/city short forms), never in-scope keys.
+    ancestors = {scope[:2], scope[:4]}
+    shorts: dict[str, list[str]] = {}
+    for frame, n in ((gaz.provinces, 2), (gaz.cities, 4), (gaz.counties, 6)):
+        for c, name in frame[["code", "name"]].to_numpy():
+            if c.startswith(scope) or scope.startswith(c) or c in ancestors or name in _PLACEHOLDERS:
+                continue
+            key = normalise(name)
+            if key in keys and any(k not in (FOREIGN, FOREIGN_SHORT, FOREIGN_TWO) for k, _ in keys[key]):
+                continue
+            # 城区, 东区, 新县: two-character county names count only before a township-like name.
+            add(key, FOREIGN_TWO if n == 6 and len(name) <= 2 else FOREIGN, c)
+            if n < 6:
+                short = _admin_short(name)
+                if short:
+                    shorts.setdefault(normalise(short), []).append(c)
+    for key, codes in shorts.items():
+        if key not in keys and len(codes) == 1:
+            add(key, FOREIGN_SHORT, codes[0])
+
+    automaton = ahocorasick.Automaton()
+    infos: list[_Key] = []
+    for key, lst in keys.items():
+        automaton.add_word(key, (len(infos), len(key)))
+        infos.append(_compile_key(lst))
+    automaton.make_automaton()
+    return RegionIndex(region=region, scope=scope, automaton=automaton, keys=infos, town_name=town_name,
+                       village_name=village_name, village_stems=village_stems, county_name=county_name)
+
+
+def _compile_key(lst: list[tuple[int, str]]) -> _Key:
+    kinds = {k for k, _ in lst}
+
+    def codes(*wanted: int) -> tuple[str, ...]:
+        return tuple(sorted({c for k, c in lst if k in wanted}))
+
+    if kinds & {COUNTY, COUNTY_SHORT}:
+        return _Key(_C_COUNTY, counties=codes(COUNTY, COUNTY_SHORT),
+                    check=1 if COUNTY not in kinds else 0)
+    if kinds & {FOREIGN, FOREIGN_SHORT, FOREIGN_TWO}:
+        check = 0 if FOREIGN in kinds else (3 if FOREIGN_TWO in kinds else 1)
+        return _Key(_C_FOREIGN, foreign=codes(FOREIGN, FOREIGN_SHORT, FOREIGN_TWO)[0], check=check)
+    if kinds & {TOWN, TOWN_SHORT, VILLAGE}:
+        if TOWN in kinds:
+            check = 0
+        elif TOWN_SHORT in kinds:
+            check = 1
+        else:
+            check = 2
+        return _Key(_C_PLACE, towns=codes(TOWN), shorts=codes(TOWN_SHORT), villages=codes(VILLAGE),
+                    shadow=codes(SHADOW), check=check)
+    return _Key(_C_ANCESTOR)
+
+
+# --------------------------------------------------------------------------------------------------
+# Matching
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class AddressMatch:
+    """The answer for one address.
+
+    Attributes
+    ----------
+    status : {"matched", "ambiguous", "unmatched", "out_of_region"}
+    method : str
+        How it was found ("address", "name", ...) or "" when nothing was found.
+    county_code, township_code, township_name, village_code, village_name : str
+        "" where unknown. ``township_code`` is set when ``status`` is "matched" (or "out_of_region"
+        for a township of the same county outside a township-level region).
+    note_zh, note_en : str
+        Why, in plain words (the candidates when ambiguous, the unknown name when unmatched).
+    candidates : list of str
+        Township codes that tied or disagreed.
+    unknown_town : str
+        A township-like name in the text that is not a current township (pre-merger).
+    """
+
+    status: str = "unmatched"
+    method: str = ""
+    county_code: str = ""
+    township_code: str = ""
+    township_name: str = ""
+    village_code: str = ""
+    village_name: str = ""
+    note_zh: str = ""
+    note_en: str = ""
+    candidates: list[str] = field(default_factory=list)
+    unknown_town: str = ""
+
+    @property
+    def note(self) -> str:
+        """Chinese and English note in one string."""
+        if not self.note_zh:
+            return ""
+        return f"{self.note_zh} / {self.note_en}"
+
+    @property
+    def found_something(self) -> bool:
+        """Whether the text said anything decisive (a township, a tie, another region, an old name)."""
+        return self.status != "unmatched" or bool(self.unknown_town)
+
+
+@lru_cache(maxsize=4096)
+def _full_name(code: str) -> str:
+    return load_gazetteer().full_name(code)
+
+
+def _listing(names: dict[str, str], codes: list[str] | tuple[str, ...], limit: int = 8) -> str:
+    shown = "、".join(f"{names.get(c, c)}({c})" for c in codes[:limit])
+    return shown + ("…" if len(codes) > limit else "")
+
+
+def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = ()) -> AddressMatch:
+    """Resolve one normalised text against the index (leftmost-longest name hits, in C)."""
+    infos = idx.keys
+    counties: list[str] = []
+    first_admin = ""  # "in" | "out"
+    foreign = ""
+    prev = -1
+    towns_full: list[tuple[str, ...]] = []
+    towns_short: list[tuple[str, ...]] = []
+    villages: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    admin_end = 0
+    gaps: list[tuple[int, int]] = []
+    last = 0
+    for end, (kid, length) in idx.automaton.iter_long(text):
+        info = infos[kid]
+        if info.check:
+            after = text[end + 1:end + 4]
+            if info.check == 1:
+                if after.startswith(_NOT_AFTER) or (_UNKNOWN_TOWN.match(after) and not after.startswith("场镇")):
+                    continue
+            elif info.check == 2:
+                if after.startswith(("镇", "乡")):
+                    continue
+            elif not _TOWN_TOKEN.match(text[end + 1:end + 7]):
+                continue
+        start = end - length + 1
+        gaps.append((last, start))
+        last = end + 1
+        cat = info.cat
+        if cat == _C_COUNTY:
+            for c in info.counties:
+                if c not in counties:
+                    counties.append(c)
+            first_admin = first_admin or "in"
+            admin_end = end + 1
+        elif cat == _C_FOREIGN:
+            # A foreign name counts when it leads the address or follows a province/city name.
+            if not first_admin or prev in (_C_ANCESTOR, _C_FOREIGN):
+                if not foreign:
+                    foreign = info.foreign
+                first_admin = first_admin or "out"
+                admin_end = end + 1
+        elif cat == _C_ANCESTOR:
+            admin_end = end + 1
+        else:
+            if info.towns:
+                towns_full.append(info.towns)
+            elif info.shorts:
+                towns_short.append(info.shorts)
+            if info.villages:
+                villages.append((text[start:end + 1], info.villages, info.shadow))
+            first_admin = first_admin or "in"
+        prev = cat
+    gaps.append((last, len(text)))
+    m = AddressMatch()
+    if first_admin == "out":
+        full = _full_name(foreign)
+        m.status = "out_of_region"
+        m.note_zh = f"地址属于区域外的“{full}”({foreign}),不在{idx.region.full_name}"
+        m.note_en = f"address names {foreign} ({full}), outside the region {idx.region.code}"
+        return m
+    scope = counties or list(county_hint)
+    if len(scope) == 1:
+        m.county_code = scope[0]
+
+    def in_scope(codes: tuple[str, ...]) -> list[str]:
+        if not scope:
+            return list(codes)
+        return [c for c in codes if c[:6] in scope]
+
+    # Township: full names first, then short names.
+    for group, short in ((towns_full, False), (towns_short, True)):
+        if not group:
+            continue
+        if len(group) == 1 and len(group[0]) == 1 and (not scope or group[0][0][:6] in scope):
+            kept = list(group[0])  # the common case
+        else:
+            kept = sorted({c for codes in group for c in in_scope(codes)})
+        if not kept:
+            named = sorted({c for codes in group for c in codes})
+            m.candidates = named
+            m.note_zh = (f"乡镇“{_listing(idx.town_name, named)}”不在所给县"
+                         f"“{'、'.join(idx.county_name[c] for c in scope if c in idx.county_name)}”内")
+            m.note_en = f"township {', '.join(named)} is not in the county named"
+            return m
+        if len(kept) > 1:
+            settled = {v[:9] for _, vs, _ in villages for v in vs} & set(kept)
+            if len(settled) != 1:
+                m.status = "ambiguous"
+                m.candidates = kept
+                m.note_zh = f"乡镇名在 {len(kept)} 处重复或相互矛盾:{_listing(idx.town_name, kept)};请给出县或村"
+                m.note_en = f"township name matches {len(kept)} townships: {', '.join(kept)}; give the county or village"
+                return m
+            kept = sorted(settled)
+        _set_town(m, idx, kept[0])
+        _find_village(m, idx, text, villages)
+        if short:
+            m.note_zh = f"按乡镇简称“{_short_of(idx, kept[0])}”匹配"
+            m.note_en = f"matched on the township's short name ({kept[0]})"
+        return m
+
+    # No township: an unknown township-like name right after the county (or at the start)?
+    unknown = _unknown_town(text, gaps, admin_end)
+    if unknown:
+        m.unknown_town = unknown
+        m.note_zh = f"乡镇名“{unknown}”不在 2023 年区划中(可能已撤并)"
+        m.note_en = f"township name '{unknown}' is not in the 2023 divisions (possibly merged away)"
+        if villages:
+            towns = sorted({c[:9] for c in in_scope(villages[0][1])})
+            if towns:
+                m.note_zh += f";村名“{villages[0][0]}”属于 {_listing(idx.town_name, towns)},请核实"
+                m.note_en += f"; village '{villages[0][0]}' belongs to {', '.join(towns)}: please check"
+        return m
+
+    # Village only: used when the village name is unique (in the region or the named county).
+    sets = [(form, in_scope(codes), in_scope(shadow)) for form, codes, shadow in villages]
+    sets = [s for s in sets if s[1]]
+    if sets:
+        form, codes, shadow = sets[0]
+        towns = sorted({c[:9] for c in codes} | set(shadow))
+        if len(towns) > 1 and not shadow:
+            common = set(towns)
+            for _, cs, sh in sets[1:]:
+                common &= {c[:9] for c in cs} | set(sh)
+            if len(common) == 1:
+                towns = sorted(common)
+                codes = [c for c in codes if c[:9] in common]
+        if len(towns) == 1:
+            _set_town(m, idx, towns[0])
+            if len(codes) == 1:
+                m.village_code, m.village_name = codes[0], idx.village_name[codes[0]]
+            m.note_zh = f"未给出乡镇,由唯一的村名“{form}”确定"
+            m.note_en = f"no township given; placed by the unique village name '{form}'"
+            return m
+        m.status = "ambiguous"
+        m.candidates = towns
+        if shadow:
+            m.note_zh = (f"“{form}”既是村名又是乡镇简称,对应 {len(towns)} 个乡镇:"
+                         f"{_listing(idx.town_name, towns)};未给出乡镇")
+            m.note_en = (f"'{form}' is both a village name and a township's short name "
+                         f"({len(towns)} townships: {', '.join(towns)}); no township given")
+        else:
+            m.note_zh = f"村名“{form}”在 {len(towns)} 个乡镇重复:{_listing(idx.town_name, towns)};未给出乡镇"
+            m.note_en = (f"village name '{form}' shared by {len(towns)} townships: {', '.join(towns)}; "
+                         "no township given")
+        return m
+    if counties:
+        names = "、".join(idx.county_name[c] for c in counties)
+        m.note_zh = f"只识别到县级“{names}”,未找到乡镇或村名"
+        m.note_en = "only the county was recognised; no township or village name found"
+    elif text:
+        m.note_zh = "地址中未找到本区域的乡镇或村名"
+        m.note_en = "no township or village name of the region found"
+    else:
+        m.note_zh = "地址为空"
+        m.note_en = "empty address"
+    return m
+
+
+def _short_of(idx: RegionIndex, code: str) -> str:
+    _, stem = _town_forms(idx.town_name[code])
+    return stem or idx.town_name[code]
+
+
+def _set_town(m: AddressMatch, idx: RegionIndex, code: str) -> None:
+    m.status = "matched"
+    m.township_code = code
+    m.township_name = idx.town_name[code]
+    m.county_code = code[:6]
+
+
+def _find_village(m: AddressMatch, idx: RegionIndex, text: str,
+                  villages: list[tuple[str, tuple[str, ...], tuple[str, ...]]]) -> None:
+    """Village within the matched township: a village token, else a bare stem in the text."""
+    town = m.township_code
+    for _, codes, _ in villages:
+        mine = [c for c in codes if c[:9] == town]
+        if len(mine) == 1:
+            m.village_code, m.village_name = mine[0], idx.village_name[mine[0]]
+            return
+    stems = idx.village_stems.get(town)
+    if not stems:
+        return
+    town_key = normalise(m.township_name)
+    cut = text.find(town_key)
+    rest = text[cut + len(town_key):] if cut >= 0 else text
+    best = None
+    for stem, code in stems:
+        pos = rest.find(stem)
+        if pos >= 0 and (best is None or pos < best[0]):
+            after = rest[pos + len(stem):pos + len(stem) + 1]
+            if after not in ("镇", "乡", "街", "路", "巷", "道"):
+                best = (pos, code)
+    if best is not None:
+        m.village_code, m.village_name = best[1], idx.village_name[best[1]]
+
+
+def _unknown_town(text: str, gaps: list[tuple[int, int]], admin_end: int) -> str:
+    """A 镇/乡/街道 name right after the county (or at the start) that is not a current township."""
+    for start, stop in gaps:
+        if start == admin_end and stop > start:
+            m = _TOWN_TOKEN.match(text[start:stop])
+            return m.group(1) if m else ""
+    return ""
+
+
+def parse_address(text: str, region: str | Region, *, name: str | None = None,
+                  county_hint: tuple[str, ...] = ()) -> AddressMatch:
+    """Place one address (and optionally a facility name) on a township and village of ``region``.
+
+    Parameters
+    ----------
+    text : str
+        The address in any style: full (省市县镇村组), county + town, town only, village only,
+        街道办事处, traditional characters, full-width characters, stray spaces.
+    region : str or Region
+        Division code or name, or a :class:`~geo.gazetteer.Region`.
+    name : str, optional
+        The facility name, read only when the address decides nothing (安岳县石羊敬老院).
+    county_hint : tuple of str, optional
+        County codes to restrict to when the text names none.
+
+    Returns
+    -------
+    AddressMatch
+        ``method`` is "address" (or "name" when the facility name decided), "" when nothing did.
+
+    Examples
+    --------
+    >>> parse_address("四川省资阳市安岳县石羊镇", "512021").township_code
+    '512021110'
+    """
+    code = region.code if isinstance(region, Region) else load_gazetteer().region(region).code
+    idx = region_index(code)
+    m = _match_text(idx, normalise(text), county_hint)
+    m.method = "address" if m.found_something else ""
+    if not m.found_something and name:
+        hint = (m.county_code,) if m.county_code else county_hint
+        n = _match_text(idx, normalise(name), hint)
+        if n.found_something:
+            n.method = "name"
+            m = n
+    return _finish(m, idx)
+
+
+def _finish(m: AddressMatch, idx: RegionIndex) -> AddressMatch:
+    """Township-level regions: a township of the same county but outside the region is out_of_region."""
+    region = idx.region.code
+    if len(region) <= 6:
+        return m
+    if m.status == "matched" and not m.township_code.startswith(region):
+        code = m.township_code
+        m.status = "out_of_region"
+        m.note_zh = f"属于{m.township_name}({code}),不在区域{idx.region.name}({region})内"
+        m.note_en = f"belongs to township {code}, outside the region {region}"
+    elif m.status == "ambiguous" and not any(c.startswith(region) for c in m.candidates):
+        m.status = "out_of_region"
+    return m

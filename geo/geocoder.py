@@ -1,0 +1,374 @@
+"""Offline geocoding of facility sheets to township (乡镇/街道) and village codes.
+
+Every input row comes out exactly once, in input order, with its original columns and:
+``row``, ``county_code``, ``township_code``, ``township_name``, ``village_code``, ``village_name``,
+``match_status`` (matched | ambiguous | unmatched | out_of_region | rejected), ``match_method``
+(code | coordinates | address | name | ""), ``match_note`` (Chinese / English), ``lng_wgs84``,
+``lat_wgs84`` and ``candidates`` (township codes that tied, semicolon-joined).
+
+Evidence is used in this order: a division-code column (method "code"), the sheet's 乡镇/村 columns
+(method "name"), the address (method "address"), the facility name (method "name"), then coordinates
+(method "coordinates", only with real township boundaries). A wrong township is worse than none:
+ties are reported as ambiguous with their candidates, old (pre-merger) names are left unmatched, and
+where address and coordinates disagree both answers are given and the row is not counted as matched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geo.address import AddressMatch, normalise, parse_address, region_index
+from geo.gazetteer import Region, load_gazetteer
+from towncover import settings
+from towncover.errors import TowncoverError
+
+__all__ = ["OUTPUT_COLUMNS", "AddressMatch", "geocode", "parse_address"]
+
+OUTPUT_COLUMNS = ("row", "county_code", "township_code", "township_name", "village_code", "village_name",
+                  "match_status", "match_method", "match_note", "lng_wgs84", "lat_wgs84", "candidates")
+CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09")
+_SCHEMATIC_NOTE = ("示意边界:坐标不能确定乡镇", "schematic boundaries: coordinates cannot decide the township")
+
+
+def geocode(
+    sheet: Any,
+    region: str | Region,
+    *,
+    roles: dict[str, str] | None = None,
+    crs: str = settings.DEFAULT_SHEET_CRS,
+    boundaries: Any = None,
+) -> pd.DataFrame:
+    """Place every row of a facility sheet on a township and village of ``region``, offline.
+
+    Parameters
+    ----------
+    sheet : facilities.sheets.Sheet or pandas.DataFrame
+        A sheet as read by ``facilities.sheets.read_sheet`` (its ``frame``, ``roles``,
+        ``source_rows`` and ``rejected`` rows are used), or a plain DataFrame with ``roles``.
+    region : str or Region
+        The region (province, city, county or township) the sheet is about: code or name.
+    roles : dict, optional
+        Role → column (``name``, ``address``, ``township``, ``village``, ``county``,
+        ``division_code``, ``lng``, ``lat``) when ``sheet`` is a DataFrame; overrides the sheet's.
+    crs : {"wgs84", "cgcs2000", "gcj02", "bd09"}
+        Datum of the coordinate columns.
+    boundaries : geopandas.GeoDataFrame, optional
+        Township polygons (``code``, ``schematic``, geometry, EPSG:4326). Real polygons let
+        coordinates decide a township; schematic ones (``schematic`` True) never do.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Original columns plus :data:`OUTPUT_COLUMNS`, one row per input row (rejected rows
+        included with status "rejected"), in input (file) order.
+
+    Raises
+    ------
+    TowncoverError
+        Unknown region or CRS, or a role naming a column the sheet does not have.
+    """
+    gaz = load_gazetteer()
+    reg = region if isinstance(region, Region) else gaz.region(region)
+    if crs not in CRS_CHOICES:
+        raise TowncoverError(f"不支持的坐标系“{crs}”,可选:{'、'.join(CRS_CHOICES)}",
+                             f"unsupported CRS '{crs}'; choose one of {', '.join(CRS_CHOICES)}")
+    frame, role_map, rows, rejected = _unpack(sheet, roles)
+    for role, col in role_map.items():
+        if col not in frame.columns:
+            raise TowncoverError(f"列“{col}”(用作 {role})不在表中", f"column '{col}' (for {role}) is not in the sheet",
+                                 column=col)
+    n = len(frame)
+    idx = region_index(reg.code)
+    out = {k: np.full(n, "", dtype=object) for k in ("county_code", "township_code", "township_name",
+                                                     "village_code", "village_name", "match_method",
+                                                     "match_note", "candidates")}
+    status = np.full(n, "unmatched", dtype=object)
+
+    def col(role: str) -> list[str]:
+        if role not in role_map:
+            return [""] * n
+        return frame[role_map[role]].astype("string").fillna("").tolist()
+
+    cols = [col(r) for r in ("division_code", "township", "village", "county", "address", "name")]
+    cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+    answers: list[tuple[str, ...]] = []
+    for key in zip(*cols, strict=True):
+        hit = cache.get(key)
+        if hit is None:
+            hit = _row_answer(*_place_row(reg, idx, *key))
+            cache[key] = hit
+        answers.append(hit)
+    fields = ("match_status", "county_code", "township_code", "township_name", "village_code", "village_name",
+              "match_method", "match_note", "candidates")
+    if answers:
+        for name_, values in zip(fields, zip(*answers, strict=True), strict=True):
+            if name_ == "match_status":
+                status = np.array(values, dtype=object)
+            else:
+                out[name_] = np.array(values, dtype=object)
+
+    lng = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    if "lng" in role_map and "lat" in role_map and n:
+        lng, lat = _coordinates(frame[role_map["lng"]], frame[role_map["lat"]], crs, reg, boundaries,
+                                status, out, rows)
+
+    result = frame.copy()
+    result["row"] = np.asarray(rows, dtype=int)
+    for k in ("county_code", "township_code", "township_name", "village_code", "village_name"):
+        result[k] = out[k]
+    result["match_status"] = status
+    result["match_method"] = out["match_method"]
+    result["match_note"] = out["match_note"]
+    result["lng_wgs84"] = lng
+    result["lat_wgs84"] = lat
+    result["candidates"] = out["candidates"]
+    if rejected is not None and len(rejected):
+        result = _with_rejected(result, rejected, frame.columns)
+    for k in OUTPUT_COLUMNS:
+        if k not in ("row", "lng_wgs84", "lat_wgs84"):
+            result[k] = result[k].astype("string").fillna("")
+    return result.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+
+
+def _unpack(sheet: Any, roles: dict[str, str] | None) -> tuple[pd.DataFrame, dict[str, str], list[int], Any]:
+    if isinstance(sheet, pd.DataFrame):
+        frame = sheet.reset_index(drop=True)
+        return frame, dict(roles or {}), list(range(2, len(frame) + 2)), None
+    frame = sheet.frame.reset_index(drop=True)
+    role_map = {**getattr(sheet, "roles", {}), **(roles or {})}
+    rows = list(getattr(sheet, "source_rows", range(2, len(frame) + 2)))
+    return frame, role_map, rows, getattr(sheet, "rejected", None)
+
+
+def _with_rejected(result: pd.DataFrame, rejected: pd.DataFrame, columns: pd.Index) -> pd.DataFrame:
+    rej = pd.DataFrame({c: rejected[c] if c in rejected.columns else "" for c in columns})
+    rej["row"] = rejected["row"].astype(int).to_numpy()
+    for k in OUTPUT_COLUMNS:
+        if k not in rej.columns:
+            rej[k] = np.nan if k in ("lng_wgs84", "lat_wgs84") else ""
+    rej["match_status"] = "rejected"
+    zh = rejected.get("reason_zh", pd.Series("", index=rejected.index)).astype("string").fillna("")
+    en = rejected.get("reason_en", pd.Series("", index=rejected.index)).astype("string").fillna("")
+    rej["match_note"] = (zh + " / " + en).to_numpy()
+    both = pd.concat([result, rej[result.columns]], ignore_index=True)
+    return both.sort_values("row", kind="stable")
+
+
+def _row_answer(m: AddressMatch, extra: str) -> tuple[str, ...]:
+    placed = m.status in ("matched", "out_of_region") and bool(m.township_code)
+    note = f"{m.note}; {extra}" if m.note and extra else (m.note or extra)
+    return (m.status, m.county_code, m.township_code if placed else "", m.township_name if placed else "",
+            m.village_code if placed else "", m.village_name if placed else "", m.method, note,
+            ";".join(m.candidates) if m.status != "matched" else "")
+
+
+def _place_row(reg: Region, idx: Any, code: str, town: str, village: str, county: str,
+               address: str, name: str) -> tuple[AddressMatch, str]:
+    """One row's answer from its text cells (code column, 乡镇/村 columns, address, name)."""
+    if not (code or town or village or county):
+        return parse_address(address, reg, name=name), ""
+    notes: list[str] = []
+    code = normalise(code)
+    if code:
+        m = _by_code(reg, code)
+        if m.status != "unmatched":
+            return m, ""
+        notes.append(m.note)
+    county_hint: tuple[str, ...] = ()
+    if normalise(county):
+        cm = parse_address(county, reg)
+        if cm.status == "out_of_region":
+            cm.method = "name"
+            return cm, ""
+        county_hint = (cm.county_code,) if cm.county_code else ()
+    if normalise(town) or normalise(village):
+        m = parse_address(f"{town}|{village}", reg, county_hint=county_hint)
+        if m.status != "unmatched" or m.unknown_town:
+            m.method = "name"
+            if m.status == "matched" and not m.village_code and normalise(village):
+                v = parse_address(f"{m.township_name}{village}", reg)
+                if v.township_code == m.township_code and v.village_code:
+                    m.village_code, m.village_name = v.village_code, v.village_name
+            if m.status != "unmatched":
+                return m, "; ".join(notes)
+            # An old township name in the column: let the address speak, but keep the note.
+            a = parse_address(address, reg, name=None, county_hint=county_hint)
+            if a.status in ("matched", "ambiguous", "out_of_region"):
+                return a, "; ".join([*notes, m.note])
+            return m, "; ".join(notes)
+    m = parse_address(address, reg, name=name, county_hint=county_hint)
+    return m, "; ".join(notes)
+
+
+def _by_code(reg: Region, raw: str) -> AddressMatch:
+    gaz = load_gazetteer()
+    m = AddressMatch(method="code")
+    digits = raw.split(".")[0]
+    if not digits.isdigit() or len(digits) not in (9, 12):
+        m.note_zh = f"区划代码“{raw}”不是 9 位或 12 位数字,已忽略"
+        m.note_en = f"division code '{raw}' is not 9 or 12 digits; ignored"
+        return m
+    town = digits[:9]
+    village = digits if len(digits) == 12 and not digits.endswith("000") else ""
+    known_town = _is_township(town)
+    if not known_town or (village and not _is_village(village)):
+        m.note_zh = f"区划代码 {digits} 不在 2023 年统计用区划代码中,已忽略"
+        m.note_en = f"division code {digits} is not in the 2023 NBS codes; ignored"
+        return m
+    m.county_code = town[:6]
+    m.township_code = town
+    m.township_name = gaz.name_of(town)
+    if village:
+        m.village_code, m.village_name = village, _village_name(village)
+    if not town.startswith(reg.code):
+        m.status = "out_of_region"
+        m.note_zh = f"区划代码 {digits}({gaz.full_name(town)})不在区域{reg.name}({reg.code})内"
+        m.note_en = f"division code {digits} is outside the region {reg.code}"
+    else:
+        m.status = "matched"
+    return m
+
+
+def _is_township(code: str) -> bool:
+    return code in _code_sets()[0]
+
+
+def _is_village(code: str) -> bool:
+    return code in _code_sets()[1]
+
+
+def _village_name(code: str) -> str:
+    return _code_sets()[2].get(code, "")
+
+
+_SETS: list[Any] = []
+
+
+def _code_sets() -> tuple[set[str], set[str], pd.Series]:
+    if not _SETS:
+        gaz = load_gazetteer()
+        villages = gaz.villages.set_index("code")["name"]
+        _SETS.extend([set(gaz.townships["code"]), set(gaz.villages["code"]), villages])
+    return _SETS[0], _SETS[1], _SETS[2]
+
+
+def _coordinates(lng_col: pd.Series, lat_col: pd.Series, crs: str, reg: Region, boundaries: Any,
+                 status: np.ndarray, out: dict[str, np.ndarray], rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Convert, un-swap, check and (with real boundaries) assign coordinates; updates status/out in place."""
+    from geo import crs as _crs
+
+    x = pd.to_numeric(_clean_number(lng_col), errors="coerce").to_numpy(dtype=float)
+    y = pd.to_numeric(_clean_number(lat_col), errors="coerce").to_numpy(dtype=float)
+    has = np.isfinite(x) & np.isfinite(y) & ~((x == 0) & (y == 0))
+    swapped = has & (y >= 70) & (y <= 140) & (x >= 3) & (x <= 60)
+    x, y = np.where(swapped, y, x), np.where(swapped, x, y)
+    lng = np.full(len(x), np.nan)
+    lat = np.full(len(x), np.nan)
+    if has.any():
+        wx, wy = _crs.to_wgs84(x[has], y[has], crs)
+        lng[has], lat[has] = wx, wy
+    china = np.zeros(len(x), dtype=bool)
+    if has.any():
+        china[has] = np.asarray(_crs.in_china(lng[has], lat[has]), dtype=bool)
+    inside, how = _inside_region(lng, lat, has & china, reg)
+
+    def note(i: int, zh: str, en: str) -> None:
+        text = f"{zh} / {en}"
+        out["match_note"][i] = f"{out['match_note'][i]}; {text}" if out["match_note"][i] else text
+
+    real = boundaries is not None and len(boundaries) and not bool(
+        np.asarray(boundaries.get("schematic", pd.Series(False, index=boundaries.index)), dtype=bool).any())
+    assigned = np.full(len(x), "", dtype=object)
+    if real and has.any():
+        from geo.assign import assign_points
+
+        got = assign_points(lng[has], lat[has], boundaries)
+        assigned[has] = pd.Series(got).astype("string").fillna("").to_numpy(dtype=object)
+    names = region_index(reg.code).town_name
+    gaz = load_gazetteer()
+    for i in np.flatnonzero(has):
+        if swapped[i]:
+            note(i, "经纬度填反,已对调", "latitude and longitude were swapped; corrected")
+        if not china[i]:
+            note(i, "坐标不在中国境内,未使用", "coordinates are outside China; not used")
+            continue
+        if inside is not None and not inside[i]:
+            note(i, f"坐标在区域{reg.name}外({how})", f"coordinates fall outside the region {reg.code} ({how})")
+            if status[i] == "unmatched" and not out["match_method"][i]:
+                status[i] = "out_of_region"
+                out["match_method"][i] = "coordinates"
+            elif status[i] == "matched" and real:
+                status[i] = "ambiguous"
+                out["candidates"][i] = out["township_code"][i]
+                out["township_code"][i] = out["township_name"][i] = ""
+                out["village_code"][i] = out["village_name"][i] = ""
+            continue
+        if not real:
+            if status[i] != "matched":
+                note(i, *_SCHEMATIC_NOTE)
+            continue
+        got = assigned[i]
+        if not got:
+            note(i, "坐标不在所给乡镇边界内", "coordinates fall in none of the township boundaries given")
+            continue
+        gname = names.get(got) or (gaz.name_of(got) if len(got) == 9 and _is_township(got) else got)
+        if status[i] == "matched":
+            if out["township_code"][i] == got:
+                note(i, "坐标与地址一致", "coordinates agree with the address")
+            else:
+                addr = out["township_code"][i]
+                note(i, f"地址指向{out['township_name'][i]}({addr}),坐标落在{gname}({got}),请核实",
+                     f"address says {addr}, coordinates say {got}: please resolve")
+                status[i] = "ambiguous"
+                out["candidates"][i] = f"{addr};{got}"
+                out["township_code"][i] = out["township_name"][i] = ""
+                out["village_code"][i] = out["village_name"][i] = ""
+        elif status[i] == "ambiguous" and got in out["candidates"][i].split(";"):
+            note(i, f"坐标落在候选{gname}({got})内,仍请核实", f"coordinates fall in candidate {got}; please confirm")
+        elif status[i] == "unmatched" and got.startswith(reg.code):
+            status[i] = "matched"
+            out["match_method"][i] = "coordinates"
+            out["township_code"][i], out["township_name"][i] = got, gname
+            out["county_code"][i] = got[:6]
+            note(i, "由坐标落点确定乡镇", "township from the point's position in the boundaries")
+        elif status[i] == "out_of_region":
+            note(i, f"坐标落在{gname}({got})", f"coordinates fall in {got}")
+    return lng, lat
+
+
+def _clean_number(col: pd.Series) -> pd.Series:
+    text = col.astype("string").fillna("").map(lambda s: normalise(s).replace("°", ""))
+    return text.str.replace(r"[^0-9.\-]", "", regex=True)
+
+
+def _inside_region(lng: np.ndarray, lat: np.ndarray, ok: np.ndarray, reg: Region) -> tuple[np.ndarray | None, str]:
+    """Whether points lie in the region's outline (when it has a map), else no check (None)."""
+    try:
+        from geo import boundaries as _b
+    except ImportError:
+        return None, ""
+    try:
+        has_map = _b.has_map(reg.code)
+    except Exception:  # noqa: BLE001 - no map data installed for this region
+        has_map = False
+    if not has_map:
+        return None, ""
+    import shapely
+
+    outlines = _b.county_outlines(reg.code)
+    if len(reg.code) > 6:
+        return None, ""
+    shape = shapely.union_all(outlines.geometry.to_numpy())
+    shapely.prepare(shape)
+    inside = np.ones(len(lng), dtype=bool)
+    if ok.any():
+        # 2 km tolerance: outlines are generalised and sheets' coordinates are copied by hand.
+        inside[ok] = shapely.contains_xy(shape.buffer(0.02), lng[ok], lat[ok])
+    return inside, "县界 county outline"
