@@ -103,6 +103,8 @@ def write_report(
     *,
     geocoded: pd.DataFrame | None = None,
     gaps: dict[str, pd.DataFrame] | None = None,
+    population: pd.DataFrame | None = None,
+    planned: pd.DataFrame | None = None,
 ) -> Path:
     """Write the coverage report to .xlsx, .csv or .json (by the suffix of ``path``).
 
@@ -119,6 +121,10 @@ def write_report(
         The geocoded facilities, for the ``unplaced`` and ``unclassified`` views.
     gaps : dict, optional
         Target id → :func:`facilities.gaps.close_gap` result.
+    population, planned : pandas.DataFrame, optional
+        Only for the form ``write_report(analysis, evaluation, path, population=..., planned=...)``
+        (an :class:`~facilities.pipeline.Analysis` first), which hands over to
+        :func:`write_analysis_report`.
 
     Returns
     -------
@@ -130,6 +136,9 @@ def write_report(
     TowncoverError
         For an unsupported suffix.
     """
+    if not isinstance(evaluation, pd.DataFrame) and hasattr(evaluation, "placed"):
+        # Called as write_report(analysis, evaluation, path, population=..., planned=...).
+        return write_analysis_report(evaluation, path, population=population, planned=planned)
     path = Path(path)
     suffix = path.suffix.lower()
     gaps = gaps or {}
@@ -157,6 +166,42 @@ def write_report(
         raise TowncoverError(f"报告只能写成 .xlsx、.csv 或 .json,而不是“{path.suffix}”",
                              f"the report can be .xlsx, .csv or .json, not '{path.suffix}'")
     return path
+
+
+def write_analysis_report(
+    analysis: Any,
+    path: str | os.PathLike,
+    *,
+    population: pd.DataFrame | None = None,
+    planned: pd.DataFrame | None = None,
+) -> Path:
+    """Evaluate an analysis's plan, close each unmet coverage gap, and write the report.
+
+    Parameters
+    ----------
+    analysis : facilities.pipeline.Analysis
+        Needs ``placed``, ``region``, ``plan`` and ``units``.
+    path : str or PathLike
+        ``.xlsx``, ``.csv`` or ``.json``.
+    population, planned : pandas.DataFrame, optional
+        As for :func:`facilities.coverage.evaluate_plan`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from facilities.coverage import evaluate_plan_details
+    from facilities.gaps import close_gap
+
+    if analysis.plan is None:
+        raise TowncoverError("没有规划目标,无法生成报告", "no plan targets: nothing to report")
+    table, details = evaluate_plan_details(analysis.placed, analysis.plan, analysis.region.code,
+                                           population=population, planned=planned, units=analysis.units)
+    gaps = {}
+    for tid, result in details.items():
+        if result.met is False and result.comparator != "<=":
+            gaps[tid] = close_gap(result, result.target, population=population)
+    return write_report(table, details, path, geocoded=analysis.placed, gaps=gaps)
 
 
 def _json_default(value: Any) -> Any:

@@ -97,3 +97,20 @@ def test_neutralise_prefixes_formula_starts_only_in_text():
     assert out["a"].tolist()[:5] == ["'=1+1", "'+86 123", "'-x", "'@SUM", "ok"]
     assert pd.isna(out["a"].iloc[5])
     assert out["n"].tolist() == [-1, 2, 3, 4, 5, 6]
+
+
+def test_analysis_form_closes_gaps_by_population(tmp_path):
+    from types import SimpleNamespace
+
+    from facilities.coverage import measure_for_target
+
+    analysis = SimpleNamespace(placed=_geocoded(), region=SimpleNamespace(code=HL), plan=_plan(), units=None)
+    result = measure_for_target(analysis, ERC, "township_and_street")
+    assert (result.covered, result.total, result.target, result.met) == (3, 11, 60.0, False)
+    assert measure_for_target(analysis, ERC, "street").target is None
+    path = write_report(analysis, None, tmp_path / "a.xlsx", population=_population())
+    gap = openpyxl.load_workbook(path)["gap_cov"]
+    header = [c.value for c in gap[1]]
+    assert [gap.cell(row=i, column=2).value for i in range(2, 6)] == ["321202102", "321202101", "321202050",
+                                                                     "321202007"]
+    assert gap.cell(row=2, column=header.index("criterion") + 1).value == "population"
