@@ -1,0 +1,129 @@
+"""Tests for geo.address: normalisation and single-address parsing against the real 2023 gazetteer."""
+
+from __future__ import annotations
+
+import pytest
+
+from geo.address import normalise, parse_address, region_index
+
+ANYUE = "512021"  # 四川省资阳市安岳县
+SHIYANG = "512021110"  # 石羊镇
+SHANLIN = "512021110200"  # 石羊镇 山林村村民委员会
+DINGXIN = "512021110004"  # 石羊镇 顶新社区居民委员会
+
+
+def test_normalise_fullwidth_spaces_traditional_punctuation() -> None:
+    assert normalise("安岳县　石羊镇 １２号，") == "安岳县石羊镇12号"
+    assert normalise("懷化市鶴城區") == "怀化市鹤城区"
+    assert normalise(None) == ""
+    assert normalise(float("nan")) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "village"),
+    [
+        ("四川省资阳市安岳县石羊镇山林村3组", SHANLIN),  # full 省市县镇村组
+        ("安岳县石羊镇人民路12号", ""),  # county + town
+        ("石羊镇", ""),  # town only
+        ("四川省資陽市安嶽縣石羊鎮山林村", SHANLIN),  # traditional characters
+        ("安岳县 石羊 镇 山林村　１２组，", SHANLIN),  # full-width digits, stray spaces
+        ("安岳县石羊镇顶新社区居委会", DINGXIN),  # community committee form
+        ("安岳县石羊镇山林8组", SHANLIN),  # bare village stem within the town
+    ],
+)
+def test_styles_place_shiyang(text: str, village: str) -> None:
+    m = parse_address(text, ANYUE)
+    assert (m.status, m.method, m.township_code, m.township_name, m.county_code) == (
+        "matched", "address", SHIYANG, "石羊镇", ANYUE)
+    assert m.village_code == village
+
+
+def test_village_only_unique() -> None:
+    m = parse_address("山林村5组", ANYUE)
+    assert (m.status, m.township_code, m.village_code) == ("matched", SHIYANG, SHANLIN)
+    assert "山林村" in m.note_zh
+
+
+def test_short_name_in_facility_name() -> None:
+    m = parse_address("", ANYUE, name="安岳县石羊敬老院")
+    assert (m.status, m.method, m.township_code) == ("matched", "name", SHIYANG)
+    assert "石羊" in m.note_zh
+    # The address wins over the name when it names a township.
+    m = parse_address("安岳县岳阳镇", ANYUE, name="石羊敬老院")
+    assert (m.method, m.township_code) == ("address", "512021100")
+
+
+def test_street_office() -> None:
+    m = parse_address("安岳县岳城街道办事处人民路5号", ANYUE)
+    assert (m.status, m.township_code, m.township_name) == ("matched", "512021001", "岳城街道")
+
+
+def test_village_name_shared_by_townships_is_ambiguous() -> None:
+    m = parse_address("岔河村3组", "532301")  # 楚雄市: 岔河村 in 紫溪镇 and 西舍路镇
+    assert m.status == "ambiguous"
+    assert m.candidates == ["532301104", "532301112"]
+    assert m.township_code == ""
+    assert "2 个乡镇重复" in m.note_zh and "532301104" in m.note_zh and "532301112" in m.note_zh
+    # Given the township, the village is placed.
+    town = region_index("532301").town_name["532301104"]
+    m = parse_address(f"楚雄市{town}岔河村", "532301")
+    assert (m.status, m.township_code) == ("matched", "532301104")
+    assert m.village_code.startswith("532301104")
+
+
+def test_short_name_that_is_also_a_village_is_ambiguous() -> None:
+    # 楚雄市 新村镇 (532301111): short name 新村 is also 鹿城镇's 新村.
+    m = parse_address("", "532301", name="楚雄市新村敬老院")
+    assert m.status == "ambiguous"
+    assert m.candidates == ["532301101", "532301111"]
+
+
+def test_pre_merger_names_not_mapped() -> None:
+    m = parse_address("安岳县石桥铺镇", ANYUE)  # 石桥街道 exists; 石桥铺镇 does not
+    assert (m.status, m.township_code, m.unknown_town) == ("unmatched", "", "石桥铺镇")
+    assert m.note_zh == "乡镇名“石桥铺镇”不在 2023 年区划中(可能已撤并)"
+    m = parse_address("安岳县石羊乡8组", ANYUE)  # 石羊镇 exists, 石羊乡 does not
+    assert (m.status, m.unknown_town) == ("unmatched", "石羊乡")
+
+
+def test_out_of_region() -> None:
+    m = parse_address("四川省资阳市乐至县童家镇", ANYUE)
+    assert m.status == "out_of_region" and "512022" in m.note_zh
+    m = parse_address("湖南省怀化市鹤城区城南街道", ANYUE)
+    assert m.status == "out_of_region"
+    m = parse_address("范县辛庄镇", ANYUE)  # a two-character county name before a town
+    assert m.status == "out_of_region" and "410926" in m.note_zh
+
+
+def test_names_that_are_not_out_of_region() -> None:
+    # A road named after a province, and a county short name equal to an in-region township.
+    m = parse_address("安岳县石羊镇北京路8号", ANYUE)
+    assert (m.status, m.township_code) == ("matched", SHIYANG)
+    m = parse_address("楚雄市中山镇", "532301")  # 中山 is also 中山市 (Guangdong)
+    assert (m.status, m.township_name) == ("matched", "中山镇")
+    m = parse_address("中山市东区街道", "4420")  # 东区 is also a county of 攀枝花
+    assert (m.status, m.township_code) == ("matched", "442000002")
+
+
+def test_city_with_towns_directly_under_it() -> None:
+    m = parse_address("广东省中山市小榄镇", "4420")
+    assert (m.status, m.township_code, m.county_code) == ("matched", "442000118", "442000")
+    m = parse_address("中山市古镇镇", "4420")
+    assert m.township_code == "442000105"
+
+
+def test_traditional_city_region() -> None:
+    m = parse_address("懷化市鶴城區城南街道", "4312")
+    assert (m.status, m.township_code) == ("matched", "431202007")
+
+
+def test_township_region_other_township_is_out_of_region() -> None:
+    m = parse_address("安岳县岳阳镇", SHIYANG)
+    assert m.status == "out_of_region"
+    m = parse_address("安岳县石羊镇山林村", SHIYANG)
+    assert (m.status, m.village_code) == ("matched", SHANLIN)
+
+
+def test_county_only_is_unmatched_with_county() -> None:
+    m = parse_address("安岳县人民路1号", ANYUE)
+    assert (m.status, m.county_code, m.township_code) == ("unmatched", ANYUE, "")

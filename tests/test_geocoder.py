@@ -1,0 +1,184 @@
+"""Tests for geo.geocoder.geocode: every row out once in order, code/乡镇 columns, coordinates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geo.geocoder import OUTPUT_COLUMNS, geocode
+from towncover.errors import TowncoverError
+
+ANYUE = "512021"
+SHIYANG = "512021110"  # 石羊镇
+YUEYANG = "512021100"  # 岳阳镇
+SHANLIN = "512021110200"  # 石羊镇 山林村
+
+
+def _frame(**cols: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({k: pd.array(v, dtype="string") for k, v in cols.items()})
+
+
+def test_every_row_once_in_order_with_original_columns() -> None:
+    addresses = ["安岳县石羊镇山林村", "", "四川省资阳市乐至县童家镇", "安岳县石桥铺镇", "安岳县岳阳镇", "安岳县石羊镇山林村"]
+    names = ["甲", "安岳县石羊敬老院", "乙", "丙", "丁", "戊"]
+    frame = _frame(机构名称=names, 地址=addresses, 备注=[f"r{i}" for i in range(6)])
+    out = geocode(frame, ANYUE, roles={"name": "机构名称", "address": "地址"})
+    assert list(out.columns[:3]) == ["机构名称", "地址", "备注"]
+    assert all(c in out.columns for c in OUTPUT_COLUMNS)
+    assert out["备注"].tolist() == [f"r{i}" for i in range(6)]
+    assert out["row"].tolist() == [2, 3, 4, 5, 6, 7]
+    assert out["match_status"].tolist() == ["matched", "matched", "out_of_region", "unmatched", "matched", "matched"]
+    assert out["match_method"].tolist() == ["address", "name", "address", "address", "address", "address"]
+    assert out["township_code"].tolist() == [SHIYANG, SHIYANG, "", "", YUEYANG, SHIYANG]
+    assert out["village_code"].tolist() == [SHANLIN, "", "", "", "", SHANLIN]
+    assert out["township_name"].tolist()[:2] == ["石羊镇", "石羊镇"]
+    assert "石桥铺镇" in out.loc[3, "match_note"]
+    assert np.isnan(out["lng_wgs84"]).all()
+
+
+def test_ambiguous_lists_candidates() -> None:
+    out = geocode(_frame(地址=["岔河村2组"]), "532301", roles={"address": "地址"})
+    assert out.loc[0, "match_status"] == "ambiguous"
+    assert out.loc[0, "candidates"] == "532301104;532301112"
+    assert out.loc[0, "township_code"] == ""
+    assert "village name '岔河村' shared by 2 townships" in out.loc[0, "match_note"]
+
+
+def test_code_column_first() -> None:
+    frame = _frame(地址=["安岳县岳阳镇", "", "", "", "安岳县岳阳镇"],
+                   行政区划代码=["512021110200", "512021110", "512022101", "512021999", "abc"])
+    out = geocode(frame, ANYUE, roles={"address": "地址", "division_code": "行政区划代码"})
+    assert out["match_status"].tolist() == ["matched", "matched", "out_of_region", "unmatched", "matched"]
+    assert out["match_method"].tolist() == ["code", "code", "code", "", "address"]
+    assert out["township_code"].tolist() == [SHIYANG, SHIYANG, "512022101", "", YUEYANG]
+    assert out.loc[0, "village_code"] == SHANLIN
+    assert "512021999" in out.loc[3, "match_note"] and "不在 2023" in out.loc[3, "match_note"]
+    assert "不是 9 位或 12 位数字" in out.loc[4, "match_note"]
+
+
+def test_township_and_village_columns() -> None:
+    frame = _frame(乡镇=["石羊镇", "石羊", "九韶乡", ""], 村=["山林村", "", "", "山林村"],
+                   地址=["", "", "安岳县岳阳镇", ""])
+    out = geocode(frame, ANYUE, roles={"township": "乡镇", "village": "村", "address": "地址"})
+    assert out["match_status"].tolist() == ["matched", "matched", "matched", "matched"]
+    assert out["match_method"].tolist() == ["name", "name", "address", "name"]
+    assert out["township_code"].tolist() == [SHIYANG, SHIYANG, YUEYANG, SHIYANG]
+    assert out["village_code"].tolist() == [SHANLIN, "", "", SHANLIN]
+    # The old name in the 乡镇 column is reported even though the address placed the row.
+    assert "九韶乡" in out.loc[2, "match_note"]
+
+
+def test_township_column_old_name_alone_is_unmatched() -> None:
+    out = geocode(_frame(乡镇=["石桥铺镇"]), ANYUE, roles={"township": "乡镇"})
+    assert (out.loc[0, "match_status"], out.loc[0, "township_code"]) == ("unmatched", "")
+    assert out.loc[0, "match_note"].startswith("乡镇名“石桥铺镇”不在 2023 年区划中(可能已撤并)")
+
+
+def test_rejected_rows_kept_in_file_order() -> None:
+    from facilities.sheets import Sheet
+
+    frame = _frame(名称=["a", "b"], 地址=["安岳县石羊镇", "安岳县岳阳镇"])
+    rejected = _frame(名称=["合计"], 地址=[""])
+    rejected["row"] = [4]
+    rejected["reason_zh"] = ["合计行"]
+    rejected["reason_en"] = ["total row"]
+    sheet = Sheet(frame=frame, roles={"name": "名称", "address": "地址"}, source_rows=[3, 5], header_row=2,
+                  encoding="utf-8", problems=pd.DataFrame(columns=["row", "column", "message_zh", "message_en"]),
+                  rejected=rejected)
+    out = geocode(sheet, ANYUE)
+    assert out["row"].tolist() == [3, 4, 5]
+    assert out["match_status"].tolist() == ["matched", "rejected", "matched"]
+    assert out["名称"].tolist() == ["a", "合计", "b"]
+    assert out.loc[1, "match_note"] == "合计行 / total row"
+
+
+def test_bad_inputs_raise_towncover_error() -> None:
+    with pytest.raises(TowncoverError, match="不支持的坐标系"):
+        geocode(_frame(地址=["x"]), ANYUE, roles={"address": "地址"}, crs="utm")
+    with pytest.raises(TowncoverError) as err:
+        geocode(_frame(地址=["x"]), ANYUE, roles={"address": "住址"})
+    assert err.value.column == "住址"
+
+
+# -- coordinates ------------------------------------------------------------------------------------
+
+def _squares(schematic: bool = False):
+    """A tiny hand-built 'real' boundary set: two adjacent squares near 安岳县城 with real codes."""
+    gpd = pytest.importorskip("geopandas")
+    from shapely.geometry import box
+
+    return gpd.GeoDataFrame({"code": [YUEYANG, SHIYANG], "name": ["岳阳镇", "石羊镇"], "schematic": [schematic] * 2},
+                            geometry=[box(105.30, 30.08, 105.33, 30.11), box(105.33, 30.08, 105.36, 30.11)],
+                            crs="EPSG:4326")
+
+
+# WGS-84 points: inside 岳阳镇's square, inside 石羊镇's square.
+_PTS = [(105.315, 30.095), (105.345, 30.095)]
+
+
+def _in_crs(crs: str) -> list[tuple[float, float]]:
+    prcoords = pytest.importorskip("prcoords")
+    conv = {"wgs84": lambda p: p, "cgcs2000": lambda p: p,
+            "gcj02": lambda p: prcoords.wgs_gcj(p), "bd09": lambda p: prcoords.wgs_bd(p)}[crs]
+    out = []
+    for lng, lat in _PTS:
+        c = conv(prcoords.Coords(lat, lng))
+        out.append((c.lon, c.lat))
+    return out
+
+
+@pytest.mark.parametrize("crs", ["wgs84", "cgcs2000", "gcj02", "bd09"])
+def test_coordinates_each_crs_assigned_by_real_boundaries(crs: str) -> None:
+    pytest.importorskip("geo.crs")
+    pytest.importorskip("geo.assign")
+    pts = _in_crs(crs)
+    frame = _frame(地址=["", ""], 经度=[f"{p[0]:.9f}" for p in pts], 纬度=[f"{p[1]:.9f}" for p in pts])
+    out = geocode(frame, ANYUE, roles={"address": "地址", "lng": "经度", "lat": "纬度"}, crs=crs,
+                  boundaries=_squares())
+    assert out["match_status"].tolist() == ["matched", "matched"]
+    assert out["match_method"].tolist() == ["coordinates", "coordinates"]
+    assert out["township_code"].tolist() == [YUEYANG, SHIYANG]
+    np.testing.assert_allclose(out["lng_wgs84"], [p[0] for p in _PTS], atol=1e-6)
+    np.testing.assert_allclose(out["lat_wgs84"], [p[1] for p in _PTS], atol=1e-6)
+
+
+def test_swapped_lat_lng_detected() -> None:
+    pytest.importorskip("geo.crs")
+    pytest.importorskip("geo.assign")
+    frame = _frame(经度=[str(_PTS[1][1])], 纬度=[str(_PTS[1][0])])
+    out = geocode(frame, ANYUE, roles={"lng": "经度", "lat": "纬度"}, crs="wgs84", boundaries=_squares())
+    assert (out.loc[0, "match_status"], out.loc[0, "township_code"]) == ("matched", SHIYANG)
+    assert "经纬度填反" in out.loc[0, "match_note"]
+    assert out.loc[0, "lng_wgs84"] == pytest.approx(_PTS[1][0])
+
+
+def test_address_and_coordinates_disagree_is_not_matched() -> None:
+    pytest.importorskip("geo.crs")
+    pytest.importorskip("geo.assign")
+    frame = _frame(地址=["安岳县石羊镇", "安岳县岳阳镇"], 经度=[str(_PTS[0][0])] * 2, 纬度=[str(_PTS[0][1])] * 2)
+    out = geocode(frame, ANYUE, roles={"address": "地址", "lng": "经度", "lat": "纬度"}, crs="wgs84",
+                  boundaries=_squares())
+    assert out["match_status"].tolist() == ["ambiguous", "matched"]
+    assert out.loc[0, "candidates"] == f"{SHIYANG};{YUEYANG}"
+    assert out.loc[0, "township_code"] == ""
+    assert SHIYANG in out.loc[0, "match_note"] and YUEYANG in out.loc[0, "match_note"]
+    assert "坐标与地址一致" in out.loc[1, "match_note"]
+
+
+def test_schematic_boundaries_never_decide() -> None:
+    pytest.importorskip("geo.crs")
+    frame = _frame(地址=[""], 经度=[str(_PTS[0][0])], 纬度=[str(_PTS[0][1])])
+    out = geocode(frame, ANYUE, roles={"address": "地址", "lng": "经度", "lat": "纬度"}, crs="wgs84",
+                  boundaries=_squares(schematic=True))
+    assert (out.loc[0, "match_status"], out.loc[0, "township_code"]) == ("unmatched", "")
+    assert "示意边界:坐标不能确定乡镇" in out.loc[0, "match_note"]
+    assert "schematic boundaries" in out.loc[0, "match_note"]
+
+
+def test_coordinates_outside_china_flagged() -> None:
+    pytest.importorskip("geo.crs")
+    frame = _frame(地址=["安岳县石羊镇"], 经度=["2.35"], 纬度=["48.85"])
+    out = geocode(frame, ANYUE, roles={"address": "地址", "lng": "经度", "lat": "纬度"}, crs="wgs84")
+    assert (out.loc[0, "match_status"], out.loc[0, "township_code"]) == ("matched", SHIYANG)
+    assert "坐标不在中国境内" in out.loc[0, "match_note"]
