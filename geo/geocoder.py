@@ -15,6 +15,7 @@ where address and coordinates disagree both answers are given and the row is not
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -344,7 +345,7 @@ def _coordinates(lng_col: pd.Series, lat_col: pd.Series, crs: str, reg: Region, 
 
 
 def _clean_number(col: pd.Series) -> pd.Series:
-    text = col.astype("string").fillna("").map(lambda s: normalise(s).replace("°", ""))
+    text = col.astype("string").fillna("").map(lambda s: unicodedata.normalize("NFKC", s))
     return text.str.replace(r"[^0-9.\-]", "", regex=True)
 
 
