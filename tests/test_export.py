@@ -60,6 +60,14 @@ def points() -> gpd.GeoDataFrame:
     )
 
 
+def _as_js(text: str) -> str:
+    """How a string appears inside folium's embedded JSON (Jinja's HTML-safe tojson)."""
+    body = json.dumps(text)[1:-1]
+    for ch, code in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
+        body = body.replace(ch, code)
+    return body
+
+
 def _files(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
@@ -388,10 +396,11 @@ def test_html_map_escapes_names_and_labels_schematic(tmp_path, units, points):
     assert out.name == "m.html"
     page = out.read_text(encoding="utf-8")
     assert SCRIPT not in page
-    # unit names travel in the GeoJSON (folium JSON-escapes the entity ampersands as \u0026)
+    # names travel inside JSON in the page script; there, they are HTML-escaped text
+    assert _as_js("&lt;script&gt;alert(1)&lt;/script&gt;") in page
     assert "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;" in page
     assert "<img src=x" not in page and "${alert(3)}" not in page
-    assert "敬老院&lt;img src=x onerror=alert(2)&gt;&#96;&#36;{alert(3)}&#96;" in page
+    assert _as_js("敬老院&lt;img src=x onerror=alert(2)&gt;&#96;&#36;{alert(3)}&#96;") in page
     assert "示意边界 / schematic boundaries" in page
     plain = export_layers({"units": units, "facilities": points}, tmp_path / "p", "html", schematic=False)
     assert "示意" not in plain.read_text(encoding="utf-8")
