@@ -1,0 +1,280 @@
+"""Tests for facilities.sheets: encodings, header finding, roles, row accounting, problems, errors."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import openpyxl
+import pytest
+
+from facilities.sheets import normalise_header, numeric_column, read_sheet, sheet_coordinates
+from towncover import settings
+from towncover.errors import TowncoverError
+
+CSV = (
+    "序号,机构名称,地址,经度,纬度,床位数,护理型床位数\n"
+    "1,石羊敬老院,安岳县石羊镇,105.3,29.1,50,20\n"
+    "2,岳阳敬老院,岳阳镇,东经,29.1,１２０张,\n"
+)
+
+
+def _xlsx(rows, merges=(), formulas=None) -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for row in rows:
+        ws.append(row)
+    for m in merges:
+        ws.merge_cells(m)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(("encoding", "detected"), [
+    ("utf-8", "utf-8"), ("utf-8-sig", "utf-8-sig"), ("gbk", "gb18030"), ("gb18030", "gb18030"),
+    ("utf-16", "utf-16"),
+])
+def test_csv_encodings(encoding, detected):
+    s = read_sheet(CSV.encode(encoding), filename="a.csv")
+    assert s.encoding == detected
+    assert s.frame["机构名称"].tolist() == ["石羊敬老院", "岳阳敬老院"]
+    assert s.source_rows == [2, 3]
+    assert s.header_row == 1
+
+
+def test_charset_normalizer_fallback():
+    data = "name,address\nCafé,Straße 1\n".encode("cp1252")
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("gb18030")  # neither UTF-8 nor GB18030: the fallback is really needed
+    s = read_sheet(data, filename="b.csv")
+    assert s.frame.iloc[0].tolist() == ["Café", "Straße 1"]
+    assert s.roles == {"name": "name", "address": "address"}
+    assert s.encoding not in ("utf-8", "utf-8-sig", "gb18030")
+
+
+def test_tab_separated_and_codes_kept_as_text(tmp_path):
+    p = tmp_path / "x.txt"
+    p.write_text("名称\t地址\t行政区划代码\n甲\t乙\t512021110000\n丙\t丁\t51202A\n戊\t己\t0512\n", encoding="utf-8")
+    s = read_sheet(p)
+    assert s.frame["行政区划代码"].tolist() == ["512021110000", "51202A", "0512"]
+    assert s.roles["division_code"] == "行政区划代码"
+    assert s.problems[["row", "column"]].values.tolist() == [[3, "行政区划代码"]]
+    assert s.filename == "x.txt"
+
+
+def test_title_rows_above_header_and_row_numbers():
+    data = _xlsx([["安岳县民政服务设施名录"], ["填报单位:民政局", None, "2024年"], [],
+                  ["序号", "设施名称", "详细地址", "类别"], [1, "甲敬老院", "石羊镇", "敬老院"]],
+                 merges=["A1:D1"])
+    s = read_sheet(data, filename="t.xlsx")
+    assert s.header_row == 4
+    assert s.source_rows == [5]
+    assert s.roles == {"name": "设施名称", "address": "详细地址", "category": "类别"}
+    assert s.frame.iloc[0].tolist() == ["1", "甲敬老院", "石羊镇", "敬老院"]
+
+
+def test_merged_two_row_header():
+    data = _xlsx([["名录"], ["机构名称", "坐标", None, "床位数"], [None, "经度", "纬度", None],
+                  ["甲", 105.1, 29.25, 30]], merges=["A1:D1", "B2:C2", "A2:A3", "D2:D3"])
+    s = read_sheet(data, filename="m.xlsx")
+    assert s.header_row == 3
+    assert list(s.frame.columns) == ["机构名称", "经度", "纬度", "床位数"]
+    assert s.roles == {"name": "机构名称", "lng": "经度", "lat": "纬度", "beds": "床位数"}
+    assert s.frame.iloc[0].tolist() == ["甲", "105.1", "29.25", "30"]
+
+
+@pytest.mark.parametrize(("header", "role"), [
+    ("机构名称", "name"), ("服务机构名称", "name"), ("Name", "name"), ("单位名称：", "name"),
+    ("所在地", "address"), ("ADDRESS", "address"), ("机构详细地址", "address"),
+    ("乡镇（街道）", "township"), ("所属乡镇", "township"), ("村（社区）", "village"),
+    ("县（市、区）", "county"), ("区划代码", "division_code"), ("床位数(张)", "beds"),
+    ("护理型床位数", "nursing_beds"), ("longitude", "lng"), ("Ｘ", "lng"), ("纬 度", "lat"), ("备注", "remark"),
+    ("设施类型", "category"),
+])
+def test_header_synonyms(header, role):
+    other = "地址" if role != "address" else "名称"
+    s = read_sheet(f"{header},{other}\nA,B\n".encode(), filename="h.csv")
+    assert s.roles[role] == header.strip()
+
+
+def test_normalise_header():
+    assert normalise_header("乡镇（街道）：") == "乡镇街道"
+    assert normalise_header(" Ｌｎｇ ") == "lng"
+
+
+def test_columns_override_and_errors():
+    text = "点位,方位描述,经度\n甲,石羊镇,105\n".encode()
+    with pytest.raises(TowncoverError) as e:
+        read_sheet(text, filename="o.csv")
+    assert "名称" in e.value.message_zh and "name" in e.value.message_en
+    s = read_sheet(text, filename="o.csv", columns={"name": "点位", "address": "方位描述"})
+    assert s.roles == {"name": "点位", "address": "方位描述", "lng": "经度"}
+    with pytest.raises(TowncoverError) as e:
+        read_sheet(text, filename="o.csv", columns={"name": "不存在"})
+    assert e.value.column == "不存在"
+    with pytest.raises(TowncoverError):
+        read_sheet(text, filename="o.csv", columns={"colour": "点位"})
+
+
+def test_blank_rejected_and_summary_adds_up():
+    text = (
+        "机构名称,地址,乡镇,经度,纬度,备注\n"
+        "甲,石羊镇,,,,\n"
+        ",,,,,\n"            # blank
+        ",,,,,只有备注\n"     # rejected: nothing usable
+        ",,,105.3,,\n"        # rejected: a longitude alone cannot be placed
+        ",,岳阳镇,,,\n"       # kept: township only
+        ",,,105.3,30.1,\n"    # kept: coordinates only
+        "合计,,,,,\n"         # rejected: total row
+        "机构名称,地址,乡镇,经度,纬度,备注\n"  # rejected: repeated header
+        ",,,,,\n,,,,,\n"      # trailing blank rows are not data
+    )
+    s = read_sheet(text.encode(), filename="r.csv")
+    assert s.summary()["rows_read"] == 8
+    assert s.source_rows == [2, 6, 7]
+    assert s.blank_rows == [3]
+    assert s.rejected["row"].tolist() == [4, 5, 8, 9]
+    assert s.rejected["reason_en"].tolist()[2:] == ["a total/subtotal row, not a facility", "a repeated header row"]
+    sm = s.summary()
+    assert (sm["kept"], sm["blank"], sm["rejected"]) == (3, 1, 4)
+    assert sm["rows_read"] == sm["kept"] + sm["blank"] + sm["rejected"]
+
+
+def test_problem_messages_name_row_and_column():
+    s = read_sheet(CSV.encode(), filename="p.csv")
+    assert s.problems.values.tolist() == [
+        [3, "经度", "第 3 行“经度”不是数字", 'row 3: "经度" is not a number'],
+    ]
+    assert numeric_column(s, "beds").tolist() == [50.0, 120.0]
+    assert len(s.frame) == 2  # the row with a bad cell is still used
+
+
+def test_coordinates_range_swap_and_dms():
+    text = ("名称,经度,纬度,床位数,护理型床位数\n"
+            "a,105.5,30.1,10,5\n"
+            "b,30.1,105.5,10,12\n"           # swapped; nursing beds > beds
+            "c,200,30,-1,\n"                 # out of range; negative
+            "d,\"104°30'36\"\"E\",29°N,,\n"  # degrees-minutes-seconds
+            "e,0,0,,\n")
+    s = read_sheet(text.encode(), filename="c.csv")
+    msgs = s.problems[["row", "column", "message_en"]].values.tolist()
+    assert msgs == [
+        [3, "经度", 'row 3: "经度" and the latitude appear swapped (read the other way round)'],
+        [3, "护理型床位数", 'row 3: "护理型床位数" is larger than the number of beds'],
+        [4, "经度", 'row 4: "经度" is outside China (73–136)'],
+        [4, "床位数", 'row 4: "床位数" is negative'],
+        [6, "经度", 'row 6: "经度" and the latitude are both 0: treated as missing'],
+    ]
+    c = sheet_coordinates(s)
+    assert c["lng"].round(4).tolist()[:2] == [105.5, 105.5]
+    assert c["swapped"].tolist() == [False, True, False, False, False]
+    assert c["lng"].isna().tolist() == [False, False, True, False, True]
+    assert c.loc[3, "lng"] == pytest.approx(104.51)
+    assert c.loc[3, "lat"] == 29.0
+
+
+def test_formula_without_cached_value_and_excel_error():
+    data = _xlsx([["名称", "地址", "床位数"], ["甲", "石羊镇", "=10+20"], ["乙", "#N/A", 5]])
+    s = read_sheet(data, filename="f.xlsx")
+    assert s.frame["床位数"].tolist() == ["", "5"]
+    assert s.problems[["row", "column"]].values.tolist() == [[2, "床位数"], [3, "地址"]]
+    assert "=10+20" in s.problems.loc[0, "message_zh"]
+    assert s.problems.loc[1, "message_en"] == 'row 3: "地址" is an Excel error value #N/A'
+
+
+def test_formula_with_cached_value_is_read_as_value():
+    data = _xlsx([["名称", "床位数"], ["甲", "=1+1"]])
+    # Put a cached value into the sheet XML as Excel would after recalculation.
+    zin = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zout:
+        for item in zin.infolist():
+            content = zin.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                content = content.replace(b"<f>1+1</f><v />", b"<f>1+1</f><v>2</v>")
+                assert b"<v>2</v>" in content
+            zout.writestr(item, content)
+    s = read_sheet(buf.getvalue(), filename="g.xlsx")
+    assert s.frame["床位数"].tolist() == ["2"]
+    assert s.problems.empty
+
+
+def test_xls_reader(tmp_path):
+    xlwt = pytest.importorskip("xlwt")
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("名录")
+    ws.write_merge(0, 0, 0, 2, "安岳县设施名录")
+    for c, h in enumerate(["机构名称", "地址", "区划代码"]):
+        ws.write(1, c, h)
+    ws.write(2, 0, "甲敬老院")
+    ws.write(2, 1, "石羊镇")
+    ws.write(2, 2, 512021110)
+    path = tmp_path / "x.xls"
+    wb.save(str(path))
+    s = read_sheet(path)
+    assert s.header_row == 2 and s.sheet_name == "名录"
+    assert s.frame.iloc[0].tolist() == ["甲敬老院", "石羊镇", "512021110"]
+
+
+def test_best_sheet_of_workbook_is_read():
+    wb = openpyxl.Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["本表为示例"])
+    ws = wb.create_sheet("数据")
+    ws.append(["名称", "地址"])
+    ws.append(["甲", "乙"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    s = read_sheet(io.BytesIO(buf.getvalue()), filename="w.xlsx")
+    assert s.sheet_name == "数据" and s.frame.iloc[0].tolist() == ["甲", "乙"]
+
+
+def test_file_like_with_name(tmp_path):
+    class Upload(io.BytesIO):
+        name = "upload.csv"
+    s = read_sheet(Upload(CSV.encode("gbk")))
+    assert s.filename == "upload.csv" and s.encoding == "gb18030"
+
+
+@pytest.mark.parametrize(("data", "filename", "zh"), [
+    (b"", "e.csv", "空"),
+    (b"  \n\n", "e.csv", "空"),
+    (b"a,b\n1,2\n", "e.csv", "表头"),
+    ("标题\n只有一列\n".encode(), "e.csv", "表头"),
+    (b"PK\x03\x04garbage", "e.xlsx", "损坏"),
+    (b"not excel at all", "e.xlsx", "损坏"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, "e.xls", "损坏"),
+    (b"<html><table><tr><td>1</td></tr></table></html>", "e.xls", "HTML"),
+    (b"\x00\x01\x02binary", "e.csv", "二进制"),
+    (b"name,address\n", "e.pdf", ".pdf"),
+])
+def test_unusable_files(data, filename, zh):
+    with pytest.raises(TowncoverError) as e:
+        read_sheet(data, filename=filename)
+    assert zh in e.value.message_zh
+    assert e.value.message_en
+
+
+def test_too_big(monkeypatch, tmp_path):
+    monkeypatch.setattr(settings, "MAX_UPLOAD_MB", 0.0001)
+    p = tmp_path / "big.csv"
+    p.write_bytes(CSV.encode() * 20)
+    with pytest.raises(TowncoverError) as e:
+        read_sheet(p)
+    assert "太大" in e.value.message_zh and "too large" in e.value.message_en
+    with pytest.raises(TowncoverError):
+        read_sheet(p.read_bytes(), filename="big.csv")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(TowncoverError):
+        read_sheet(tmp_path / "none.csv")
+
+
+def test_strings_stripped_and_duplicates_noted():
+    text = "名称,地址\n  甲\u3000, 石羊镇 \n乙,x\n甲,石羊镇\n"
+    s = read_sheet(text.encode(), filename="d.csv")
+    assert s.frame["名称"].tolist() == ["甲", "乙", "甲"]
+    assert s.frame["地址"].tolist() == ["石羊镇", "x", "石羊镇"]
+    assert s.problems.values.tolist() == [[4, "名称", "第 4 行“名称”与第 2 行重复", 'row 4: "名称" duplicates row 2']]
