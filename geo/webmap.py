@@ -397,7 +397,9 @@ def coverage_map(
         elif pd.api.types.is_numeric_dtype(col.dtype):
             mode = "count"
             values = pd.to_numeric(col, errors="coerce")
-    vmax = int(max(1, np.nanmax(values.to_numpy(dtype=float)))) if mode == "count" and n else 1
+    vmax = 1
+    if mode == "count" and values.notna().any():
+        vmax = int(max(1, values.max()))
     ramp = branca.colormap.LinearColormap(list(_RAMP), vmin=1, vmax=max(vmax, 2))
 
     fills: list[str]

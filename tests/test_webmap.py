@@ -236,3 +236,14 @@ def test_simplify_overlapping_user_polygons_each_on_its_own():
     assert shapely.is_valid(out[:2]).all()
     assert shapely.get_num_coordinates(out[0]) < 20
     assert shapely.intersection(out[0], out[1]).area == pytest.approx(0.2, abs=1e-3)
+
+
+def test_unknown_counts_and_missing_geometries(units, facilities):
+    frame = units.assign(n_facilities=[np.nan, np.nan, np.nan])
+    frame.loc[2, "geometry"] = None
+    m = coverage_map(frame, facilities.iloc[3:], value_column="n_facilities", schematic=False, title="t")
+    (layer,) = _of(m, folium.GeoJson)
+    assert [f["properties"]["code"] for f in layer.data["features"]] == ["512021100", "512021101"]
+    assert [f["properties"]["f"] for f in layer.data["features"]] == [NEUTRAL_COLOUR, NEUTRAL_COLOUR]
+    assert [f["properties"]["n"] for f in layer.data["features"]] == ["", ""]
+    assert _of(m, plugins.FastMarkerCluster) == []  # the only facility has no point
