@@ -160,5 +160,7 @@ def _add_categories(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
 def _add_numbers(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
     for role in ("beds", "nursing_beds"):
         if role in sheet.roles:
-            placed[role] = pd.to_numeric(placed[sheet.roles[role]], errors="coerce").to_numpy()
+            # Aligned on the file's row numbers: rejected rows are in `placed` but not in `sheet.frame`.
+            by_row = pd.Series(_sheets.numeric_column(sheet, role).to_numpy(), index=list(sheet.source_rows))
+            placed[role] = placed["row"].map(by_row).astype("float64").to_numpy()
     return placed
