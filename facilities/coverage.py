@@ -649,6 +649,10 @@ _POPULATION_ALIASES = {
 }
 
 
+_POPULATION_PATTERNS = {"population": r"人口", "elderly_population": r"老年|老人|[6-8]0周?岁|65周?岁"}
+_POPULATION_EXCLUDE = {"population": r"老年|老人|周?岁|儿童|户", "elderly_population": r"^$"}
+
+
 def _norm_header(text: Any) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower()
 
@@ -740,8 +744,13 @@ def read_population(source: str | Path | pd.DataFrame) -> pd.DataFrame:
                                  f"row {i + 2} of the population table: column '{col}' is not a number",
                                  row=i + 2, column=col)
         out[col] = values.astype(float).to_numpy()
+    numeric = [c for c in out.columns if c not in ("code", "name")]
     for alias, headers in _POPULATION_ALIASES.items():
-        found = _find_header([c for c in out.columns if c not in ("code", "name")], headers)
+        found = _find_header(numeric, headers)
+        if found is None:  # 60岁以上老年人口, 65周岁及以上人口数…: by pattern, when exactly one column fits
+            fits = [c for c in numeric if re.search(_POPULATION_PATTERNS[alias], _norm_header(c))
+                    and not re.search(_POPULATION_EXCLUDE[alias], _norm_header(c))]
+            found = fits[0] if len(fits) == 1 else None
         if found is not None and alias not in out.columns:
             out[alias] = out[found]
     return out
@@ -1145,9 +1154,9 @@ def _status(row: dict[str, Any]) -> None:
     year_en = f" (target for {row['year']})" if row["year"] else ""
     if row["met"]:
         row["status"] = f"达标{year} / met{year_en}"
-    else:
-        short = f":{row['shortfall_text']}" if row["shortfall_text"] else ""
-        row["status"] = f"未达标{year}{short} / not met{year_en}"
+        return
+    zh, _, en = str(row["shortfall_text"] or "").partition(" / ")
+    row["status"] = f"未达标{year}" + (f":{zh}" if zh else "") + f" / not met{year_en}" + (f": {en}" if en else "")
 
 
 def _evaluate_coverage(
@@ -1253,6 +1262,14 @@ def _evaluate_count(geocoded: pd.DataFrame, target: Any, region_code: str, row: 
     return row
 
 
+_ROLE_WORDS = {"beds": ("床位", "beds", "张"), "nursing_beds": ("护理型床位", "nursing beds", "张"),
+               "facilities": ("设施", "facilities", "个")}
+
+
+def _role_words(role: str | None) -> tuple[str, str, str]:
+    return _ROLE_WORDS.get(role or "facilities", (str(role), str(role), ""))
+
+
 def _role_sum(frame: pd.DataFrame, rows: pd.Series, role: str | None) -> tuple[float, int]:
     """Sum of a numeric role over the rows (``facilities`` or None counts rows), and blanks counted as 0."""
     if not role or role == "facilities":
@@ -1296,8 +1313,10 @@ def _evaluate_ratio(
         if not row["met"] and row["comparator"] != "<=":
             need = max(0, math.ceil(round(row["target_value"] / scale * den - float(num), 9)))
             row["shortfall_units"] = need
-            row["shortfall_text"] = (f"“{numerator}”需再增加 {need}(按现有“{denominator}”{den:g})/ "
-                                     f"{need} more '{numerator}' (with the present '{denominator}' of {den:g})")
+            nz, ne, nu = _role_words(numerator)
+            dz, de, du = _role_words(denominator)
+            row["shortfall_text"] = (f"{nz}需再增加 {need} {nu}(现有{dz} {den:g} {du}不变) / "
+                                     f"{need} more {ne} (with the present {den:g} {de})")
     else:
         if population is None:
             return _not_evaluable(row, "千人指标需要人口表 / per-thousand targets need a population table")[0]
@@ -1316,8 +1335,8 @@ def _evaluate_ratio(
         if not row["met"] and row["comparator"] != "<=":
             need = max(0, math.ceil(round(row["target_value"] * people / 1000.0 - float(num), 9)))
             row["shortfall_units"] = need
-            what = numerator or "设施"
-            row["shortfall_text"] = f"“{what}”需再增加 {need} / {need} more '{what}'"
+            nz, ne, nu = _role_words(numerator)
+            row["shortfall_text"] = f"{nz}需再增加 {need} {nu} / {need} more {ne}"
     row["notes"] = ";".join(notes)
     _status(row)
     return row

@@ -45,6 +45,7 @@ def close_gap(
     units: Any = None,
     population_column: str | None = None,
     method: str = "ilp",
+    time_limit: float = 20.0,
 ) -> pd.DataFrame:
     """The smallest set of uncovered units (or, under a radius rule, of sites) that meets a target.
 
@@ -65,6 +66,9 @@ def close_gap(
         Column of ``population`` to use (default ``population``, or the only numeric column).
     method : {"ilp", "greedy"}
         Radius rule only: exact integer programme (default) or greedy.
+    time_limit : float
+        Seconds the integer programme may run (radius rule). If it stops before proving optimality,
+        the better of its solution and the greedy one is returned, with the solver's lower bound.
 
     Returns
     -------
@@ -73,7 +77,9 @@ def close_gap(
         Radius rule: one row per new site, columns :data:`SITE_COLUMNS` (``new_units`` the
         semicolon-joined codes it brings within reach). ``attrs`` hold ``needed`` (units still to
         cover), ``required`` (units or sites chosen), ``criterion`` and ``method`` (Chinese /
-        English sentences), ``feasible`` and ``target_rate``.
+        English sentences), ``feasible`` and ``target_rate``; under a radius rule also ``optimal``
+        (True when proven minimal, False when the solver's time ran out, None for greedy) and
+        ``lower_bound`` (no solution can use fewer sites).
 
     Raises
     ------
@@ -91,7 +97,7 @@ def close_gap(
     if result.radius_km is not None:
         if shapes is None:
             raise TowncoverError("按服务半径补缺需要单元边界", "closing a radius-rule gap needs unit polygons")
-        return _close_with_radius(result, target_rate, shapes, weights, method)
+        return _close_with_radius(result, target_rate, shapes, weights, method, time_limit)
     return _close_by_placement(result, target_rate, shapes, weights, facility_points)
 
 
@@ -199,7 +205,8 @@ def _reach_matrix(result: CoverageResult, shapes: Any) -> tuple[pd.DataFrame, np
 
 
 def _close_with_radius(
-    result: CoverageResult, target_rate: float, shapes: Any, weights: pd.Series | None, method: str
+    result: CoverageResult, target_rate: float, shapes: Any, weights: pd.Series | None, method: str,
+    time_limit: float = 20.0,
 ) -> pd.DataFrame:
     need = units_needed(result.covered, result.total, target_rate)
     sites, reach, uncovered = _reach_matrix(result, shapes)
@@ -209,19 +216,32 @@ def _close_with_radius(
     w = np.ones(len(uncovered))
     if weights is not None:
         w = weights.reindex(uncovered).fillna(0).to_numpy(float) + 1.0
+    optimal: bool | None = True
+    bound = 0.0
     if goal == 0:
         chosen: list[int] = []
         how = ("无需新增", "nothing to add")
     elif method == "ilp":
-        chosen = _solve_ilp(reach, goal, w)
-        how = ("精确整数规划(scipy.optimize.milp / HiGHS),最优解;同等站点数下覆盖人口(或单元)最多",
-               "exact integer programme (scipy.optimize.milp / HiGHS), optimal; among minimum sets the one "
-               "reaching the most people (or units)")
+        chosen, optimal, bound = _solve_ilp(reach, goal, w if weights is not None else None, time_limit)
+        if optimal:
+            how = ("精确整数规划(scipy.optimize.milp / HiGHS),已证明最优" +
+                   (";同等站点数下覆盖人口最多" if weights is not None else ""),
+                   "exact integer programme (scipy.optimize.milp / HiGHS), proven optimal" +
+                   ("; among minimum sets the one reaching the most people" if weights is not None else ""))
+        else:
+            greedy = _solve_greedy(reach, goal)
+            if not chosen or len(greedy) < len(chosen):
+                chosen = greedy
+            how = (f"整数规划在时限内未证明最优:得到 {len(chosen)} 处,最少不低于 {bound:.0f} 处"
+                   "(scipy.optimize.milp / HiGHS,与贪心结果取优)",
+                   f"integer programme did not prove optimality in the time limit: {len(chosen)} sites, the "
+                   f"minimum is at least {bound:.0f} (scipy.optimize.milp / HiGHS, best of it and greedy)")
     else:
         chosen = _solve_greedy(reach, goal)
-        bound = sum(1.0 / k for k in range(1, goal + 1))
-        how = (f"贪心算法:站点数不超过最少站点数的 H({goal}) = {bound:.2f} 倍",
-               f"greedy: at most H({goal}) = {bound:.2f} times the minimum number of sites")
+        optimal, bound = None, 0.0
+        harmonic = sum(1.0 / k for k in range(1, goal + 1))
+        how = (f"贪心算法:站点数不超过最少站点数的 H({goal}) = {harmonic:.2f} 倍",
+               f"greedy: at most H({goal}) = {harmonic:.2f} times the minimum number of sites")
     # Report sites in the order a greedy pass over the chosen ones would add them (most new units first).
     rows = []
     done = np.zeros(len(uncovered), dtype=bool)
@@ -242,28 +262,36 @@ def _close_with_radius(
     frame.insert(0, "rank", np.arange(1, len(frame) + 1))
     criterion = (f"新站点设在单元代表点,{result.radius_km:g} km 内的未覆盖单元计为覆盖",
                  f"new sites at unit representative points; uncovered units within {result.radius_km:g} km count")
+    lower = float(len(frame)) if optimal else bound
     return _attrs(frame, needed=need, required=len(frame), target_rate=target_rate,
-                  criterion=" / ".join(criterion), method=" / ".join(how), feasible=feasible)
+                  criterion=" / ".join(criterion), method=" / ".join(how), feasible=feasible,
+                  optimal=optimal, lower_bound=lower)
 
 
-def _solve_ilp(reach: np.ndarray, goal: int, weights: np.ndarray) -> list[int]:
-    """Fewest sites x so that at least ``goal`` uncovered units are reached (exact)."""
+def _solve_ilp(reach: np.ndarray, goal: int, weights: np.ndarray | None,
+               time_limit: float = 20.0) -> tuple[list[int], bool, float]:
+    """Fewest sites so that at least ``goal`` uncovered units are reached.
+
+    Returns the chosen sites, whether optimality was proven, and the solver's lower bound on the
+    number of sites (equal to the count when proven). With ``weights``, ties between minimum
+    solutions are broken towards more people reached (a term worth less than one site in total).
+    """
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import csr_matrix, hstack, identity
 
     n_unc, n_sites = reach.shape
-    # Variables: x_j (site j opened), y_i (unit i reached). Minimise sites; the y term (< 1 in total)
-    # only breaks ties between minimum solutions in favour of more people reached.
-    tie = weights / (weights.sum() + 1.0)
+    tie = np.zeros(n_unc) if weights is None else weights / (weights.sum() + 1.0)
     c = np.concatenate([np.ones(n_sites), -tie])
-    link = hstack([-csr_matrix(reach.astype(float)), identity(n_unc, format="csr")])  # y_i - sum_j A_ij x_j <= 0
-    count = csr_matrix(np.concatenate([np.zeros(n_sites), np.ones(n_unc)])[None, :])  # sum y_i >= goal
-    constraints = [LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, goal, np.inf)]
-    res = milp(c, constraints=constraints, integrality=np.ones(n_sites + n_unc),
-               bounds=Bounds(0, 1), options={"time_limit": 60})
-    if res.status != 0 or res.x is None:
-        raise TowncoverError(f"整数规划求解失败:{res.message}", f"integer programme failed: {res.message}")
-    return [int(j) for j in np.flatnonzero(res.x[:n_sites] > 0.5)]
+    link = hstack([-csr_matrix(reach.astype(float)), identity(n_unc, format="csr")])  # y_i <= sum_j A_ij x_j
+    count = csr_matrix(np.concatenate([np.zeros(n_sites), np.ones(n_unc)])[None, :])  # sum_i y_i >= goal
+    res = milp(c, constraints=[LinearConstraint(link, -np.inf, 0.0), LinearConstraint(count, goal, np.inf)],
+               integrality=np.ones(n_sites + n_unc), bounds=Bounds(0, 1), options={"time_limit": time_limit})
+    if res.x is None:
+        return [], False, 0.0
+    chosen = [int(j) for j in np.flatnonzero(res.x[:n_sites] > 0.5)]
+    bound = getattr(res, "mip_dual_bound", None)
+    bound = float(len(chosen)) if res.status == 0 else float(np.ceil((bound or 0.0) - 1e-6))
+    return chosen, res.status == 0, max(bound, 0.0)
 
 
 def _solve_greedy(reach: np.ndarray, goal: int) -> list[int]:

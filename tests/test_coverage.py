@@ -239,6 +239,7 @@ def test_evaluate_plan_rows():
     assert (total["measured"], total["met"], total["shortfall_units"]) == (5.0, False, 1)
     share = table.loc["nursing_share"]          # (20+10+30) / (50+30+40); the out-of-region row is left out
     assert share["measured"] == 50.0 and share["met"] is False and share["shortfall_units"] == 6
+    assert share["shortfall_text"].startswith("护理型床位需再增加 6 张")
     assert table.loc["nursing_share_homes", "measured"] == 75.0
     per_k = table.loc["beds_per_k"]             # 120 beds per 4,000 elderly
     assert per_k["measured"] == 30.0 and per_k["met"] is False and per_k["shortfall_units"] == 20
@@ -271,6 +272,8 @@ def test_read_population_codes_and_aliases(tmp_path):
     pop = read_population(path)
     assert pop["code"].tolist() == ["321202001"]
     assert pop.loc[0, "population"] == 12000.0 and pop.loc[0, "elderly_population"] == 2400.0
+    other = read_population(pd.DataFrame({"乡镇代码": ["321202001"], "常住人口": ["100"], "60岁以上老年人口": ["30"]}))
+    assert other.loc[0, "elderly_population"] == 30.0 and other.loc[0, "population"] == 100.0
     bad = tmp_path / "bad.csv"
     bad.write_text("区划代码,常住人口\n321202001,12000\n321202002,很多\n", encoding="utf-8")
     with pytest.raises(TowncoverError) as exc:

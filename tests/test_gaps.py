@@ -114,13 +114,13 @@ def test_radius_minimum_sites_exact():
     reached = set(";".join(full["new_units"]).split(";"))
     assert reached == set(CX_UNITS)
     assert full["covered_after"].iloc[-1] == 15 and full["rate_after"].iloc[-1] == 100.0
-    assert "milp" in full.attrs["method"]
+    assert "milp" in full.attrs["method"] and full.attrs["optimal"] is True and full.attrs["lower_bound"] == 4
     # 60 % of 15 = 9 units: no site reaches more than 5, two disjoint plus shapes reach 10.
     part = close_gap(result, 60)
     assert part.attrs["required"] == 2 and part["covered_after"].iloc[-1] >= 9
     greedy = close_gap(result, 100, method="greedy")
     assert len(greedy) >= 4 and set(";".join(greedy["new_units"]).split(";")) == set(CX_UNITS)
-    assert "H(15)" in greedy.attrs["method"]
+    assert "H(15)" in greedy.attrs["method"] and greedy.attrs["optimal"] is None
 
 
 def test_radius_gap_counts_existing_coverage():
