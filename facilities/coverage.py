@@ -419,6 +419,7 @@ def measure_for_target(analysis: Any, category: str, level: str) -> CoverageResu
     """
     plan = getattr(analysis, "plan", None)
     target = None
+    dropped_radius = False
     for t in getattr(plan, "targets", None) or []:
         if (getattr(t, "metric", None) == "coverage_rate" and getattr(t, "category", None) == category
                 and getattr(t, "level", None) == level and getattr(t, "evaluable", True)):
@@ -427,12 +428,20 @@ def measure_for_target(analysis: Any, category: str, level: str) -> CoverageResu
     kwargs: dict[str, Any] = {}
     if target is not None:
         radius = getattr(target, "radius_km", None)
-        if radius is not None and analysis.units is None:
+        if radius is not None and (analysis.units is None or level in VILLAGE_LEVELS):
+            # No unit shapes (or village points) to measure distance: count presence only, and say so.
             radius = None
+            dropped_radius = True
         kwargs = dict(include_special=bool(getattr(target, "include_special", False)), radius_km=radius,
                       units=analysis.units if radius is not None else None, target=float(target.value),
                       comparator=getattr(target, "comparator", None) or ">=")
-    return measure(analysis.placed, analysis.region.code, category, level, **kwargs)
+    result = measure(analysis.placed, analysis.region.code, category, level, **kwargs)
+    if dropped_radius:
+        result.notes.append(
+            "规划目标带服务半径,但此级别没有点位或边界:按单元内有无设施计 / the plan's target has a service "
+            "radius, but there are no points or polygons at this level: counted by presence in the unit"
+        )
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

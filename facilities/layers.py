@@ -1,0 +1,153 @@
+"""Map and export layers from an analysis: township units with coverage, facility points.
+
+The same layers feed the app's map, the CLI's ``export`` and the app's downloads, so what a planner
+sees is what they export.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from facilities import coverage as _coverage
+from facilities.categories import label
+
+TOWNSHIP_LEVELS = ("county", "township_and_street", "township", "street")
+VILLAGE_LEVELS = ("village", "community", "village_and_community")
+
+
+def township_view(result: _coverage.CoverageResult) -> pd.DataFrame:
+    """One row per township of the result's region: coverage at the result's level, per township.
+
+    Parameters
+    ----------
+    result : CoverageResult
+        Coverage at any level. Village and community levels are aggregated per township.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``code, covered (bool or NA when the township is not counted at this level), n_facilities,
+        n_units, n_covered_units, covered_share (percent 0-100), status``.
+    """
+    units = result.units
+    if result.level in VILLAGE_LEVELS:
+        grouped = units.groupby("township_code", sort=True)
+        table = pd.DataFrame({
+            "n_units": grouped.size(),
+            "n_covered_units": grouped["covered"].sum().astype("int64"),
+            "n_facilities": grouped["n_facilities"].sum().astype("int64"),
+        })
+        table["covered_share"] = 100.0 * table["n_covered_units"] / table["n_units"]
+        table["covered"] = table["n_covered_units"] == table["n_units"]
+        table.index.name = "code"
+        table = table.reset_index()
+    elif result.level == "county":
+        # A county-level unit covers all its townships on the map.
+        by_county = units.set_index("code")[["covered", "n_facilities"]]
+        table = pd.DataFrame({"code": pd.Series(dtype="string")})
+        table.attrs["by_county"] = by_county
+    else:
+        table = units[["code", "covered", "n_facilities"]].copy()
+        table["n_units"] = 1
+        table["n_covered_units"] = table["covered"].astype("int64")
+        table["covered_share"] = 100.0 * table["n_covered_units"]
+    table["status"] = np.where(table["covered"].astype(bool), "covered", "not_covered")
+    return table
+
+
+def build_layers(
+    analysis: Any,
+    category: str,
+    level: str,
+    *,
+    result: _coverage.CoverageResult | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Layers for the map and exports of one category at one level.
+
+    Parameters
+    ----------
+    analysis : facilities.pipeline.Analysis
+        Must have ``units`` (township polygons).
+    category : str
+        Category id shown on the township layer.
+    level : str
+        Unit level of the coverage figure (village levels aggregated per township).
+    result : CoverageResult, optional
+        Reuse a coverage result already computed for this category and level.
+
+    Returns
+    -------
+    dict
+        ``"townships"``: polygons with ``code, name, kind, covered, n_facilities, n_units,
+        n_covered_units, covered_share, status, category, level`` (``status`` "not_counted" for
+        townships outside the level, e.g. 400+ special units);
+        ``"facilities"``: one point per placed or coordinate-bearing row, ``position`` saying whether
+        the point is the sheet's own coordinates or the township's schematic centre.
+    """
+    if result is None:
+        result = _coverage.measure_for_target(analysis, category, level)
+    units = analysis.units[["code", "name", "geometry"]].copy()
+    view = township_view(result)
+    if level == "county":
+        by_county = view.attrs["by_county"]
+        county = units["code"].str[:6]
+        units["covered"] = county.map(by_county["covered"]).astype("boolean")
+        units["n_facilities"] = county.map(by_county["n_facilities"]).fillna(0).astype("int64")
+        units["n_units"] = 1
+        units["n_covered_units"] = units["covered"].fillna(False).astype("int64")
+        units["covered_share"] = 100.0 * units["n_covered_units"]
+        units["status"] = np.where(units["covered"].fillna(False), "covered", "not_covered")
+    else:
+        units = units.merge(view, on="code", how="left")
+        counted = units["n_units"].notna()
+        units["covered"] = units["covered"].astype("boolean").where(counted)
+        units["status"] = units["status"].where(counted, "not_counted")
+        for column in ("n_facilities", "n_units", "n_covered_units"):
+            units[column] = units[column].fillna(0).astype("int64")
+    units["kind"] = analysis.units["kind"].to_numpy() if "kind" in analysis.units else ""
+    units["category"] = category
+    units["category_label"] = label(category, "zh")
+    units["level"] = level
+    townships = gpd.GeoDataFrame(units, geometry="geometry", crs=analysis.units.crs)
+    return {"townships": townships, "facilities": facility_points(analysis)}
+
+
+def facility_points(analysis: Any) -> gpd.GeoDataFrame:
+    """Facility rows as points (WGS-84).
+
+    Rows with usable coordinates are drawn there (``position="coordinates"``); placed rows without
+    them are drawn at a point inside their township's polygon (``position="township_centre"``: a
+    display position, not a location). Rows with neither are left out of the layer (they remain in
+    the tables and the review queue).
+    """
+    placed = analysis.placed
+    roles = analysis.sheet.roles
+    lng = pd.to_numeric(placed["lng_wgs84"], errors="coerce").to_numpy(dtype="float64")
+    lat = pd.to_numeric(placed["lat_wgs84"], errors="coerce").to_numpy(dtype="float64")
+    own = np.isfinite(lng) & np.isfinite(lat)
+    centres = analysis.units.set_index("code").geometry.representative_point()
+    town = placed["township_code"].fillna("").astype(str)
+    fallback = centres.reindex(town.to_numpy())
+    geometry = np.where(own, shapely.points(lng, lat), fallback.to_numpy())
+    keep = own | fallback.notna().to_numpy()
+    frame = pd.DataFrame({
+        "row": placed["row"].to_numpy(),
+        "name": placed[roles["name"]].to_numpy() if "name" in roles else "",
+        "address": placed[roles["address"]].to_numpy() if "address" in roles else "",
+        "category": placed["category"].to_numpy(),
+        "category_label": placed["category_label"].to_numpy(),
+        "township_code": town.to_numpy(),
+        "township_name": placed["township_name"].fillna("").to_numpy(),
+        "village_code": placed["village_code"].fillna("").to_numpy(),
+        "village_name": placed["village_name"].fillna("").to_numpy(),
+        "match_status": placed["match_status"].to_numpy(),
+        "match_method": placed["match_method"].to_numpy(),
+        "position": np.where(own, "coordinates", "township_centre"),
+    })
+    points = gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
+    return points[keep].reset_index(drop=True)

@@ -1,0 +1,112 @@
+"""The towncover command end to end on a sheet the test writes (海陵区, 11 current townships)."""
+
+import json
+import zipfile
+
+import pandas as pd
+import pyogrio
+import pytest
+from openpyxl import load_workbook
+
+from towncover.cli import main
+
+ROWS = [
+    # name, type, address
+    ("城东街道综合养老服务中心", "区域养老服务中心", "江苏省泰州市海陵区城东街道东进路1号"),
+    ("城西街道综合养老服务中心", "区域养老服务中心", "海陵区城西街道办事处"),
+    ("九龙镇区域养老服务中心", "区域养老服务中心", "泰州市海陵区九龙镇"),
+    ("罡杨镇区域养老服务中心", "区域养老服务中心", "罡杨镇"),
+    ("苏陈镇殡仪服务站", "殡仪服务站", "海陵区苏陈镇"),
+    ("姜堰区某养老中心", "区域养老服务中心", "江苏省泰州市姜堰区三水街道"),
+    ("无名服务点", "区域养老服务中心", "火星大道99号"),
+    ("海陵工业园区养老服务中心", "区域养老服务中心", "海陵区海陵工业园区"),
+]
+
+
+@pytest.fixture()
+def sheet(tmp_path):
+    frame = pd.DataFrame(ROWS, columns=["机构名称", "类型", "地址"])
+    path = tmp_path / "海陵区设施.csv"
+    frame.to_csv(path, index=False, encoding="gbk")
+    return path
+
+
+def test_geocode_writes_every_row_with_status(sheet, tmp_path, capsys):
+    out = tmp_path / "placed.csv"
+    assert main(["geocode", str(sheet), "-r", "海陵区", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 BOM for Excel
+    placed = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(placed["机构名称"]) == [r[0] for r in ROWS]
+    assert list(placed["township_code"][:5]) == ["321202001", "321202002", "321202100", "321202101", "321202102"]
+    assert list(placed["match_status"]) == ["matched"] * 5 + ["out_of_region", "unmatched", "matched"]
+    assert placed["township_code"][7] == "321202406"
+    err = capsys.readouterr().err
+    assert "读取 8 行" in err and "matched 6" in err and "out_of_region 1" in err and "unmatched 1" in err
+
+
+def test_coverage_json_contract(sheet, capsys):
+    code = main(["coverage", str(sheet), "-r", "321202", "--category", "elderly_regional_centre",
+                 "--level", "township_and_street", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"category", "level", "covered", "total", "rate", "uncovered", "unplaced_rows",
+                           "target", "met"}
+    assert (result["covered"], result["total"]) == (4, 11)
+    assert result["rate"] == pytest.approx(100 * 4 / 11)
+    assert result["uncovered"] == ["321202003", "321202004", "321202005", "321202007", "321202050",
+                                   "321202102", "321202103"]
+    assert result["unplaced_rows"] == 2  # out of region + unmatched; the 400+ park's centre is placed but not counted
+
+
+def test_coverage_report_xlsx(sheet, tmp_path):
+    out = tmp_path / "report.xlsx"
+    assert main(["coverage", str(sheet), "-r", "海陵区", "-o", str(out)]) == 0
+    book = load_workbook(out, read_only=True)
+    assert len(book.sheetnames) >= 3
+    first = book[book.sheetnames[0]]
+    header = [c.value for c in next(first.iter_rows(max_row=1))]
+    assert "id" in header or "目标编号" in header
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "geojson", "shp", "kml", "csv", "xlsx", "html"])
+def test_export_every_format(sheet, tmp_path, fmt):
+    out = tmp_path / f"layers.{fmt}"
+    assert main(["export", str(sheet), "-r", "321202", "--format", fmt, "-o", str(out),
+                 "--encoding", "GBK"]) == 0
+    written = [p for p in tmp_path.iterdir() if p.name.startswith("layers")]
+    assert len(written) == 1
+    path = written[0]
+    if fmt == "gpkg":
+        layers = {name for name, _ in pyogrio.list_layers(path)}
+        towns = pyogrio.read_dataframe(path, layer=next(n for n in layers if n.startswith("townships")))
+        assert len(towns) == 11  # schematic cells exist for current townships only (no 400+ units)
+        status = towns.set_index("code")["status"]
+        assert status["321202001"] == "covered" and status["321202003"] == "not_covered"
+        assert (status == "covered").sum() == 4
+        assert set(towns["boundary"]) == {"示意边界/schematic"}
+    elif fmt == "shp":
+        names = zipfile.ZipFile(path).namelist()
+        assert any(n.endswith(".cpg") for n in names) and any(n.endswith("fields.csv") for n in names)
+    elif fmt == "html":
+        text = path.read_text(encoding="utf-8")
+        assert "示意边界" in text
+    else:
+        assert path.stat().st_size > 0
+
+
+def test_unusable_input_exits_2_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "empty.csv"
+    bad.write_bytes(b"")
+    assert main(["geocode", str(bad), "-r", "321202", "-o", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("错误 / error:")
+    assert main(["coverage", str(bad), "-r", "不存在县"]) == 2
+    assert "不存在县" in capsys.readouterr().err
+    assert main(["geocode", str(tmp_path / "missing.xlsx"), "-r", "321202", "-o", "x.csv"]) == 2
+
+
+def test_regions_lists_the_plan_regions(capsys):
+    assert main(["regions"]) == 0
+    out = capsys.readouterr().out
+    for code in ("3609", "4312", "512021", "321202", "532301"):
+        assert code in out
