@@ -122,8 +122,9 @@ def facility_points(analysis: Any) -> gpd.GeoDataFrame:
 
     Rows with usable coordinates are drawn there (``position="coordinates"``); placed rows without
     them are drawn at a point inside their township's polygon (``position="township_centre"``: a
-    display position, not a location). Rows with neither are left out of the layer (they remain in
-    the tables and the review queue).
+    display position, not a location). On schematic cells every placed row is drawn in its own cell,
+    since a real coordinate may fall in another township's schematic cell and mislead. Rows with
+    neither are left out of the layer (they remain in the tables and the review queue).
     """
     placed = analysis.placed
     roles = analysis.sheet.roles
@@ -133,6 +134,8 @@ def facility_points(analysis: Any) -> gpd.GeoDataFrame:
     centres = analysis.units.set_index("code").geometry.representative_point()
     town = placed["township_code"].fillna("").astype(str)
     fallback = centres.reindex(town.to_numpy())
+    if analysis.schematic:
+        own &= fallback.isna().to_numpy()
     geometry = np.where(own, shapely.points(lng, lat), fallback.to_numpy())
     keep = own | fallback.notna().to_numpy()
     frame = pd.DataFrame({

@@ -13,7 +13,7 @@ def analysis(tmp_path_factory):
         ("龙江社区综合服务站", "城乡社区综合服务设施", "海陵区九龙镇龙江社区", "", ""),
         ("府前社区综合服务站", "城乡社区综合服务设施", "九龙镇府前居委会", "119.95", "32.50"),
         ("城东街道综合养老服务中心", "区域养老服务中心", "海陵区城东街道", "", ""),
-        ("查无此地", "区域养老服务中心", "不知道哪里", "", ""),
+        ("查无此地", "区域养老服务中心", "不知道哪里", "119.90", "32.45"),
     ]
     path = tmp_path_factory.mktemp("layers") / "sheet.csv"
     pd.DataFrame(rows, columns=["机构名称", "类型", "地址", "经度", "纬度"]).to_csv(path, index=False)
@@ -38,10 +38,12 @@ def test_township_level_status_and_points(analysis):
     assert (towns["status"] == "covered").sum() == 1
     assert set(towns["boundary"] if "boundary" in towns else ["示意边界/schematic"]) == {"示意边界/schematic"}
     points = layers["facilities"].set_index("row")
-    # Three placed rows get points; the unmatched one (row 5) has neither coordinates nor a township.
-    assert sorted(points.index) == [2, 3, 4]
-    assert points.loc[3, "position"] == "coordinates"
-    assert (points.loc[3].geometry.x, points.loc[3].geometry.y) == (119.95, 32.50)
-    assert points.loc[2, "position"] == "township_centre"
+    assert sorted(points.index) == [2, 3, 4, 5]
+    # On schematic cells a placed row is drawn in its own cell, even when it has coordinates (row 3).
     cell = analysis.units.set_index("code").geometry["321202100"]
-    assert cell.contains(points.loc[2].geometry)
+    for row in (2, 3):
+        assert points.loc[row, "position"] == "township_centre"
+        assert cell.contains(points.loc[row].geometry)
+    # The unmatched row is drawn where its coordinates say.
+    assert (points.loc[5, "position"], points.loc[5, "match_status"]) == ("coordinates", "unmatched")
+    assert (points.loc[5].geometry.x, points.loc[5].geometry.y) == (119.90, 32.45)
