@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import ahocorasick
+import numpy as np
 
 from geo.gazetteer import Region, load_gazetteer
 
@@ -68,6 +69,61 @@ def normalise(text: object) -> str:
     if not s or s in ("<NA>", "nan", "None"):
         return ""
     return unicodedata.normalize("NFKC", s).translate(_translation())
+
+
+_SEP = "\x00"  # a starter character NFKC leaves alone and the translation table keeps
+_EMPTY = frozenset(("", "<NA>", "nan", "None"))
+
+
+@lru_cache(maxsize=1)
+def _lookup() -> np.ndarray:
+    """The translation table as a code-point lookup array (0 = delete; NUL itself is kept by the caller)."""
+    lut = np.arange(0x110000, dtype=np.uint32)
+    for k, v in _translation().items():
+        lut[k] = 0 if v is None else v
+    return lut
+
+
+def _translate_joined(text: str) -> str:
+    """``text.translate(_translation())`` on a long string, as one NumPy gather (the text holds NUL separators)."""
+    if len(text) < 256:
+        return text.translate(_translation())
+    try:
+        raw = text.encode("utf-32-le")
+    except UnicodeEncodeError:  # lone surrogates (undecodable bytes kept by the reader)
+        return text.translate(_translation())
+    codes = np.frombuffer(raw, dtype=np.uint32)
+    mapped = _lookup()[codes]
+    keep = (mapped != 0) | (codes == 0)
+    return mapped[keep].tobytes().decode("utf-32-le")
+
+
+def normalise_many(values: list[str]) -> list[str]:
+    """:func:`normalise` over a list of strings at once (one NFKC and one translate call in C).
+
+    Parameters
+    ----------
+    values : list of str
+        Cell values already converted to ``str`` ("" for missing).
+
+    Returns
+    -------
+    list of str
+        ``[normalise(v) for v in values]``, computed on the joined text.
+    """
+    if not values:
+        return []
+    quick, nfkc = unicodedata.is_normalized, unicodedata.normalize
+    joined = _SEP.join([v if quick("NFKC", v) else nfkc("NFKC", v) for v in values])
+    if joined.count(_SEP) != len(values) - 1:  # a value holds the separator itself: one by one
+        return [normalise(v) for v in values]
+    out = _translate_joined(joined).split(_SEP)
+    if len(out) != len(values):
+        return [normalise(v) for v in values]
+    for i, v in enumerate(values):
+        if v in _EMPTY:
+            out[i] = ""
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -141,7 +197,7 @@ ANCESTOR, COUNTY, COUNTY_SHORT, TOWN, TOWN_SHORT, VILLAGE, FOREIGN, FOREIGN_SHOR
 _C_COUNTY, _C_FOREIGN, _C_ANCESTOR, _C_PLACE = range(4)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Key:
     """What one indexed string means (precomputed so matching does no set work per hit)."""
 
@@ -167,6 +223,9 @@ class RegionIndex:
     village_name: dict[str, str]
     village_stems: dict[str, list[tuple[str, str]]]
     county_name: dict[str, str]
+    town_key: dict[str, str] = field(default_factory=dict)  # township code → normalised name
+    key_chars: np.ndarray | None = None  # bool per code point: does any name use it (see probe_texts)
+    stem_finders: dict[str, ahocorasick.Automaton] = field(default_factory=dict)  # built on first use
 
 
 @lru_cache(maxsize=16)
@@ -273,13 +332,68 @@ def region_index(code: str) -> RegionIndex:
             add(key, FOREIGN_SHORT, codes[0])
 
     automaton = ahocorasick.Automaton()
+    key_chars = _order_root(automaton, keys)
     infos: list[_Key] = []
     for key, lst in keys.items():
         automaton.add_word(key, (len(infos), len(key)))
         infos.append(_compile_key(lst))
     automaton.make_automaton()
     return RegionIndex(region=region, scope=scope, automaton=automaton, keys=infos, town_name=town_name,
-                       village_name=village_name, village_stems=village_stems, county_name=county_name)
+                       village_name=village_name, village_stems=village_stems, county_name=county_name,
+                       town_key={c: normalise(n) for c, n in town_name.items()}, key_chars=key_chars)
+
+
+# pyahocorasick finds a node's child by a linear scan, and the root has a child per first character of
+# ~1,000-3,000 names: a character that starts no name costs a scan of them all. Unreachable words
+# "<c>\x02" added first put the root's children in a useful order (the catch-all _OTHER first, then by
+# frequency in the names). They change no answer: \x02 never reaches the automaton, and a node that is
+# not the end of a word and has no reachable child fails back to the root exactly as a missing child does.
+_OTHER = "\x01"
+_NEVER = "\x02"
+
+
+def _order_root(automaton: ahocorasick.Automaton, keys: dict[str, object]) -> np.ndarray:
+    counts: dict[str, int] = {}
+    for key in keys:
+        for ch in key:
+            counts[ch] = counts.get(ch, 0) + 1
+    counts.pop(_OTHER, None)
+    counts.pop(_NEVER, None)
+    counts.pop(_SEP, None)
+    for ch in [_OTHER, *sorted(counts, key=lambda c: -counts[c])]:
+        automaton.add_word(ch + _NEVER, (-1, 0))
+    mask = np.zeros(0x110000, dtype=bool)
+    mask[[ord(c) for c in counts]] = True
+    mask[0] = True  # the separator of joined texts stays
+    return mask
+
+
+def probe_texts(idx: RegionIndex, texts: list[str]) -> list[str]:
+    """The texts as the automaton reads them: characters that appear in no name become one catch-all.
+
+    The result has the same length per text (positions agree) and gives the same matches as the text
+    itself, only faster. Texts must be normalised (no NUL, see :func:`normalise_many`).
+
+    Parameters
+    ----------
+    idx : RegionIndex
+    texts : list of str
+
+    Returns
+    -------
+    list of str
+    """
+    if idx.key_chars is None or not texts:
+        return texts
+    joined = _SEP.join(texts)
+    try:
+        raw = joined.encode("utf-32-le")
+    except UnicodeEncodeError:
+        return texts
+    codes = np.frombuffer(raw, dtype=np.uint32)
+    mapped = np.where(idx.key_chars[codes], codes, np.uint32(ord(_OTHER)))
+    out = mapped.tobytes().decode("utf-32-le").split(_SEP)
+    return out if len(out) == len(texts) else texts
 
 
 def _compile_key(lst: list[tuple[int, str]]) -> _Key:
@@ -366,8 +480,12 @@ def _listing(names: dict[str, str], codes: list[str] | tuple[str, ...], limit: i
     return shown + ("…" if len(codes) > limit else "")
 
 
-def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = ()) -> AddressMatch:
-    """Resolve one normalised text against the index (leftmost-longest name hits, in C)."""
+def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), probe: str | None = None
+                ) -> AddressMatch:
+    """Resolve one normalised text against the index (leftmost-longest name hits, in C).
+
+    ``probe`` is the same text from :func:`probe_texts` (faster to scan; same matches).
+    """
     infos = idx.keys
     counties: list[str] = []
     first_admin = ""  # "in" | "out"
@@ -379,7 +497,7 @@ def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = ()) 
     admin_end = 0
     gaps: list[tuple[int, int]] = []
     last = 0
-    for end, (kid, length) in idx.automaton.iter_long(text):
+    for end, (kid, length) in idx.automaton.iter_long(text if probe is None else probe):
         info = infos[kid]
         if info.check:
             after = text[end + 1:end + 4]
@@ -549,18 +667,39 @@ def _find_village(m: AddressMatch, idx: RegionIndex, text: str,
     stems = idx.village_stems.get(town)
     if not stems:
         return
-    town_key = normalise(m.township_name)
+    town_key = idx.town_key.get(town)
+    if town_key is None:
+        town_key = normalise(m.township_name)
     cut = text.find(town_key)
     rest = text[cut + len(town_key):] if cut >= 0 else text
+    finder = idx.stem_finders.get(town)
+    if finder is None:
+        finder = idx.stem_finders[town] = _stem_finder(stems)
+    # Each stem's first occurrence (as str.find gives it); the earliest acceptable one wins, ties to
+    # the longer (earlier listed) stem.
     best = None
-    for stem, code in stems:
-        pos = rest.find(stem)
-        if pos >= 0 and (best is None or pos < best[0]):
-            after = rest[pos + len(stem):pos + len(stem) + 1]
-            if after not in ("镇", "乡", "街", "路", "巷", "道"):
-                best = (pos, code)
+    seen = set()
+    for end, (order, length) in finder.iter(rest):
+        if order in seen:
+            continue
+        seen.add(order)
+        pos = end - length + 1
+        if best is None or (pos, order) < best:
+            if rest[end + 1:end + 2] not in ("镇", "乡", "街", "路", "巷", "道"):
+                best = (pos, order)
     if best is not None:
-        m.village_code, m.village_name = best[1], idx.village_name[best[1]]
+        code = stems[best[1]][1]
+        m.village_code, m.village_name = code, idx.village_name[code]
+
+
+def _stem_finder(stems: list[tuple[str, str]]) -> ahocorasick.Automaton:
+    """An automaton over one township's village stems; values are (position in ``stems``, length)."""
+    finder = ahocorasick.Automaton()
+    for order, (stem, _) in enumerate(stems):
+        if stem not in finder:
+            finder.add_word(stem, (order, len(stem)))
+    finder.make_automaton()
+    return finder
 
 
 def _unknown_town(text: str, gaps: list[tuple[int, int]], admin_end: int) -> str:
@@ -599,13 +738,35 @@ def parse_address(text: str, region: str | Region, *, name: str | None = None,
     '512021110'
     """
     code = region.code if isinstance(region, Region) else load_gazetteer().region(region).code
-    idx = region_index(code)
-    m = _match_text(idx, normalise(text), county_hint)
-    m.method = "address" if m.found_something else ""
-    if not m.found_something and name:
+    return parse_normalised(region_index(code), normalise(text), normalise(name) if name else "", county_hint)
+
+
+def parse_normalised(idx: RegionIndex, text: str, name: str = "",
+                     county_hint: tuple[str, ...] = (), probes: tuple[str, str] | None = None) -> AddressMatch:
+    """:func:`parse_address` on texts already folded by :func:`normalise` (the geocoder's batch path).
+
+    Parameters
+    ----------
+    idx : RegionIndex
+        From :func:`region_index`.
+    text, name : str
+        Normalised address and facility name ("" when none).
+    county_hint : tuple of str, optional
+        County codes to restrict to when the text names none.
+    probes : tuple of str, optional
+        ``text`` and ``name`` as :func:`probe_texts` gives them.
+
+    Returns
+    -------
+    AddressMatch
+    """
+    m = _match_text(idx, text, county_hint, probes[0] if probes else None)
+    found = m.status != "unmatched" or bool(m.unknown_town)
+    m.method = "address" if found else ""
+    if not found and name:
         hint = (m.county_code,) if m.county_code else county_hint
-        n = _match_text(idx, normalise(name), hint)
-        if n.found_something:
+        n = _match_text(idx, name, hint, probes[1] if probes else None)
+        if n.status != "unmatched" or n.unknown_town:
             n.method = "name"
             m = n
     return _finish(m, idx)

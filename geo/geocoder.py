@@ -15,13 +15,22 @@ where address and coordinates disagree both answers are given and the row is not
 
 from __future__ import annotations
 
+import gc
 import unicodedata
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from geo.address import AddressMatch, normalise, parse_address, region_index
+from geo.address import (
+    AddressMatch,
+    normalise,
+    normalise_many,
+    parse_address,
+    parse_normalised,
+    probe_texts,
+    region_index,
+)
 from geo.gazetteer import Region, load_gazetteer
 from towncover import settings
 from towncover.errors import TowncoverError
@@ -71,6 +80,18 @@ def geocode(
     TowncoverError
         Unknown region or CRS, or a role naming a column the sheet does not have.
     """
+    # Geocoding makes many small acyclic objects: the cyclic collector would only rescan them.
+    collect = gc.isenabled()
+    gc.disable()
+    try:
+        return _geocode(sheet, region, roles, crs, boundaries)
+    finally:
+        if collect:
+            gc.enable()
+
+
+def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs: str,
+             boundaries: Any) -> pd.DataFrame:
     gaz = load_gazetteer()
     reg = region if isinstance(region, Region) else gaz.region(region)
     if crs not in CRS_CHOICES:
@@ -94,14 +115,7 @@ def geocode(
         return frame[role_map[role]].astype("string").fillna("").tolist()
 
     cols = [col(r) for r in ("division_code", "township", "village", "county", "address", "name")]
-    cache: dict[tuple[str, ...], tuple[str, ...]] = {}
-    answers: list[tuple[str, ...]] = []
-    for key in zip(*cols, strict=True):
-        hit = cache.get(key)
-        if hit is None:
-            hit = _row_answer(*_place_row(reg, idx, *key))
-            cache[key] = hit
-        answers.append(hit)
+    answers = _answers(reg, idx, cols, n)
     fields = ("match_status", "county_code", "township_code", "township_name", "village_code", "village_name",
               "match_method", "match_note", "candidates")
     if answers:
@@ -117,6 +131,20 @@ def geocode(
         lng, lat = _coordinates(frame[role_map["lng"]], frame[role_map["lat"]], crs, reg, boundaries,
                                 status, out, rows)
 
+    if (rejected is None or not len(rejected)) and not set(OUTPUT_COLUMNS) & set(frame.columns):
+        # The common case in one construction (no column-by-column inserts).
+        new: dict[str, Any] = {"row": np.asarray(rows, dtype=int)}
+        for k in OUTPUT_COLUMNS[1:]:
+            if k == "lng_wgs84":
+                new[k] = lng
+            elif k == "lat_wgs84":
+                new[k] = lat
+            else:
+                new[k] = _string_array(status if k == "match_status" else out[k])
+        added = pd.DataFrame(new, index=frame.index)
+        if not len(frame.columns):
+            return added.reset_index(drop=True)
+        return pd.concat([frame, added], axis=1).reset_index(drop=True)
     result = frame.copy()
     result["row"] = np.asarray(rows, dtype=int)
     for k in ("county_code", "township_code", "township_name", "village_code", "village_name"):
@@ -160,6 +188,57 @@ def _with_rejected(result: pd.DataFrame, rejected: pd.DataFrame, columns: pd.Ind
     rej["match_note"] = (zh + " / " + en).to_numpy()
     both = pd.concat([result, rej[result.columns]], ignore_index=True)
     return both.sort_values("row", kind="stable")
+
+
+def _string_array(values: np.ndarray) -> Any:
+    """An object array of ``str`` as pandas' "string" dtype (built by pyarrow in one call when it stores it)."""
+    if pd.StringDtype().storage == "pyarrow":
+        import pyarrow as pa
+
+        return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()))
+    return pd.array(values, dtype="string")
+
+
+def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> list[tuple[str, ...]]:
+    """Each row's answer tuple; identical inputs are parsed once.
+
+    Rows with only address/name text are keyed on their normalised texts (one vectorised
+    normalisation per column); rows with code/乡镇/村/县 cells go through :func:`_place_row`.
+    """
+    code, town, village, county, address, name = cols
+    plain = [not (a or b or c or d) for a, b, c, d in zip(code, town, village, county, strict=True)]
+    if all(plain):
+        addr_n, name_n = normalise_many(address), normalise_many(name)
+    else:
+        sel = [i for i in range(n) if plain[i]]
+        addr_n, name_n = [""] * n, [""] * n
+        for i, a, b in zip(sel, normalise_many([address[i] for i in sel]), normalise_many([name[i] for i in sel]),
+                           strict=True):
+            addr_n[i], name_n[i] = a, b
+    addr_p, name_p = probe_texts(idx, addr_n), probe_texts(idx, name_n)
+    return _answer_rows(reg, idx, cols, n, plain, addr_n, name_n, addr_p, name_p)
+
+
+def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: list[bool], addr_n: list[str],
+                 name_n: list[str], addr_p: list[str], name_p: list[str]) -> list[tuple[str, ...]]:
+    code, town, village, county, address, name = cols
+    fast: dict[tuple[str, str], tuple[str, ...]] = {}
+    slow: dict[tuple[str, ...], tuple[str, ...]] = {}
+    answers: list[tuple[str, ...]] = []
+    append = answers.append
+    for i in range(n):
+        if plain[i]:
+            key2 = (addr_n[i], name_n[i])
+            hit = fast.get(key2)
+            if hit is None:
+                hit = fast[key2] = _row_answer(parse_normalised(idx, *key2, probes=(addr_p[i], name_p[i])), "")
+        else:
+            key = (code[i], town[i], village[i], county[i], address[i], name[i])
+            hit = slow.get(key)
+            if hit is None:
+                hit = slow[key] = _row_answer(*_place_row(reg, idx, *key))
+        append(hit)
+    return answers
 
 
 def _row_answer(m: AddressMatch, extra: str) -> tuple[str, ...]:
