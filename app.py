@@ -111,7 +111,7 @@ def _plan_key(plan) -> str:
 # ---------------------------------------------------------------------------------------------
 sb = st.sidebar
 sb.toggle("English", key="lang_en")
-sb.title(T("title"))
+sb.subheader(T("title"))
 sb.caption(T("subtitle"))
 mode = sb.radio(T("region_mode"), ["maps", "any"], key="region_mode",
                 format_func=lambda m: T("mode_maps") if m == "maps" else T("mode_any"))
@@ -197,14 +197,14 @@ if not cat_ids:
 category = sb.selectbox(T("category"), cat_ids, key="category",
                         format_func=lambda c: _categories.label(c, LANG))
 levels = [lv for lv in _coverage.LEVELS if lv != "county"]
-target_for_cat = next((t for t in coverage_targets if t.category == category), None)
-level_default = levels.index(target_for_cat.level) if target_for_cat and target_for_cat.level in levels else 0
+level_default = levels.index("township_and_street")
 level = sb.selectbox(T("level"), levels, index=level_default, key=f"level_{category}",
                      format_func=lambda lv: _coverage.LEVEL_NOUNS[lv][0 if LANG == "zh" else 1])
 map_value = sb.radio(T("map_value"), ["covered", "n_facilities"], key="map_value",
                      format_func=lambda v: T("by_covered") if v == "covered" else T("by_count"))
 rule = next((t for t in coverage_targets if t.category == category and t.level == level), None)
-radius = rule.radius_km if rule is not None and rule.radius_km and analysis.units is not None else None
+radius = (rule.radius_km if rule is not None and rule.radius_km and analysis.units is not None
+          and level not in _coverage.VILLAGE_LEVELS else None)
 include_special = bool(rule.include_special) if rule is not None else False
 try:
     result = _measure(key, category, level, include_special, radius, analysis)
@@ -265,7 +265,7 @@ with tabs[0]:
             row_cols = st.columns(3)
             for col, card in zip(row_cols, cards[start:start + 3], strict=False):
                 colour = {"met": "#1a7f37", "short": "#c0392b", "na": "#6e7781"}[card["state"]]
-                with col.container(border=True):
+                with col.container(border=True, key=f"card_{card['id']}"):
                     st.markdown(f"**{card['title']}**")
                     st.markdown(
                         f'<span style="font-size:1.6em">{card["measured"]}</span> '

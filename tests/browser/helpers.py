@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -19,10 +20,22 @@ def wait_idle(page: Page, timeout: float = 90_000) -> None:
 
 def select(page: Page, label: str, option: str) -> None:
     """Pick ``option`` (visible text, or a unique part of it) in the selectbox labelled ``label``."""
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
-    box.locator('[data-baseweb="select"]').click()
-    page.keyboard.type(option)
-    page.get_by_role("option").filter(has_text=option).first.click()
+    wait_idle(page)
+    box = page.locator('[data-testid="stSelectbox"]:visible').filter(has_text=label).first
+    combo = box.get_by_role("combobox")
+    for attempt in range(3):
+        combo.click()
+        combo.fill(option)
+        choice = page.get_by_role("option").filter(has_text=option).first
+        try:
+            choice.click(timeout=10_000)
+            break
+        except Exception:  # noqa: BLE001 - the list was re-rendered by a rerun; try again
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+            wait_idle(page)
+    expect(combo).to_have_value(re.compile(re.escape(option)))
     wait_idle(page)
 
 
@@ -47,3 +60,30 @@ def download(page: Page, label: str, folder: Path) -> Path:
     target = folder / dl.suggested_filename
     dl.save_as(target)
     return target
+
+
+def map_frame(page: Page, index: int = 0):
+    """The Frame of the ``index``-th visible folium map (streamlit-folium renders maps in iframes)."""
+    frames = page.locator('iframe[title="streamlit_folium.st_folium"]:visible')
+    expect(frames.nth(index)).to_be_visible(timeout=60_000)
+    return frames.nth(index).element_handle().content_frame()
+
+
+#: JavaScript run inside a map frame: counts of the Leaflet map's polygon and circle-marker layers.
+COUNT_LAYERS = """() => {
+    const maps = Object.values(window).filter(v => v && window.L && v instanceof L.Map);
+    if (!maps.length) return null;
+    let polygons = 0, clusters = 0;
+    maps[0].eachLayer(l => {
+        if (l instanceof L.Polygon) polygons++;
+        if (window.L.MarkerClusterGroup && l instanceof L.MarkerClusterGroup) clusters++;
+    });
+    return {polygons, clusters};
+}"""
+
+
+def map_layers(page: Page, index: int = 0, timeout: float = 60_000) -> dict:
+    """Wait for the map to be drawn, then return ``{"polygons": n, "clusters": n}``."""
+    frame = map_frame(page, index)
+    frame.wait_for_function(f"({COUNT_LAYERS})() !== null && ({COUNT_LAYERS})().polygons > 0", timeout=timeout)
+    return frame.evaluate(COUNT_LAYERS)

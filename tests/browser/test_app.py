@@ -1,0 +1,202 @@
+"""The app in headless Chromium: demo load, map, region and category switch, upload, review queue, exports.
+
+Expected figures are computed here through the library (the same pipeline the app calls), then read
+off the page: the test checks that what the planner sees is exactly what the analysis says.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pyogrio
+from playwright.sync_api import expect
+
+from facilities import categories as _categories
+from facilities import coverage, views
+from facilities.pipeline import analyse
+from tests.browser.helpers import download, map_layers, metric, select, tab, wait_idle
+from towncover import settings
+
+DEMO = settings.DEMO_DIR / "512021_安岳县_synthetic.xlsx"
+CHUXIONG = settings.DEMO_DIR / "532301_楚雄市_synthetic.xlsx"
+CATEGORY = "elderly_regional_centre"
+LEVEL = "township_and_street"
+
+
+@cache
+def _demo():
+    return analyse(DEMO, "512021")
+
+
+@cache
+def _fix():
+    """The review-queue row of the category, the township to give it, and the covered count before/after."""
+    a = _demo()
+    result = coverage.measure(a.placed, "512021", CATEGORY, LEVEL)
+    queue = views.review_queue(a.placed, a.sheet)
+    cat_rows = a.placed.set_index("row").loc[queue["row"], "category"]
+    row = int(cat_rows[cat_rows == CATEGORY].index[0])
+    town = str(result.units.loc[~result.units["covered"], "code"].iloc[0])
+    return row, town, result.covered, result.total
+
+
+def test_overview_loads_demo_with_targets(page, screenshots):
+    a = _demo()
+    s = a.summary()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("安岳县")
+    expect(metric(page, "读入行数")).to_have_text(f"{s['rows_read']:,}")
+    expect(metric(page, "已匹配")).to_have_text(f"{s['matched']:,}")
+    expect(page.get_by_test_id("schematic-label")).to_contain_text("示意边界")
+    evaluation = coverage.evaluate_plan(a.placed, a.plan, "512021", units=a.units)
+    cards = views.target_cards(evaluation, "zh")
+    first = cards[0]
+    body = page.locator(f".st-key-card_{first['id']}")
+    expect(body).to_contain_text(first["status"])
+    expect(body).to_contain_text(first["target"])
+    expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(1)
+    page.screenshot(path=screenshots / "overview.png", full_page=True)
+
+
+def test_map_draws_cells_markers_and_schematic_label(page, screenshots):
+    a = _demo()
+    tab(page, "地图")
+    # One polygon per township cell, drawn by the locally served Leaflet (no CDN); a cluster layer per category.
+    layers = map_layers(page)
+    assert layers["polygons"] == len(a.units)
+    assert layers["clusters"] == a.placed.loc[pd.to_numeric(a.placed["lng_wgs84"], errors="coerce").notna(),
+                                              "category"].nunique()
+    frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]:visible').first
+    expect(frame.locator("#tc-title")).to_contain_text("示意边界")
+    expect(frame.locator("#tc-legend")).to_contain_text("已覆盖")
+    expect(frame.locator(".marker-cluster").first).to_be_visible()
+    page.wait_for_timeout(500)
+    page.screenshot(path=screenshots / "map.png", full_page=True)
+
+
+def test_category_switch_and_review_queue_correction_changes_figures(page, screenshots):
+    row, town, before, total = _fix()
+    select(page, "设施类别", _categories.label(CATEGORY, "zh"))
+    select(page, "统计层级", "乡镇(街道)")
+    expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before} / {total}")
+    tab(page, "表格与核对")
+    select(page, "选择待核对行", f"{row} ·")
+    select(page, "归属乡镇", f"({town})")
+    page.get_by_role("button", name="应用更正").click()
+    wait_idle(page)
+    expect(page.get_by_text(f"已更正第 {row} 行")).to_be_visible()
+    tab(page, "概览")
+    expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before + 1} / {total}")
+    tab(page, "表格与核对")
+    page.get_by_text(f"已更正第 {row} 行").scroll_into_view_if_needed()
+    page.screenshot(path=screenshots / "review.png", full_page=True)
+
+
+def test_region_switch_and_english(page):
+    a = analyse(CHUXIONG, "532301")
+    select(page, "选择区域", "楚雄市")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("楚雄市", timeout=90_000)
+    expect(metric(page, "读入行数")).to_have_text(f"{a.summary()['rows_read']:,}")
+    page.get_by_text("English").first.click()
+    wait_idle(page)
+    expect(page.get_by_role("tab", name="Overview")).to_be_visible()
+    expect(metric(page, "Rows read")).to_have_text(f"{a.summary()['rows_read']:,}")
+
+
+def test_upload_sheet(page, tmp_path):
+    sheet = tmp_path / "上传清单.csv"
+    frame = pd.DataFrame({
+        "机构名称": ["岳城街道区域养老服务中心", "通贤镇区域养老服务中心", "无名点"],
+        "类型": ["区域养老服务中心", "区域养老服务中心", "区域养老服务中心"],
+        "地址": ["安岳县岳城街道新街1号", "安岳县通贤镇建设路2号", "不详"],
+    })
+    frame.to_csv(sheet, index=False, encoding="utf-8-sig")
+    expected = analyse(sheet, "512021")
+    result = coverage.measure(expected.placed, "512021", CATEGORY, LEVEL)
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="设施清单")
+    uploader.locator('input[type="file"]').set_input_files(str(sheet))
+    wait_idle(page)
+    expect(metric(page, "读入行数")).to_have_text("3")
+    select(page, "设施类别", _categories.label(CATEGORY, "zh"))
+    select(page, "统计层级", "乡镇(街道)")
+    expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{result.covered} / {result.total}")
+    expect(page.get_by_text("合成示例数据")).to_have_count(0)
+
+
+def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
+    a = _demo()
+    select(page, "设施类别", _categories.label(CATEGORY, "zh"))
+    select(page, "统计层级", "乡镇(街道)")
+    result = coverage.measure(a.placed, "512021", CATEGORY, LEVEL)
+    n_points = int(pd.to_numeric(a.placed["lng_wgs84"], errors="coerce").notna().sum())
+    covered_codes = set(result.units.loc[result.units["covered"], "code"].astype(str))
+    tab(page, "导出")
+    page.screenshot(path=screenshots / "exports.png", full_page=True)
+
+    def check_layers(path: Path, layers: dict[str, int]) -> None:
+        names = {str(n) for n, _ in pyogrio.list_layers(path)}
+        town_layer = next(n for n in names if n.startswith("townships"))
+        towns = pyogrio.read_dataframe(path, layer=town_layer)
+        assert len(towns) == layers["townships"]
+        assert set(towns.loc[towns["covered"].astype(bool), "code"].astype(str)) == covered_codes
+        fac_layer = next(n for n in names if n.startswith("facilities"))
+        assert len(pyogrio.read_dataframe(path, layer=fac_layer)) == layers["facilities"]
+
+    expected = {"townships": len(a.units), "facilities": n_points}
+    gpkg = download(page, "GeoPackage", tmp_path)
+    check_layers(gpkg, expected)
+
+    geojson = download(page, "GeoJSON", tmp_path)
+    with zipfile.ZipFile(geojson) as z:
+        members = [n for n in z.namelist() if n.endswith(".geojson")]
+        assert len(members) == 2
+        town_member = next(n for n in members if "townships" in n)
+        data = json.loads(z.read(town_member))
+    assert len(data["features"]) == len(a.units)
+
+    shp = download(page, "Shapefile", tmp_path)
+    with zipfile.ZipFile(shp) as z:
+        names = z.namelist()
+    assert any(n.endswith(".cpg") for n in names) and any(n.endswith("fields.csv") for n in names)
+    town_shp = next(n for n in names if n.endswith(".shp") and "townships" in n)
+    towns = pyogrio.read_dataframe(f"/vsizip/{shp}/{town_shp}")
+    assert len(towns) == len(a.units)
+    assert set(towns["name"]) == set(a.units["name"])
+
+    kml = download(page, "KML", tmp_path)
+    text = kml.read_text(encoding="utf-8")
+    assert text.count("<Placemark") == len(a.units) + n_points
+
+    units_xlsx = download(page, "单元表 .xlsx", tmp_path)
+    ws = openpyxl.load_workbook(units_xlsx).worksheets[0]
+    header = [c.value for c in ws[1]]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == result.total
+    assert sum(bool(r[header.index("covered")]) for r in rows) == result.covered
+
+    units_csv = download(page, "单元表 .csv", tmp_path)
+    table = pd.read_csv(units_csv, dtype=str, encoding="utf-8-sig")
+    assert len(table) == result.total and set(table["code"]) == set(result.units["code"].astype(str))
+
+    rows_xlsx = download(page, "全部行 .xlsx", tmp_path)
+    ws = openpyxl.load_workbook(rows_xlsx).worksheets[0]
+    assert ws.max_row - 1 == len(a.placed)
+    rows_csv = download(page, "全部行 .csv", tmp_path)
+    assert pd.read_csv(rows_csv, dtype=str, encoding="utf-8-sig")["row"].astype(int).tolist() == \
+        a.placed["row"].astype(int).tolist()
+
+    html = download(page, "地图 .html", tmp_path).read_text(encoding="utf-8")
+    assert "示意边界" in html and "cdn.jsdelivr.net/npm/leaflet" not in html and "L.map(" in html
+
+    report = download(page, "报告 .xlsx", tmp_path)
+    book = openpyxl.load_workbook(report)
+    first = book.worksheets[0]
+    assert first.max_row - 1 == len(a.plan.targets)
+
+    workspace = download(page, "工作空间", tmp_path)
+    check_layers(workspace, expected)
+    assert len(views.load_workspace_corrections(workspace)) == 0
