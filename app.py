@@ -21,7 +21,7 @@ from facilities import corrections as _corrections
 from facilities import coverage as _coverage
 from facilities import targets as _targets
 from facilities import views
-from facilities.i18n import text
+from facilities.i18n import COLUMN_LABELS, STATUS_LABELS, text
 from facilities.pipeline import analyse, reapply
 from geo import boundaries as _boundaries
 from geo import export as _export
@@ -212,6 +212,7 @@ except TowncoverError as exc:
     st.error(exc.message)
     st.stop()
 noun = _coverage.LEVEL_NOUNS[level][0 if LANG == "zh" else 1]
+cat_name = _categories.label(category, LANG)
 map_units = views.township_units(result, analysis.units)
 points = views.facility_points(analysis.placed, analysis.sheet)
 cat_labels = {c: _categories.label(c, LANG) for c in _categories.CATEGORIES}
@@ -231,12 +232,20 @@ def _coverage_map(proposed: pd.DataFrame | None = None):
     return fmap
 
 
+def _display(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table with headers (and match statuses) in the interface language, for display only."""
+    out = frame.copy()
+    if "match_status" in out:
+        out["match_status"] = out["match_status"].map(lambda v: STATUS_LABELS.get(v, (v, v))[LANG == "en"])
+    return out.rename(columns={c: COLUMN_LABELS[c][LANG == "en"] for c in out.columns if c in COLUMN_LABELS})
+
+
 # ---------------------------------------------------------------------------------------------
 # Page
 # ---------------------------------------------------------------------------------------------
 st.title(f"{T('title')} · {region.full_name if hasattr(region, 'full_name') else region.name}")
 if is_demo:
-    st.warning(T("demo_note", name=sheet_name), icon="🧪")
+    st.warning(T("demo_note", name=sheet_name))
 if analysis.schematic:
     st.markdown(f'<div data-testid="schematic-label" style="color:#b30000;font-weight:bold">{T("schematic")}</div>',
                 unsafe_allow_html=True)
@@ -253,7 +262,7 @@ with tabs[0]:
                       strict=False):
         col.metric(T(k), f"{summary.get(k, 0):,}")
     c1, c2, c3 = st.columns(3)
-    c1.metric(T("covered_units", noun=noun), f"{result.covered} / {result.total}")
+    c1.metric(T("covered_units", noun=noun, cat=cat_name), f"{result.covered} / {result.total}")
     c2.metric(T("coverage_rate"), "—" if result.rate is None else f"{result.rate:.1f}%")
     c3.metric(T("unplaced_rows"), f"{result.unplaced_rows}")
     st.subheader(T("targets_header"))
@@ -297,7 +306,7 @@ with tabs[0]:
 # --- Map ----------------------------------------------------------------------------------------
 with tabs[1]:
     m1, m2, m3 = st.columns(3)
-    m1.metric(T("covered_units", noun=noun), f"{result.covered} / {result.total}")
+    m1.metric(T("covered_units", noun=noun, cat=cat_name), f"{result.covered} / {result.total}")
     m2.metric(T("coverage_rate"), "—" if result.rate is None else f"{result.rate:.1f}%")
     m3.metric(T("unplaced_rows"), f"{result.unplaced_rows}")
     progress.progress(70, text=T("progress_map"))
@@ -318,14 +327,14 @@ with tabs[2]:
                                                                                                  regex=False)]
     if status_filter != "all":
         shown = shown[shown["covered"] == (status_filter == "covered")]
-    st.dataframe(shown, width="stretch", hide_index=True, key="units_table")
+    st.dataframe(_display(shown), width="stretch", hide_index=True, key="units_table")
 
     st.subheader(T("review_header"))
     queue = views.review_queue(analysis.placed, analysis.sheet)
     if queue.empty:
         st.success(T("review_empty"))
     else:
-        st.dataframe(queue, width="stretch", hide_index=True, height=240)
+        st.dataframe(_display(queue), width="stretch", hide_index=True, height=240)
         rows = queue["row"].tolist()
         info = queue.set_index("row")
         r1, r2, r3 = st.columns([2, 3, 1])
@@ -343,7 +352,7 @@ with tabs[2]:
         st.success(st.session_state["last_fix"])
     if corrections is not None and len(corrections):
         st.subheader(T("corrections_header"))
-        st.dataframe(corrections, width="stretch", hide_index=True)
+        st.dataframe(_display(corrections), width="stretch", hide_index=True)
         k1, k2, k3 = st.columns(3)
         buffer = io.StringIO()
         corrections.reindex(columns=_corrections.COLUMNS).to_csv(buffer, index=False)
@@ -482,7 +491,7 @@ with tabs[5]:
                              ("xlsx", "csv", "xlsx", "csv"), strict=False):
         col.download_button(T(f"dl_{fmt}"), (lambda f=fmt: _export_bytes(f)), file_name=f"{stem}_{fmt}.{ext}"
                             .replace(f"_{ext}.", "."), key=f"dl_{fmt}", on_click="ignore")
-    st.subheader(T("export_map"))
+    st.subheader(T("export_map_report"))
     e = st.columns(4)
     e[0].download_button(T("dl_html"), lambda: _export_bytes("html"), file_name=f"{stem}.html", key="dl_html",
                          on_click="ignore")

@@ -49,7 +49,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "unmatched": ("未匹配(行)", "Unmatched (rows)"),
     "out_of_region": ("区域外(行)", "Out of region (rows)"),
     "rejected": ("无效行(行)", "Rejected (rows)"),
-    "covered_units": ("已覆盖{noun}(个)", "Covered {noun} (units)"),
+    "covered_units": ("{cat} · 已覆盖{noun}(个)", "{cat}: covered {noun} (units)"),
     "coverage_rate": ("覆盖率(%)", "Coverage rate (%)"),
     "unplaced_rows": ("未定位行(行)", "Unplaced rows (rows)"),
     "targets_header": ("规划指标完成情况", "Plan targets"),
@@ -91,6 +91,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export_layers": ("图层(当前类别与层级)", "Layers (current category and level)"),
     "export_tables": ("表格", "Tables"),
     "export_map": ("地图(独立 .html,离线可打开)", "Map (standalone .html, opens offline)"),
+    "export_map_report": ("地图与报告", "Map and report"),
     "export_report": ("覆盖核查报告(.xlsx)", "Coverage report (.xlsx)"),
     "shp_encoding": ("Shapefile 编码", "Shapefile encoding"),
     "dl_geojson": ("GeoJSON", "GeoJSON"),
@@ -106,6 +107,33 @@ STRINGS: dict[str, tuple[str, str]] = {
     "notes": ("说明", "Notes"),
     "error": ("出错了", "Error"),
     "status": ("状态", "Status"),
+}
+
+#: Table headers shown in the app (data keeps the English column names).
+COLUMN_LABELS: dict[str, tuple[str, str]] = {
+    "row": ("行号", "Row"),
+    "name": ("名称", "Name"),
+    "address": ("地址", "Address"),
+    "category_label": ("类别", "Category"),
+    "match_status": ("匹配状态", "Match status"),
+    "candidates": ("候选乡镇代码", "Candidate townships"),
+    "match_note": ("说明", "Note"),
+    "code": ("代码", "Code"),
+    "township_code": ("乡镇代码", "Township code"),
+    "township_name": ("乡镇", "Township"),
+    "village_code": ("村(社区)代码", "Village code"),
+    "kind": ("类型", "Kind"),
+    "n_facilities": ("设施数(个)", "Facilities (units)"),
+    "covered": ("已覆盖", "Covered"),
+    "nearest_km": ("最近设施(公里)", "Nearest facility (km)"),
+    "note": ("备注", "Note"),
+}
+STATUS_LABELS: dict[str, tuple[str, str]] = {
+    "matched": ("已匹配", "matched"),
+    "ambiguous": ("有歧义", "ambiguous"),
+    "unmatched": ("未匹配", "unmatched"),
+    "out_of_region": ("区域外", "out of region"),
+    "rejected": ("无效行", "rejected"),
 }
 
 

@@ -86,14 +86,14 @@ def test_category_switch_and_review_queue_correction_changes_figures(page, scree
     tab(page, "表格与核对")
     select(page, "选择待核对行", f"{row} ·")
     select(page, "归属乡镇", f"({town})")
+    page.screenshot(path=screenshots / "review.png", full_page=True)
     page.get_by_role("button", name="应用更正").click()
     wait_idle(page)
     expect(page.get_by_text(f"已更正第 {row} 行")).to_be_visible()
     tab(page, "概览")
     expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before + 1} / {total}")
-    tab(page, "表格与核对")
-    page.get_by_text(f"已更正第 {row} 行").scroll_into_view_if_needed()
-    page.screenshot(path=screenshots / "review.png", full_page=True)
+    tab(page, "地图")
+    expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before + 1} / {total}")
 
 
 def test_region_switch_and_english(page):
@@ -165,6 +165,15 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
     town_shp = next(n for n in names if n.endswith(".shp") and "townships" in n)
     towns = pyogrio.read_dataframe(f"/vsizip/{shp}/{town_shp}")
     assert len(towns) == len(a.units)
+    assert set(towns["name"]) == set(a.units["name"])
+
+    page.get_by_text("GBK", exact=True).click()
+    wait_idle(page)
+    gbk = download(page, "Shapefile", tmp_path / "gbk" if (tmp_path / "gbk").mkdir() is None else tmp_path)
+    with zipfile.ZipFile(gbk) as z:
+        cpg = [z.read(n).decode().strip() for n in z.namelist() if n.endswith(".cpg")]
+    assert cpg and all(c.upper() == "GBK" for c in cpg)
+    towns = pyogrio.read_dataframe(f"/vsizip/{gbk}/{town_shp}", encoding="GBK")
     assert set(towns["name"]) == set(a.units["name"])
 
     kml = download(page, "KML", tmp_path)
