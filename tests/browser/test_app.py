@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pyogrio
+import pytest
 from playwright.sync_api import expect
 
 from facilities import categories as _categories
@@ -21,6 +22,8 @@ from facilities import coverage, views
 from facilities.pipeline import analyse
 from tests.browser.helpers import download, map_layers, metric, select, tab, wait_idle
 from towncover import settings
+
+pytestmark = pytest.mark.browser
 
 DEMO = settings.DEMO_DIR / "512021_安岳县_synthetic.xlsx"
 CHUXIONG = settings.DEMO_DIR / "532301_楚雄市_synthetic.xlsx"
@@ -169,7 +172,8 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
 
     page.get_by_text("GBK", exact=True).click()
     wait_idle(page)
-    gbk = download(page, "Shapefile", tmp_path / "gbk" if (tmp_path / "gbk").mkdir() is None else tmp_path)
+    (tmp_path / "gbk").mkdir()
+    gbk = download(page, "Shapefile", tmp_path / "gbk")
     with zipfile.ZipFile(gbk) as z:
         cpg = [z.read(n).decode().strip() for n in z.namelist() if n.endswith(".cpg")]
     assert cpg and all(c.upper() == "GBK" for c in cpg)
