@@ -213,3 +213,18 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
     workspace = download(page, "工作空间", tmp_path)
     check_layers(workspace, expected)
     assert len(views.load_workspace_corrections(workspace)) == 0
+
+
+def test_corrections_file_loads_and_applies(page, tmp_path):
+    row, town, before, total = _fix()
+    # A workspace GeoPackage saved elsewhere, holding one correction, loaded through the sidebar.
+    views.save_workspace(tmp_path / "w.gpkg", {}, views.add_correction(None, row, town), None)
+    select(page, "设施类别", _categories.label(CATEGORY, "zh"))
+    select(page, "统计层级", "乡镇(街道)")
+    expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before} / {total}")
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="载入更正")
+    uploader.locator('input[type="file"]').set_input_files(str(tmp_path / "w.gpkg"))
+    wait_idle(page)
+    expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before + 1} / {total}")
+    tab(page, "表格与核对")
+    expect(page.locator('[data-testid="stDataFrame"]:visible')).to_have_count(3)
