@@ -22,6 +22,7 @@ from facilities import coverage as _coverage
 from facilities import targets as _targets
 from facilities import views
 from facilities.i18n import COLUMN_LABELS, STATUS_LABELS, text
+from facilities.layers import build_layers, facility_points
 from facilities.pipeline import analyse, reapply
 from geo import boundaries as _boundaries
 from geo import export as _export
@@ -213,8 +214,11 @@ except TowncoverError as exc:
     st.stop()
 noun = _coverage.LEVEL_NOUNS[level][0 if LANG == "zh" else 1]
 cat_name = _categories.label(category, LANG)
-map_units = views.township_units(result, analysis.units)
-points = views.facility_points(analysis.placed, analysis.sheet)
+if analysis.units is not None:
+    _shown = build_layers(analysis, category, level, result=result)
+    map_units, points = _shown["townships"], _shown["facilities"]
+else:
+    map_units, points = None, facility_points(analysis)
 cat_labels = {c: _categories.label(c, LANG) for c in _categories.CATEGORIES}
 map_title = f"{region.name} · {_categories.label(category, LANG)} · {noun}"
 
@@ -224,7 +228,7 @@ def _coverage_map(proposed: pd.DataFrame | None = None):
                                                                          crs="EPSG:4326")
     value = map_value
     if map_units is not None and result.level in _coverage.VILLAGE_LEVELS and map_value == "covered":
-        value = "unit_rate"
+        value = "covered_share"
     fmap = webmap.coverage_map(units, points, value_column=value, schematic=analysis.schematic, title=map_title,
                                lang=LANG, categories=cat_labels, radius_km=radius, basemap=basemap)
     if proposed is not None:
@@ -464,7 +468,8 @@ with tabs[4]:
             st.dataframe(gap, width="stretch", hide_index=True)
             if analysis.units is not None and res.level in _coverage.TOWNSHIP_LEVELS:
                 gap_map = webmap.coverage_map(
-                    views.township_units(res, analysis.units), points, value_column="covered",
+                    build_layers(analysis, res.category, res.level, result=res)["townships"], points,
+                    value_column="covered",
                     schematic=analysis.schematic, title=labels.get(gap_id, gap_id), lang=LANG,
                     categories=cat_labels, radius_km=res.radius_km, basemap=basemap)
                 views.add_proposals(gap_map, analysis.units, gap, LANG)

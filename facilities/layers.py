@@ -131,9 +131,12 @@ def facility_points(analysis: Any) -> gpd.GeoDataFrame:
     lng = pd.to_numeric(placed["lng_wgs84"], errors="coerce").to_numpy(dtype="float64")
     lat = pd.to_numeric(placed["lat_wgs84"], errors="coerce").to_numpy(dtype="float64")
     own = np.isfinite(lng) & np.isfinite(lat)
-    centres = analysis.units.set_index("code").geometry.representative_point()
     town = placed["township_code"].fillna("").astype(str)
-    fallback = centres.reindex(town.to_numpy())
+    if analysis.units is not None:
+        centres = analysis.units.set_index("code").geometry.representative_point()
+        fallback = centres.reindex(town.to_numpy())
+    else:
+        fallback = pd.Series([None] * len(placed), dtype=object)
     if analysis.schematic:
         own &= fallback.isna().to_numpy()
     geometry = np.where(own, shapely.points(lng, lat), fallback.to_numpy())

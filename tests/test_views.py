@@ -71,44 +71,9 @@ def test_add_correction_replaces_an_earlier_choice_and_round_trips_the_key():
     assert views.corrections_key(None) == () and views.corrections_from_key(()) is None
 
 
-def test_facility_points_keep_rows_with_coordinates_and_filter_category():
-    placed = _placed()
-    pts = views.facility_points(placed, _Sheet())
-    assert pts["row"].tolist() == [2, 3, 5]
-    assert pts["name"].tolist() == ["甲", "乙", "丁"]
-    assert pts.crs.to_epsg() == 4326
-    assert views.facility_points(placed, _Sheet(), category="nursing_home").empty
-
-
 def _cells(codes: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"code": codes, "name": codes},
                             geometry=[shapely.box(i, 0, i + 1, 1) for i in range(len(codes))], crs=4326)
-
-
-def test_township_units_carry_coverage_and_counts():
-    placed = _placed()
-    result = coverage.measure(placed, REGION, "elderly_regional_centre", "township_and_street")
-    units = views.township_units(result, _cells(["512021001", "512021103", "512021121"]))
-    assert units["covered"].tolist() == [True, True, False]
-    assert units["n_facilities"].tolist() == [1, 2, 0]
-    assert views.township_units(result, None) is None
-
-
-def test_township_units_aggregate_villages_per_township():
-    gaz = load_gazetteer()
-    villages = gaz.villages_in(REGION)
-    town = "512021103"
-    in_town = villages[(villages["township_code"] == town) & (villages["kind"] == "village")]["code"].tolist()
-    placed = _placed().iloc[:1].copy()
-    placed["township_code"] = town
-    placed["village_code"] = in_town[0]
-    result = coverage.measure(placed, REGION, "elderly_regional_centre", "village")
-    units = views.township_units(result, _cells([town, "512021121"]))
-    row = units.set_index("code").loc[town]
-    assert int(row["units_total"]) == len(in_town)
-    assert int(row["units_covered"]) == 1
-    assert row["unit_rate"] == round(100.0 / len(in_town), 1)
-    assert bool(row["covered"]) is (len(in_town) == 1)
 
 
 def test_unit_table_names_townships():
@@ -175,7 +140,9 @@ def test_plan_edits_change_values_and_add_custom_targets():
 
 def test_workspace_round_trip(tmp_path):
     corr = views.add_correction(None, 5, "512021121", note="planner")
-    layers = {"townships": _cells(["512021001"]), "facilities": views.facility_points(_placed(), _Sheet())}
+    points = gpd.GeoDataFrame({"row": [2, 3], "name": ["甲", "乙"]}, geometry=shapely.points([105.0, 105.1], [30.0, 30.1]),
+                              crs=4326)
+    layers = {"townships": _cells(["512021001"]), "facilities": points}
     path = views.save_workspace(tmp_path / "w.gpkg", layers, corr, _placed())
     names = {str(n) for n, _ in pyogrio.list_layers(path)}
     assert names == {"townships", "facilities", "corrections", "placed"}

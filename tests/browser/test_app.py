@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 
 from facilities import categories as _categories
 from facilities import coverage, views
+from facilities.layers import facility_points
 from facilities.pipeline import analyse
 from tests.browser.helpers import download, map_layers, metric, select, tab, wait_idle
 from towncover import settings
@@ -71,8 +72,7 @@ def test_map_draws_cells_markers_and_schematic_label(page, screenshots):
     # One polygon per township cell, drawn by the locally served Leaflet (no CDN); a cluster layer per category.
     layers = map_layers(page)
     assert layers["polygons"] == len(a.units)
-    assert layers["clusters"] == a.placed.loc[pd.to_numeric(a.placed["lng_wgs84"], errors="coerce").notna(),
-                                              "category"].nunique()
+    assert layers["clusters"] == facility_points(a)["category"].nunique()
     frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]:visible').first
     expect(frame.locator("#tc-title")).to_contain_text("示意边界")
     expect(frame.locator("#tc-legend")).to_contain_text("已覆盖")
@@ -135,7 +135,7 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
     select(page, "设施类别", _categories.label(CATEGORY, "zh"))
     select(page, "统计层级", "乡镇(街道)")
     result = coverage.measure(a.placed, "512021", CATEGORY, LEVEL)
-    n_points = int(pd.to_numeric(a.placed["lng_wgs84"], errors="coerce").notna().sum())
+    n_points = len(facility_points(a))
     covered_codes = set(result.units.loc[result.units["covered"], "code"].astype(str))
     tab(page, "导出")
     page.screenshot(path=screenshots / "exports.png", full_page=True)
