@@ -397,6 +397,19 @@ def probe_texts(idx: RegionIndex, texts: list[str]) -> list[str]:
 
 
 def _compile_key(lst: list[tuple[int, str]]) -> _Key:
+    if len(lst) == 1:  # most names mean one thing: the same answer as below, without the set work
+        kind, c = lst[0]
+        if kind in (COUNTY, COUNTY_SHORT):
+            return _Key(_C_COUNTY, counties=(c,), check=0 if kind == COUNTY else 1)
+        if kind in (FOREIGN, FOREIGN_SHORT, FOREIGN_TWO):
+            return _Key(_C_FOREIGN, foreign=c, check=0 if kind == FOREIGN else (3 if kind == FOREIGN_TWO else 1))
+        if kind == TOWN:
+            return _Key(_C_PLACE, towns=(c,), check=0)
+        if kind == TOWN_SHORT:
+            return _Key(_C_PLACE, shorts=(c,), check=1)
+        if kind == VILLAGE:
+            return _Key(_C_PLACE, villages=(c,), check=2)
+        return _Key(_C_ANCESTOR)
     kinds = {k for k, _ in lst}
 
     def codes(*wanted: int) -> tuple[str, ...]:
