@@ -12,6 +12,7 @@ Measured, each beside its peer (see ``bench/README.md`` for the figures):
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -149,7 +150,7 @@ def _end_to_end(rows: pd.DataFrame, cells: gpd.GeoDataFrame, provinces: list[str
     2. Geocoding beside cpca on the same addresses (warm index).
     3. Scaling: geocode + classify + measure on the province's share of the first n rows.
     """
-    from facilities import categories, coverage, pipeline, views
+    from facilities import categories, coverage, layers, pipeline
     from geo.address import region_index
     from geo.assign import assign_points
     from geo.geocoder import geocode
@@ -183,9 +184,11 @@ def _end_to_end(rows: pd.DataFrame, cells: gpd.GeoDataFrame, provinces: list[str
         phases["coverage"] += time.perf_counter() - t
         t = time.perf_counter()
         mine = cells.iloc[by_code.reindex(cells["code"][cells["province"] == prov]).to_numpy()]
-        points = views.facility_points(analysis.placed, analysis.sheet)
-        assign_points(points.geometry.x.to_numpy(), points.geometry.y.to_numpy(), mine)
-        views.township_units(res, mine)
+        lng = pd.to_numeric(analysis.placed["lng_wgs84"], errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(analysis.placed["lat_wgs84"], errors="coerce").to_numpy(dtype=float)
+        assign_points(lng, lat, mine)
+        analysis = dataclasses.replace(analysis, units=mine, schematic=True)
+        layers.build_layers(analysis, CATEGORY, LEVEL, result=res)
         phases["map_layers"] += time.perf_counter() - t
         e2e_s += time.perf_counter() - t0
         covered += res.covered
@@ -303,37 +306,32 @@ def _scaling(rows: pd.DataFrame, cells: gpd.GeoDataFrame, steps: list[int], geo_
 
 
 def _maps(analyses: dict, cells: gpd.GeoDataFrame, *, browser: bool) -> dict:
-    """Payload of the app's map for a city (real schematic cells) and a province-sized cell set."""
-    from facilities import coverage, views
-    from geo import boundaries, webmap
+    """The app's map (``facilities.layers.build_layers`` → ``geo.webmap.coverage_map``) for a city
+    (宜春市 on its schematic cells) and a province-sized set of synthetic cells."""
+    from facilities import coverage, layers
+    from geo import boundaries
 
     out: dict[str, Any] = {}
-    # City: 宜春市 (its schematic cells), when its province is in this run.
     prov = CITY[:2]
     if prov in analyses and boundaries.has_map(CITY):
         analysis, _ = analyses[prov]
-        city_cells = boundaries.township_cells(CITY)
-        res = coverage.measure(analysis.placed, CITY, CATEGORY, LEVEL)
-        points = views.facility_points(analysis.placed, analysis.sheet)
-        points = points[points["township_code"].astype("string").str.startswith(CITY).fillna(False)]
-        # The synthetic points lie in the synthetic tessellation: move them into the city's cells.
-        where = city_cells.set_index(city_cells["code"].astype(str)).geometry.representative_point()
-        at = where.reindex(points["township_code"].astype(str)).to_numpy()
-        ok = ~pd.isna(at)
-        points = points[ok].set_geometry(gpd.GeoSeries(at[ok], crs=4326).to_numpy())
-        out["city"] = _one_map(f"{CITY} 宜春市", views.township_units(res, city_cells), points, browser=browser)
-    # Province: the province whose township count is nearest 1,500, on the synthetic cells.
+        placed = analysis.placed[analysis.placed["township_code"].astype("string").str.startswith(CITY)
+                                 .fillna(False).to_numpy()]
+        city = dataclasses.replace(analysis, placed=placed, units=boundaries.township_cells(CITY), schematic=True)
+        res = coverage.measure(placed, CITY, CATEGORY, LEVEL)
+        shown = layers.build_layers(city, CATEGORY, LEVEL, result=res)
+        out["city"] = _one_map(f"{CITY} 宜春市", shown["townships"], shown["facilities"], browser=browser)
     counts = cells["province"].value_counts()
     prov = str((counts - 1500).abs().idxmin())
     if prov in analyses:
         analysis, res = analyses[prov]
-        units = views.township_units(res, cells[cells["province"] == prov])
-        points = views.facility_points(analysis.placed, analysis.sheet)
-        out["province"] = _one_map(f"{prov} (synthetic cells)", units, points, browser=browser)
-    out["note"] = ("payload = the HTML the app hands to st_folium (Leaflet from /app/static, not inlined); "
-                   "the map is drawn from the analysis already made: st_folium(..., returned_objects=[]) "
-                   "so no map interaction reruns it")
-    _ = webmap
+        shown = layers.build_layers(analysis, CATEGORY, LEVEL, result=res)
+        out["province"] = _one_map(f"{prov} (synthetic cells)", shown["townships"], shown["facilities"],
+                                   browser=browser)
+    out["note"] = ("payload = the HTML the app hands to st_folium (Leaflet from /app/static, not inlined), with "
+                   "every placed facility as a marker (on schematic cells drawn at its township's centre); "
+                   "the map is drawn from the analysis already made and st_folium(..., returned_objects=[]) "
+                   "sends nothing back, so no map interaction reruns the analysis")
     return out
 
 

@@ -62,7 +62,8 @@ def test_smoke_counts(smoke: tuple[dict, dict]) -> None:
     assert set(s["slope"]) == {"geocode_classify_measure_s", "assign_s"}
     m = result["map"]["province"]
     assert m["units"] == n_cells
-    assert m["facilities"] == 400
+    # every placed row is drawn (at its cell's centre on schematic cells), plus unplaced rows with a point
+    assert e["matched"] <= m["facilities"] <= e["matched"] + 400
     assert 0 < m["payload_mb"] < m["standalone_mb"]
     assert "first_render" not in m
     assert result["peak_rss_mb"] > 0
