@@ -311,6 +311,11 @@ def load_boundaries(path: str | os.PathLike, code_field: str | None = None,
                              f"unsupported boundary file type '{path.suffix}'; use zip (Shapefile), gpkg, geojson or kml")
     if not path.exists():
         raise TowncoverError(f"找不到文件 {path}", f"file not found: {path}")
+    size = path.stat().st_size
+    if size > settings.MAX_UPLOAD_MB * 1024 * 1024:
+        raise TowncoverError(
+            f"边界文件 {path.name} 太大({size / 2**20:.1f} MB),上限为 {settings.MAX_UPLOAD_MB} MB",
+            f"boundary file {path.name} is too large ({size / 2**20:.1f} MB); the limit is {settings.MAX_UPLOAD_MB} MB")
     notes: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         frame = _read_user(_open_path(path, tmp), notes)
@@ -364,14 +369,14 @@ def load_boundaries(path: str | os.PathLike, code_field: str | None = None,
         rows = ", ".join(str(i + 1) for i in np.flatnonzero(invalid)[:20])
         _note(notes, f"修复了 {int(invalid.sum())} 个无效多边形(第 {rows} 个要素)",
               f"repaired {int(invalid.sum())} invalid polygon(s) with make_valid (feature {rows})")
+    geoms = _keep_polygons(geoms, notes)
+    _note_duplicates(codes, notes)
+    _note_overlaps(geoms, codes, notes)
     missing = codes.isna().to_numpy()
     if missing.any():
         rows = ", ".join(str(i + 1) for i in np.flatnonzero(missing)[:20])
         _note(notes, f"{int(missing.sum())} 个要素无法识别乡镇代码(第 {rows} 个),保留但不参与归属",
               f"{int(missing.sum())} feature(s) have no recognisable township code (feature {rows}); kept, not assigned")
-    if (~polygonal).any():
-        rows = ", ".join(str(i + 1) for i in np.flatnonzero(~polygonal)[:20])
-        _note(notes, f"{int((~polygonal).sum())} 个要素不是面(第 {rows} 个)", f"feature(s) {rows} are not polygons")
     gaz_names = load_gazetteer().townships.set_index("code")["name"]
     names = codes.map(gaz_names).astype("string")
     if name_col is not None:
@@ -411,6 +416,89 @@ def _serial_codes(frame: gpd.GeoDataFrame, notes: list[str]) -> tuple[str | None
     return best, best_codes
 
 
+def _feature_list(index: np.ndarray) -> str:
+    """Feature numbers (1-based) for a note: the first 20, then how many more."""
+    shown = ", ".join(str(int(i) + 1) for i in index[:20])
+    return shown + (f" … (+{len(index) - 20})" if len(index) > 20 else "")
+
+
+_KIND_NAMES = {0: ("点", "point"), 1: ("线", "line"), 2: ("线", "line"), 4: ("多点", "multipoint"),
+               5: ("多线", "multiline")}
+
+
+def _keep_polygons(geoms: np.ndarray, notes: list[str]) -> np.ndarray:
+    """Only the polygonal part of each feature: points and lines are kept as rows without a shape."""
+    kinds = shapely.get_type_id(geoms)
+    mixed = np.flatnonzero(kinds == 7)  # GeometryCollection: keep its polygons
+    stray = np.flatnonzero(~np.isin(kinds, [3, 6, 7]) & ~shapely.is_missing(geoms))
+    if not len(mixed) and not len(stray):
+        return geoms
+    geoms = geoms.copy()
+    if len(mixed):
+        geoms[mixed] = np.array([_polygonal(g) for g in geoms[mixed]], dtype=object)
+        _note(notes, f"{len(mixed)} 个要素是混合几何(第 {_feature_list(mixed)} 个),只保留其中的面",
+              f"{len(mixed)} feature(s) are geometry collections (feature {_feature_list(mixed)}); "
+              "only their polygons are kept")
+    if len(stray):
+        found = sorted(set(shapely.get_type_id(geoms[stray]).tolist()))
+        kinds_zh = ", ".join(_KIND_NAMES.get(k, ("?", "?"))[0] for k in found)
+        kinds_en = ", ".join(_KIND_NAMES.get(k, ("?", "?"))[1] for k in found)
+        geoms[stray] = np.array([shapely.Polygon() for _ in stray], dtype=object)
+        _note(notes, f"{len(stray)} 个要素不是面(第 {_feature_list(stray)} 个,{kinds_zh}),保留但没有形状,不参与归属",
+              f"{len(stray)} feature(s) are not polygons (feature {_feature_list(stray)}: {kinds_en}); "
+              "kept without a shape, not used to assign points")
+    return geoms
+
+
+def _note_duplicates(codes: pd.Series, notes: list[str]) -> None:
+    """Say which township codes more than one feature carries (kept: a township may come in parts)."""
+    dup = codes.notna() & codes.duplicated(keep=False)
+    if not dup.any():
+        return
+    groups = pd.Series(np.arange(len(codes))[dup.to_numpy()], index=codes[dup].to_numpy()).groupby(level=0)
+    parts = [f"{code}: {_feature_list(idx.to_numpy())}" for code, idx in groups][:10]
+    more = "" if groups.ngroups <= 10 else f" … (+{groups.ngroups - 10})"
+    _note(notes, f"{groups.ngroups} 个乡镇代码出现在多个要素中({'; '.join(parts)}{more}),各部分都归该乡镇",
+          f"{groups.ngroups} township code(s) appear on several features ({'; '.join(parts)}{more}); "
+          "every part counts for that township")
+
+
+OVERLAP_SHARE = 0.001  # overlaps below 0.1 % of the smaller polygon are digitising slivers, not reported
+
+
+def _note_overlaps(geoms: np.ndarray, codes: pd.Series, notes: list[str]) -> None:
+    """Say which features of different townships overlap, and by how much of the smaller one."""
+    usable = np.flatnonzero(~shapely.is_missing(geoms) & ~shapely.is_empty(geoms))
+    if len(usable) < 2:
+        return
+    tree = shapely.STRtree(geoms[usable])
+    left, right = tree.query(geoms[usable], predicate="intersects")
+    keep = left < right
+    a, b = usable[left[keep]], usable[right[keep]]
+    if not len(a):
+        return
+    code = codes.to_numpy(dtype=object, na_value=None)
+    other = np.array([code[i] is None or code[i] != code[j] for i, j in zip(a, b, strict=True)], dtype=bool)
+    a, b = a[other], b[other]
+    if not len(a):
+        return
+    try:
+        shared = shapely.area(shapely.intersection(geoms[a], geoms[b]))
+    except shapely.errors.GEOSException:  # pragma: no cover - repaired polygons rarely fail
+        return
+    smaller = np.minimum(shapely.area(geoms[a]), shapely.area(geoms[b]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(smaller > 0, shared / smaller, 0.0)
+    big = share > OVERLAP_SHARE
+    if not big.any():
+        return
+    pairs = [f"{i + 1}&{j + 1} ({100 * s:.1f}%)" for i, j, s in zip(a[big], b[big], share[big], strict=True)]
+    shown = ", ".join(pairs[:20]) + (f" … (+{len(pairs) - 20})" if len(pairs) > 20 else "")
+    _note(notes, f"{len(pairs)} 对要素相互重叠(第 {shown},占较小者面积);重叠处的点归代码较小的乡镇",
+          f"{len(pairs)} pair(s) of features overlap (feature {shown} of the smaller one); "
+          "points in an overlap go to the lower township code")
+
+
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     """The polygonal part of a repaired geometry (make_valid may add stray lines or points)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
@@ -425,7 +513,12 @@ def _counties_under(frame: gpd.GeoDataFrame, radius: float = 0.5) -> list[str]:
     if not codes or frame.empty:
         return []
     outlines = pd.concat([_read(str(settings.OUTLINES_DIR / f"{c}.geojson")) for c in codes], ignore_index=True)
-    centre = shapely.centroid(shapely.union_all(frame.geometry.to_numpy()))
+    geoms = shapely.make_valid(frame.geometry.to_numpy())  # read as given: may still be invalid here
+    try:
+        centre = shapely.centroid(shapely.union_all(geoms))
+    except shapely.errors.GEOSException:
+        xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+        centre = shapely.Point((xmin + xmax) / 2, (ymin + ymax) / 2)
     hit = outlines[outlines.intersects(centre.buffer(radius) if radius else centre)]["code"].tolist()
     return hit + [e for e, host in ENCLAVES.items() if host in hit]
 

@@ -11,10 +11,12 @@ a README.txt saying so, and the HTML legend says so.
 
 Spreadsheet outputs (CSV, Excel) neutralise cells that a spreadsheet would run as a formula
 (text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) by prefixing a single quote.
+KML text is HTML-escaped (``<`` → ``&lt;``), since KML viewers render names and data as HTML.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import tempfile
@@ -424,8 +426,22 @@ def _write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
         pyogrio.write_dataframe(frame, path, driver="GPKG", layer=name)
 
 
+def _kml_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Text values HTML-escaped: KML viewers (Google Earth, ArcGIS) render names and data as HTML in
+    balloons, and GDAL wraps text holding ``<`` or ``&`` in CDATA, which keeps markup live."""
+    out = frame.copy()
+    for name in out.columns:
+        col = out[name]
+        if name == out.geometry.name or isinstance(col, pd.DataFrame):
+            continue
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            out[name] = col.map(lambda v: html.escape(v, quote=False) if isinstance(v, str) else v)
+    return out
+
+
 def _write_kml(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     for i, (name, frame) in enumerate(layers.items()):
+        frame = _kml_text(frame)
         options = {"NameField": "name"} if "name" in frame.columns else {}
         pyogrio.write_dataframe(
             frame,

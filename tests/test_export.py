@@ -269,12 +269,14 @@ def test_kml_folders_and_escaped_names(tmp_path, units, points):
     root = ET.fromstring(text.encode("utf-8"))
     ns = {"k": "http://www.opengis.net/kml/2.2"}
     names = [el.text for el in root.iter("{http://www.opengis.net/kml/2.2}name")]
-    assert names == ["units_schematic", SCRIPT, FORMULA, "facilities", "岳阳镇敬老院", "安岳县殡仪馆"]
+    # HTML-escaped text: KML viewers render names as HTML in balloons (issue 6).
+    assert names == ["units_schematic", "&lt;script&gt;alert(1)&lt;/script&gt;", FORMULA, "facilities",
+                     "岳阳镇敬老院", "安岳县殡仪馆"]
     boundary = [el.text for el in root.iterfind(".//k:SimpleData[@name='boundary']", ns)]
     assert boundary == [SCHEMATIC_VALUE] * 2
     assert [row[0] for row in pyogrio.list_layers(out)] == ["units_schematic", "facilities"]
     back = pyogrio.read_dataframe(out, layer="units_schematic")
-    assert back["Name"].tolist() == [SCRIPT, FORMULA]
+    assert back["Name"].tolist() == ["&lt;script&gt;alert(1)&lt;/script&gt;", FORMULA]
 
 
 # ---- CSV / Excel --------------------------------------------------------------------------

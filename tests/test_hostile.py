@@ -1,0 +1,333 @@
+"""Hostile and broken input, end to end (issue 6): boundaries, archives, sheets through every export.
+
+Cases already covered elsewhere are not repeated here: zip archives alone (test_archive), sheet
+encodings/title rows/merged cells/duplicates/swaps (test_sheets), single export formats
+(test_export, test_webmap), corrections files (test_corrections).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import stat
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pytest
+import shapely
+
+from geo.boundaries import load_boundaries
+from towncover import settings
+from towncover.errors import TowncoverError
+
+CODES = ["321202001", "321202002", "321202100", "321202101"]
+NAMES = ["城东街道", "城西街道", "九龙镇", "罡杨镇"]
+X0, Y0, D = 119.90, 32.50, 0.02  # 海陵区
+
+
+def _box(i: int, shift: float = 0.0) -> shapely.Polygon:
+    return shapely.box(X0 + i * D + shift, Y0, X0 + (i + 1) * D + shift, Y0 + D)
+
+
+# -- boundaries ----------------------------------------------------------------------------------
+def test_boundaries_overlap_mixed_types_and_duplicate_codes_reported(tmp_path):
+    frame = gpd.GeoDataFrame(
+        {"代码": [CODES[0], CODES[1], CODES[1], CODES[2], CODES[3], "321202102"],
+         "名称": ["a", "b1", "b2", "c", "d", "e"]},
+        geometry=[
+            _box(0),
+            _box(1, shift=-D / 2),          # overlaps feature 1 by half its area
+            _box(5),                        # a second part of 321202002: duplicate code, kept
+            shapely.Point(X0 + 2.5 * D, Y0 + D / 2),  # a point among the polygons
+            shapely.GeometryCollection([_box(3), shapely.LineString([(X0, Y0), (X0 + D, Y0 + D)])]),
+            shapely.LineString([(X0 + 6 * D, Y0), (X0 + 7 * D, Y0 + D)]),
+        ], crs=4326)
+    frame.to_file(tmp_path / "towns.gpkg", driver="GPKG")
+    got = load_boundaries(tmp_path / "towns.gpkg")
+    assert got["code"].tolist() == [CODES[0], CODES[1], CODES[1], CODES[2], CODES[3], "321202102"]
+    assert len(got) == 6  # one row per feature, none lost
+    assert got.geometry.is_empty.tolist() == [False, False, False, True, False, True]
+    assert got.geometry.iloc[4].equals(_box(3))  # the polygon of the collection, the line dropped
+    assert shapely.is_valid(got.geometry.to_numpy()).all()
+    assert got.attrs["notes"] == [
+        "乡镇代码取自字段“代码” / township codes from field '代码'",
+        "1 个要素是混合几何(第 5 个),只保留其中的面 / "
+        "1 feature(s) are geometry collections (feature 5); only their polygons are kept",
+        "2 个要素不是面(第 4, 6 个,点, 线),保留但没有形状,不参与归属 / "
+        "2 feature(s) are not polygons (feature 4, 6: point, line); kept without a shape, not used to assign points",
+        "1 个乡镇代码出现在多个要素中(321202002: 2, 3),各部分都归该乡镇 / "
+        "1 township code(s) appear on several features (321202002: 2, 3); every part counts for that township",
+        "1 对要素相互重叠(第 1&2 (50.0%),占较小者面积);重叠处的点归代码较小的乡镇 / "
+        "1 pair(s) of features overlap (feature 1&2 (50.0%) of the smaller one); "
+        "points in an overlap go to the lower township code",
+    ]
+    from geo.assign import assign_points
+
+    # In the overlap the lower code wins; the duplicate's second part assigns to its code; no shape, no hit.
+    xs = [X0 + 0.75 * D, X0 + 5.5 * D, X0 + 2.5 * D, X0 + 1.25 * D]
+    assert assign_points(xs, [Y0 + D / 2] * 4, got).tolist() == [CODES[0], CODES[1], pd.NA, CODES[1]]
+
+
+def test_boundaries_touching_neighbours_are_not_overlaps(tmp_path):
+    frame = gpd.GeoDataFrame({"代码": CODES}, geometry=[_box(i) for i in range(4)], crs=4326)
+    frame.to_file(tmp_path / "towns.geojson", driver="GeoJSON")
+    got = load_boundaries(tmp_path / "towns.geojson")
+    assert got.attrs["notes"] == ["乡镇代码取自字段“代码” / township codes from field '代码'"]
+
+
+def test_shapefile_without_prj_and_cpg_gbk_text_and_numeric_codes(tmp_path):
+    frame = gpd.GeoDataFrame({"XZQDM": [int(c) for c in CODES], "XZQMC": NAMES},
+                             geometry=[_box(i) for i in range(4)], crs=4326)
+    frame.to_file(tmp_path / "t.shp", encoding="GBK")
+    (tmp_path / "t.cpg").unlink()
+    (tmp_path / "t.prj").unlink()
+    zpath = tmp_path / "t.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        for f in sorted(tmp_path.glob("t.*")):
+            if f.suffix != ".zip":
+                zf.write(f, f.name)
+    got = load_boundaries(zpath)
+    assert got["code"].tolist() == CODES and got["name"].tolist() == NAMES
+    notes = " ".join(got.attrs["notes"])
+    assert "attributes read as GBK" in notes and "taken as CGCS2000 (EPSG:4490)" in notes
+
+
+def test_boundaries_invalid_polygon_without_codes_for_all_rows(tmp_path):
+    # Found by fuzz/fuzz_loaders.py: a self-crossing ring (one corner at 210.4°E) with one code unknown
+    # made the county lookup union invalid polygons (GEOSException: side location conflict).
+    text = (
+        '{"type": "FeatureCollection", "features": ['
+        '{"type": "Feature", "properties": {"代码": "512021110", "名称": "石羊镇"}, "geometry": {"type": "Polygon",'
+        ' "coordinates": [[[105.4, 29.9], [105.4, 30.0], [105.3, 30.0], [105.3, 29.9], [105.4, 29.9]]]}},'
+        '{"type": "Feature", "properties": {"代码": "256010550", "名称": "岳阳镇"}, "geometry": {"type": "Polygon",'
+        ' "coordinates": [[[105.5, 29.9], [105.5, 30.0], [105.4, 30.0], [210.4, 29.9], [105.5, 29.9]]]}}]}'
+    )
+    (tmp_path / "t.geojson").write_text(text, encoding="utf-8")
+    got = load_boundaries(tmp_path / "t.geojson")
+    assert got["code"].tolist() == ["512021110", "512021100"]  # the unknown code, placed by its name
+    assert shapely.is_valid(got.geometry.to_numpy()).all()
+    assert any("repaired 1 invalid polygon(s) with make_valid (feature 2)" in n for n in got.attrs["notes"])
+
+
+def _shp_zip(tmp_path: Path, extra: list[tuple[zipfile.ZipInfo | str, bytes]]) -> Path:
+    frame = gpd.GeoDataFrame({"代码": CODES}, geometry=[_box(i) for i in range(4)], crs=4326)
+    frame.to_file(tmp_path / "t.shp", encoding="UTF-8")
+    zpath = tmp_path / "upload.zip"
+    with zipfile.ZipFile(zpath, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(tmp_path.glob("t.*")):
+            zf.write(f, f"towns/{f.name}")
+        for info, data in extra:
+            zf.writestr(info, data)
+    return zpath
+
+
+def _link(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+@pytest.mark.parametrize(("entry", "fragment"), [
+    ("../../evil.shp", "contains '..'"),
+    ("towns/../../evil.txt", "contains '..'"),
+    ("/tmp/evil.shp", "absolute path"),
+    (_link("towns/t.prj"), "symbolic link"),
+])
+def test_zipped_shapefile_with_path_tricks_is_refused(tmp_path, entry, fragment):
+    zpath = _shp_zip(tmp_path, [(entry, b"x")])
+    with pytest.raises(TowncoverError) as err:
+        load_boundaries(zpath)
+    assert fragment in err.value.message_en and err.value.message_zh
+    assert not (tmp_path / "evil.shp").exists() and not (tmp_path / "evil.txt").exists()
+    assert not Path("/tmp/evil.shp").exists()
+
+
+def test_zipped_shapefile_bomb_and_oversized_upload_refused(tmp_path, monkeypatch):
+    bomb = _shp_zip(tmp_path, [("towns/padding.dbf", b"\0" * (8 * 2**20))])
+    with pytest.raises(TowncoverError) as err:
+        load_boundaries(bomb)
+    assert "possible zip bomb" in err.value.message_en
+    monkeypatch.setattr(settings, "MAX_UPLOAD_MB", 0.001)
+    with pytest.raises(TowncoverError) as err:
+        load_boundaries(bomb)
+    assert "too large" in err.value.message_en and "太大" in err.value.message_zh
+
+
+# -- a hostile sheet through the whole pipeline --------------------------------------------------
+IMG = "<img src=x onerror=alert(1)>"
+LINK = '=HYPERLINK("http://evil.example","点我")'
+TEMPLATE = "`${alert(document.cookie)}`\\"
+
+
+def _hostile_xlsx(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["安岳县民政设施名录(恶意测试)"])
+    ws.merge_cells("A1:E1")
+    ws.append(["机构名称", "地址", "类型", "床位数", "备注"])
+    rows = [
+        [IMG, "四川省资阳市安岳县石羊镇", "区域养老服务中心", 50, TEMPLATE],
+        [LINK, "安岳县岳阳镇", "区域养老服务中心", "=10+20", "+86 12345"],
+        ["@SUM(1)", "安岳县龙台镇", "区域养老服务中心", 20, "-1"],
+        [None, None, None, None, None],
+        ["+SUM(A1)", "火星大道99号", "区域养老服务中心", 10, IMG],
+        ["合计", None, None, "=SUM(D3:D7)", None],
+    ]
+    for r in rows:
+        ws.append(r)
+    # Text that looks like a formula stays text in the file (as a planner's sheet would hold it).
+    for ref in ("A4", "A5", "A8", "E4", "E5"):
+        ws[ref].data_type = "s"
+    wb.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    from facilities.pipeline import analyse
+
+    path = _hostile_xlsx(tmp_path_factory.mktemp("hostile") / "恶意名录.xlsx")
+    return path, analyse(path, "512021")
+
+
+def test_hostile_sheet_rows_accounted_and_formulas_named(hostile):
+    _, analysis = hostile
+    assert analysis.summary() == {"rows_read": 6, "blank": 1, "matched": 3, "ambiguous": 0, "unmatched": 1,
+                                  "out_of_region": 0, "rejected": 1}
+    placed = analysis.placed
+    assert placed["row"].tolist() == [3, 4, 5, 7, 8]
+    assert placed["机构名称"].tolist() == [IMG, LINK, "@SUM(1)", "+SUM(A1)", "合计"]
+    assert placed["township_code"].tolist()[:3] == ["512021110", "512021100", "512021104"]
+    assert placed["beds"].tolist()[:2] == [50.0, pytest.approx(float("nan"), nan_ok=True)]
+    problems = analysis.sheet.problems
+    assert problems[["row", "column"]].values.tolist() == [[4, "床位数"]]
+    assert "=10+20" in problems["message_zh"].iloc[0] and "no saved result" in problems["message_en"].iloc[0]
+
+
+def test_hostile_sheet_escaped_and_neutralised_in_every_export(hostile, tmp_path):
+    from facilities.layers import build_layers
+    from geo.export import export_layers
+
+    _, analysis = hostile
+    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+    assert sorted(layers["facilities"]["row"]) == [3, 4, 5]
+
+    kml = export_layers(layers, tmp_path / "m.kml", "kml", schematic=analysis.schematic).read_text("utf-8")
+    assert IMG not in kml and "onerror=alert(1)>" not in kml
+    # Parsed, the KML holds the escaped text, so a viewer rendering it as HTML shows it literally.
+    names = [e.text for e in ET.fromstring(kml).iter() if e.tag.endswith("}name")]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in names and LINK in names
+    data = [e.text for e in ET.fromstring(kml).iter() if e.tag.endswith("}SimpleData")]
+    assert not [t for t in data if t and "<" in t]
+
+    html = export_layers(layers, tmp_path / "m.html", "html", schematic=analysis.schematic).read_text("utf-8")
+    assert IMG not in html and "onerror=alert(1)>" not in html
+    # The facility rows are a JSON array in a script: "<" is \u003c there, an escaped "&lt;" is \u0026lt;.
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html and "\\u003cimg" not in html
+
+    out = export_layers({"facilities": layers["facilities"]}, tmp_path / "f.csv", "csv",
+                        schematic=analysis.schematic)
+    table = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert [r["name"] for r in table] == [IMG, "'" + LINK, "'@SUM(1)"]
+
+    book = openpyxl.load_workbook(export_layers(layers, tmp_path / "m.xlsx", "xlsx", schematic=analysis.schematic))
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    values = {c.value for c in cells}
+    assert {"'" + LINK, "'@SUM(1)", IMG} <= values and LINK not in values
+
+
+def test_hostile_sheet_report_neutralised(hostile, tmp_path):
+    from facilities import coverage
+    from facilities.report import write_report
+
+    _, analysis = hostile
+    evaluation = coverage.evaluate_plan(analysis.placed, analysis.plan, "512021", units=analysis.units)
+    path = write_report(analysis, evaluation, tmp_path / "report.xlsx")
+    book = openpyxl.load_workbook(path)
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert not [f"{c.parent.title}!{c.coordinate}" for c in cells if c.data_type == "f"]
+    unplaced = [[c.value for c in row] for row in book["unplaced"].iter_rows()]
+    header = unplaced[0]
+    col = header.index("机构名称")
+    assert [r[col] for r in unplaced[1:]] == ["'+SUM(A1)", "合计"]
+    note = header.index("备注")
+    assert unplaced[1][note] == IMG  # not a formula start: left as written
+
+    csv_path = write_report(analysis, evaluation, tmp_path / "report.csv")
+    for f in (csv_path, csv_path.with_name("report_units.csv")):
+        for row in csv.reader(io.StringIO(f.read_text("utf-8-sig"))):
+            assert not any(v.startswith(("=", "+", "-", "@")) for v in row), row
+
+
+def test_cli_on_hostile_sheet_exits_zero_with_summary(hostile, tmp_path, capsys):
+    from towncover.cli import main
+
+    path, _ = hostile
+    out = tmp_path / "placed.csv"
+    assert main(["geocode", str(path), "-r", "512021", "-o", str(out)]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == ("四川省资阳市安岳县(512021): 读取 6 行 / rows read, matched 3, ambiguous 0, unmatched 1, "
+                      "out_of_region 0, rejected 1, blank 1")
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert [r["机构名称"] for r in rows] == [IMG, "'" + LINK, "'@SUM(1)", "'+SUM(A1)", "合计"]
+
+
+def test_cli_on_hostile_boundaries_exits_2_with_one_line(hostile, tmp_path, capsys):
+    from towncover.cli import main
+
+    path, _ = hostile
+    zpath = _shp_zip(tmp_path, [("../../evil.shp", b"x")])
+    code = main(["export", str(path), "-r", "512021", "--boundaries", str(zpath), "--format", "kml",
+                 "-o", str(tmp_path / "x.kml")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("错误 / error: 压缩包条目含“..”") and "zip entry contains '..'" in err
+    assert not (tmp_path / "x.kml").exists()
+
+
+def test_cli_on_unreadable_boundaries_one_line(hostile, tmp_path, capsys):
+    from towncover.cli import main
+
+    path, _ = hostile
+    bad = tmp_path / "bad.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "geometry": {"type": "Polygon",'
+                   ' "coordinates": [[[1, 2], [3]]]}}]}\n\n\n{oops', encoding="utf-8")
+    code = main(["geocode", str(path), "-r", "512021", "--boundaries", str(bad), "-o", str(tmp_path / "x.csv")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "bad.geojson" in err
+
+
+# -- corrections and workspaces ------------------------------------------------------------------
+HOSTILE_CORRECTIONS = pd.DataFrame({
+    "row": [3, 4, 12, 7],
+    "township_code": ["512021110", "512021100", "512021104", "512021001"],
+    "village_code": ["512021110200", "", "", "512021001001"],
+    "note": ["=cmd|' /C calc'!A0", "第一行\n第二行, \"引号\"", IMG, "  前后空格  "],
+})
+
+
+def test_corrections_round_trip_hostile_text(tmp_path):
+    from facilities.corrections import load_corrections, save_corrections
+
+    path = save_corrections(HOSTILE_CORRECTIONS, tmp_path / "c.csv")
+    back = load_corrections(path)
+    pd.testing.assert_frame_equal(back, HOSTILE_CORRECTIONS, check_dtype=False)
+    assert back["row"].dtype == "int64"
+
+
+def test_workspace_round_trip_hostile_corrections(tmp_path, hostile):
+    from facilities.layers import build_layers
+    from facilities.views import load_workspace_corrections, save_workspace
+
+    _, analysis = hostile
+    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+    path = save_workspace(tmp_path / "ws.gpkg", layers, HOSTILE_CORRECTIONS, placed=analysis.placed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ws.gpkg"]
+    back = load_workspace_corrections(path)
+    pd.testing.assert_frame_equal(back, HOSTILE_CORRECTIONS, check_dtype=False)
+    assert load_workspace_corrections(path.read_bytes()).equals(back)
