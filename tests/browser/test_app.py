@@ -39,14 +39,15 @@ def _demo():
 
 @cache
 def _fix():
-    """The review-queue row of the category, the township to give it, and the covered count before/after."""
+    """A review-queue row, its category, an uncovered township to give it, and the covered count before."""
     a = _demo()
-    result = coverage.measure(a.placed, "512021", CATEGORY, LEVEL)
     queue = views.review_queue(a.placed, a.sheet)
     cat_rows = a.placed.set_index("row").loc[queue["row"], "category"]
-    row = int(cat_rows[cat_rows == CATEGORY].index[0])
+    known = cat_rows[cat_rows.isin(list(_categories.CATEGORIES))]
+    row, category = int(known.index[0]), str(known.iloc[0])
+    result = coverage.measure(a.placed, "512021", category, LEVEL)
     town = str(result.units.loc[~result.units["covered"], "code"].iloc[0])
-    return row, town, result.covered, result.total
+    return row, category, town, result.covered, result.total
 
 
 def test_overview_loads_demo_with_targets(page, screenshots):
@@ -82,8 +83,8 @@ def test_map_draws_cells_markers_and_schematic_label(page, screenshots):
 
 
 def test_category_switch_and_review_queue_correction_changes_figures(page, screenshots):
-    row, town, before, total = _fix()
-    select(page, "设施类别", _categories.label(CATEGORY, "zh"))
+    row, category, town, before, total = _fix()
+    select(page, "设施类别", _categories.label(category, "zh"))
     select(page, "统计层级", "乡镇(街道)")
     expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before} / {total}")
     tab(page, "表格与核对")
@@ -216,10 +217,10 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
 
 
 def test_corrections_file_loads_and_applies(page, tmp_path):
-    row, town, before, total = _fix()
+    row, category, town, before, total = _fix()
     # A workspace GeoPackage saved elsewhere, holding one correction, loaded through the sidebar.
     views.save_workspace(tmp_path / "w.gpkg", {}, views.add_correction(None, row, town), None)
-    select(page, "设施类别", _categories.label(CATEGORY, "zh"))
+    select(page, "设施类别", _categories.label(category, "zh"))
     select(page, "统计层级", "乡镇(街道)")
     expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before} / {total}")
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="载入更正")
