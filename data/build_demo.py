@@ -152,6 +152,9 @@ class _Builder:
         self.town_short = {t: s for t, s in shorts.items() if len(s) >= 2 and all_names.count(s) == 1}
         counts = self.villages["short"].value_counts()
         self.unique_village = set(counts[counts == 1].index)
+        # A township short name that is also a village's name (新村镇 / 新村社区) cannot place a facility
+        # name alone: such name_only rows are expected ambiguous.
+        self.village_words = self.villages.groupby("short")["township_code"].agg(lambda s: sorted(set(s))).to_dict()
         self.phone_prefix = AREA_CODES[code[:4]]
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -403,6 +406,12 @@ class _Builder:
             table.append([str(seq), r.name, r.type_label or TYPE_LABEL.get(r.category, ""), r.address,
                           r.township_field, r.beds, r.nursing_beds, r.lng, r.lat, r.phone, r.remark])
             status = "matched" if r.status == "county_only" else r.status
+            if r.style.startswith("name_only") and status == "matched":
+                word = self.town_short.get(self.g.name_of(r.township_code), "")
+                if word in self.village_words:
+                    status = "ambiguous"
+                    r.candidates = ";".join(sorted({r.township_code, *self.village_words[word]}))
+                    note = note or f"“{word}”既是乡镇简称又是村(社区)名 / '{word}' is a township short name and a village name"
             truth.append({"seq": str(seq), "xlsx_row": pos + 3, "csv_row": pos + 2, "name": r.name,
                           "expected_status": status, "county_code": r.county_code,
                           "township_code": r.township_code if status == "matched" else "",

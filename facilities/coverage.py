@@ -326,7 +326,7 @@ def measure(
             )
     table = level_units(region_code, level, include_special=include_special)
     in_category = _category_mask(geocoded, category)
-    placed = in_category & _placed_mask(geocoded)
+    placed = in_category & _placed_mask(geocoded, level)
     notes: list[str] = []
 
     unit_code, township_only = _unit_code_of(geocoded, level)
@@ -360,7 +360,7 @@ def measure(
     total = len(table)
     n_cov = int(covered.sum())
     rate = (100.0 * n_cov / total) if total else None
-    unplaced = geocoded.loc[in_category & ~_placed_mask(geocoded)]
+    unplaced = geocoded.loc[in_category & ~_placed_mask(geocoded, level)]
     if township_only_rows:
         notes.append(
             f"{township_only_rows} 个设施只定位到乡镇、未定位到村(社区),不能覆盖村(社区),已单列 / "
@@ -461,9 +461,27 @@ def _blank(series: pd.Series) -> pd.Series:
     return s.isna() | (s.str.strip() == "")
 
 
-def _placed_mask(frame: pd.DataFrame) -> pd.Series:
+def _placed_mask(frame: pd.DataFrame, level: str | None = None) -> pd.Series:
+    """Rows placed at a level: on a township, or at county level on a known county.
+
+    A county-level facility (安岳县殡仪馆, 安岳县西街49号) names no township but is placed in its county;
+    so is a row whose township tied between candidates of one county.
+    """
     status = frame["match_status"].astype("string").fillna("")
-    return (status == "matched") & ~_blank(frame["township_code"])
+    on_township = (status == "matched") & ~_blank(frame["township_code"])
+    if level != "county" or "county_code" not in frame.columns:
+        return on_township
+    in_county = status.isin(["matched", "ambiguous", "unmatched"]) & ~_blank(frame["county_code"])
+    return on_township | in_county
+
+
+def _county_of(frame: pd.DataFrame) -> pd.Series:
+    """Each row's county code: its own ``county_code``, else the first six digits of its township."""
+    township = frame["township_code"].astype("string").str.strip().str[:6]
+    if "county_code" not in frame.columns:
+        return township
+    county = frame["county_code"].astype("string").str.strip()
+    return county.where(~_blank(county), township)
 
 
 def _category_mask(frame: pd.DataFrame, category: str | list[str] | tuple[str, ...] | None) -> pd.Series:
@@ -492,7 +510,7 @@ def _unit_code_of(frame: pd.DataFrame, level: str) -> tuple[pd.Series, pd.Series
     """Unit code of each row at a level, and whether the row lacks the village a village level needs."""
     township = frame["township_code"].astype("string").str.strip()
     if level == "county":
-        return township.str[:6], pd.Series(False, index=frame.index)
+        return _county_of(frame), pd.Series(False, index=frame.index)
     if level in TOWNSHIP_LEVELS:
         return township, pd.Series(False, index=frame.index)
     if "village_code" in frame.columns:
@@ -1235,10 +1253,10 @@ def _evaluate_count(geocoded: pd.DataFrame, target: Any, region_code: str, row: 
     if not row["category"]:
         return _not_evaluable(row, "目标没有指定设施类别 / the target names no facility category")[0]
     _check_columns(geocoded, ["township_code", "match_status", "category"])
-    placed = _category_mask(geocoded, row["category"]) & _placed_mask(geocoded)
-    township = geocoded["township_code"].astype("string")
-    in_region = township.str.startswith(region_code).fillna(False)
     level = row["level"] if row["level"] in LEVELS else "county"
+    placed = _category_mask(geocoded, row["category"]) & _placed_mask(geocoded, level)
+    township = geocoded["township_code"].astype("string")
+    in_region = (_county_of(geocoded) if level == "county" else township).str.startswith(region_code).fillna(False)
     rural = bool(getattr(target, "rural_only", False))
     notes = []
     if level in VILLAGE_LEVELS:
@@ -1257,7 +1275,7 @@ def _evaluate_count(geocoded: pd.DataFrame, target: Any, region_code: str, row: 
         in_units = in_units & kind.isin(["town", "township"]).fillna(False)
         notes.append("只计农村(镇、乡)/ rural (towns, 乡) only")
     count = int((placed & in_units).sum())
-    unplaced = int((_category_mask(geocoded, row["category"]) & ~_placed_mask(geocoded)).sum())
+    unplaced = int((_category_mask(geocoded, row["category"]) & ~_placed_mask(geocoded, level)).sum())
     if unplaced:
         notes.append(f"另有 {unplaced} 行未定位,未计入 / {unplaced} more rows not placed, not counted")
     _finish(row, count, target)

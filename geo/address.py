@@ -145,6 +145,8 @@ _PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区�
 # What may not follow a short name: it is then part of another name (a road, a former township...).
 _NOT_AFTER = ("镇", "乡", "村", "街", "路", "巷", "道", "区", "县", "市", "社区", "居委", "大道", "大街")
 _UNKNOWN_TOWN = re.compile(r"^[\u4e00-\u9fff]{1,2}(?:镇|乡|街道)")
+# A house number (12号, 3弄, 5栋): the name before it is a road's (山林8组 is a village group: kept).
+_HOUSE_NUMBER = re.compile(r"\d+(?:号|弄|栋|幢|号楼)")
 _TOWN_TOKEN = re.compile(r"^([\u4e00-\u9fff]{2,5}?(?:街道办事处|街道|镇|乡))")
 
 
@@ -170,20 +172,24 @@ def _town_forms(name: str) -> tuple[list[str], str | None]:
 def _village_forms(name: str, kind: str) -> tuple[list[str], str]:
     """Forms of a committee name (official, 村/社区 form, 居委会 form) and its bare stem."""
     stem = name
+    stems = []
     for _ in range(3):
         new = _VILLAGE_SUFFIX.sub("", stem)
         if new == stem or len(new) < 1:
             break
         stem = new
+        stems.append(stem)
     forms = {name}
-    if kind == "community" or "社区" in name:
-        forms |= {stem + "社区", stem + "居委会", stem + "社区居委会"}
-    elif "嘎查" in name:
-        forms |= {stem + "嘎查"}
-    elif "村" in name:
-        forms |= {stem + "村", stem + "村委会"}
-    else:
-        forms |= {stem}
+    # Every stripping stage gives forms: 孔雀村社区居民委员会 is written 孔雀村社区 as well as 孔雀社区.
+    for s in stems or [stem]:
+        if kind == "community" or "社区" in name:
+            forms |= {s + "社区", s + "居委会", s + "社区居委会"}
+        elif "嘎查" in name:
+            forms |= {s + "嘎查"}
+        elif "村" in name:
+            forms |= {s + "村", s + "村委会"}
+        else:
+            forms |= {s}
     return sorted(forms), stem
 
 
@@ -499,6 +505,10 @@ def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), 
 
     ``probe`` is the same text from :func:`probe_texts` (faster to scan; same matches).
     """
+    if "区域" in text:
+        # 泉港区域养老服务中心: 区域 ("regional") must not complete a district name (泉州市泉港区).
+        text = text.replace("区域", _OTHER + "域")
+        probe = None if probe is None else probe.replace("区域", _OTHER + "域")
     infos = idx.keys
     counties: list[str] = []
     first_admin = ""  # "in" | "out"
@@ -515,7 +525,10 @@ def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), 
         if info.check:
             after = text[end + 1:end + 4]
             if info.check == 1:
-                if after.startswith(_NOT_AFTER) or (_UNKNOWN_TOWN.match(after) and not after.startswith("场镇")):
+                # A short name before a house number is a road (人民路12号, not 人民路街道).
+                if ((after.startswith(_NOT_AFTER) and not after.startswith("区域"))
+                        or _HOUSE_NUMBER.match(text, end + 1)
+                        or (_UNKNOWN_TOWN.match(after) and not after.startswith("场镇"))):
                     continue
             elif info.check == 2:
                 if after.startswith(("镇", "乡")):
@@ -669,22 +682,27 @@ def _set_town(m: AddressMatch, idx: RegionIndex, code: str) -> None:
 
 
 def _find_village(m: AddressMatch, idx: RegionIndex, text: str,
-                  villages: list[tuple[str, tuple[str, ...], tuple[str, ...]]]) -> None:
-    """Village within the matched township: a village token, else a bare stem in the text."""
+                  villages: list[tuple[str, tuple[str, ...], tuple[str, ...]]], *, stems_too: bool = True) -> None:
+    """Village within the matched township: a village token, else (``stems_too``) a bare stem in the text."""
     town = m.township_code
     for _, codes, _ in villages:
         mine = [c for c in codes if c[:9] == town]
         if len(mine) == 1:
             m.village_code, m.village_name = mine[0], idx.village_name[mine[0]]
             return
-    stems = idx.village_stems.get(town)
+    stems = idx.village_stems.get(town) if stems_too else None
     if not stems:
         return
     town_key = idx.town_key.get(town)
     if town_key is None:
         town_key = normalise(m.township_name)
-    cut = text.find(town_key)
-    rest = text[cut + len(town_key):] if cut >= 0 else text
+    # Stems are read after the township's name (full, else short: 中山 must not find 中山村 in itself).
+    rest = text
+    for key in (town_key, normalise(_short_of(idx, town))):
+        cut = text.find(key)
+        if cut >= 0:
+            rest = text[cut + len(key):]
+            break
     finder = idx.stem_finders.get(town)
     if finder is None:
         finder = idx.stem_finders[town] = _stem_finder(stems)
@@ -698,11 +716,50 @@ def _find_village(m: AddressMatch, idx: RegionIndex, text: str,
         seen.add(order)
         pos = end - length + 1
         if best is None or (pos, order) < best:
-            if rest[end + 1:end + 2] not in ("镇", "乡", "街", "路", "巷", "道"):
+            # A stem followed by 镇/路/... or a house number (西街115号) names a road or a town, not the village.
+            if rest[end + 1:end + 2] not in ("镇", "乡", "街", "路", "巷", "道") and not _HOUSE_NUMBER.match(rest, end + 1):
                 best = (pos, order)
     if best is not None:
         code = stems[best[1]][1]
         m.village_code, m.village_name = code, idx.village_name[code]
+
+
+def village_in_township(idx: RegionIndex, township_code: str, text: str, *, stems_too: bool = True
+                        ) -> tuple[str, str]:
+    """The village (村/社区) of one township that a normalised text names.
+
+    Used when the township is already known from other evidence (a 乡镇 column, the address) and the
+    village must be read from another text (the address, the facility name 五里村农村幸福院).
+
+    Parameters
+    ----------
+    idx : RegionIndex
+        From :func:`region_index`.
+    township_code : str
+        The 9-digit township the village must belong to.
+    text : str
+        Normalised text (:func:`normalise`).
+    stems_too : bool, default True
+        Also accept a bare village stem (五里 for 五里村). Off for facility names, where a stem such as
+        中心 (中心村) appears in words like 服务中心.
+
+    Returns
+    -------
+    tuple of str
+        ``(village_code, village_name)``, or ``("", "")`` when the text names no village of the township.
+    """
+    if not text or township_code not in idx.town_name:
+        return "", ""
+    villages = []
+    for end, (kid, length) in idx.automaton.iter_long(text):
+        if kid < 0:
+            continue
+        info = idx.keys[kid]
+        if info.villages and text[end + 1:end + 2] not in ("镇", "乡"):
+            villages.append((text[end - length + 1:end + 1], info.villages, info.shadow))
+    m = AddressMatch(township_code=township_code, township_name=idx.town_name[township_code])
+    _find_village(m, idx, text, villages, stems_too=stems_too)
+    return m.village_code, m.village_name
 
 
 def _stem_finder(stems: list[tuple[str, str]]) -> ahocorasick.Automaton:
@@ -776,6 +833,9 @@ def parse_normalised(idx: RegionIndex, text: str, name: str = "",
     m = _match_text(idx, text, county_hint, probes[0] if probes else None)
     found = m.status != "unmatched" or bool(m.unknown_town)
     m.method = "address" if found else ""
+    if m.status == "matched" and not m.village_code and name:
+        # The address gave the township only; the name may give the village (五里村农村幸福院).
+        m.village_code, m.village_name = village_in_township(idx, m.township_code, name, stems_too=False)
     if not found and name:
         hint = (m.county_code,) if m.county_code else county_hint
         n = _match_text(idx, name, hint, probes[1] if probes else None)

@@ -30,6 +30,7 @@ from geo.address import (
     parse_normalised,
     probe_texts,
     region_index,
+    village_in_township,
 )
 from geo.gazetteer import Region, load_gazetteer
 from towncover import settings
@@ -272,10 +273,11 @@ def _place_row(reg: Region, idx: Any, code: str, town: str, village: str, county
         m = parse_address(f"{town}|{village}", reg, county_hint=county_hint)
         if m.status != "unmatched" or m.unknown_town:
             m.method = "name"
-            if m.status == "matched" and not m.village_code and normalise(village):
-                v = parse_address(f"{m.township_name}{village}", reg)
-                if v.township_code == m.township_code and v.village_code:
-                    m.village_code, m.village_name = v.village_code, v.village_name
+            if m.status == "matched":
+                conflict = _address_disagrees(m, reg, idx, address, county_hint)
+                if conflict is not None:
+                    return conflict, "; ".join(notes)
+                _village_from_texts(m, idx, village, address, name)
             if m.status != "unmatched":
                 return m, "; ".join(notes)
             # An old township name in the column: let the address speak, but keep the note.
@@ -285,6 +287,35 @@ def _place_row(reg: Region, idx: Any, code: str, town: str, village: str, county
             return m, "; ".join(notes)
     m = parse_address(address, reg, name=name, county_hint=county_hint)
     return m, "; ".join(notes)
+
+
+def _address_disagrees(m: AddressMatch, reg: Region, idx: Any, address: str,
+                       county_hint: tuple[str, ...]) -> AddressMatch | None:
+    """An ambiguous answer when the address names another township than the 乡镇 column, else None."""
+    if not normalise(address):
+        return None
+    a = parse_address(address, reg, county_hint=county_hint)
+    if a.status != "matched" or not a.township_code or a.township_code == m.township_code:
+        return None
+    both = [m.township_code, a.township_code]
+    county = m.county_code if m.county_code == a.county_code else ""
+    out = AddressMatch(status="ambiguous", method="name", county_code=county, candidates=both)
+    out.note_zh = (f"乡镇列为{m.township_name}({m.township_code}),地址却指向{a.township_name}({a.township_code}),"
+                   "请核实")
+    out.note_en = (f"the township column says {m.township_code}, the address says {a.township_code}: "
+                   "please resolve")
+    return out
+
+
+def _village_from_texts(m: AddressMatch, idx: Any, village: str, address: str, name: str) -> None:
+    """Fill the village of a township found from the 乡镇 column: the 村 column, the address, the name."""
+    if m.village_code:
+        return
+    for text, stems_too in ((village, True), (address, True), (name, False)):
+        code, vname = village_in_township(idx, m.township_code, normalise(text), stems_too=stems_too)
+        if code:
+            m.village_code, m.village_name = code, vname
+            return
 
 
 def _by_code(reg: Region, raw: str) -> AddressMatch:

@@ -127,3 +127,55 @@ def test_township_region_other_township_is_out_of_region() -> None:
 def test_county_only_is_unmatched_with_county() -> None:
     m = parse_address("安岳县人民路1号", ANYUE)
     assert (m.status, m.county_code, m.township_code) == ("unmatched", ANYUE, "")
+
+
+@pytest.mark.parametrize(
+    ("text", "region", "status", "township"),
+    [
+        ("人民路12号", "130403", "unmatched", ""),  # a road, not 人民路街道
+        ("新华街93号", "130703", "unmatched", ""),  # a road, not 新华街街道
+        ("人民路", "130403", "matched", "130403009"),  # the street office's short name alone
+        ("人民路街道12号", "130403", "matched", "130403009"),
+    ],
+)
+def test_short_name_before_a_house_number_is_a_road(text: str, region: str, status: str, township: str) -> None:
+    m = parse_address(text, region)
+    assert (m.status, m.township_code) == (status, township)
+
+
+def test_regional_centre_name_is_not_a_district() -> None:
+    # 泉港区 (泉州市) and 龙潭区 (吉林市) are districts elsewhere: 区域 must not complete them.
+    m = parse_address("", "360981", name="丰城市泉港区域养老服务中心")
+    assert (m.status, m.method, m.township_code) == ("matched", "name", "360981124")
+    m = parse_address("", "431224", name="溆浦縣龍潭區域養老服務中心")
+    assert (m.status, m.township_code) == ("matched", "431224104")
+
+
+def test_village_from_the_facility_name_when_the_address_gives_the_town() -> None:
+    m = parse_address("岳城街道", ANYUE, name="五里村农村幸福院")
+    assert (m.township_code, m.village_code, m.village_name) == ("512021001", "512021001201", "五里村村民委员会")
+    # A bare stem in a name is not read: 中心 (a 中心村) in 服务中心.
+    m = parse_address("石羊镇", ANYUE, name="石羊镇综合养老服务中心")
+    assert (m.township_code, m.village_code) == (SHIYANG, "")
+
+
+def test_village_forms_at_every_stripping_stage() -> None:
+    # 孔雀村社区居民委员会 is written 孔雀村社区; it is not 孔雀村村民委员会 of the same town.
+    m = parse_address("四川省资阳市安岳县双龙街乡孔雀村社区新街177号", ANYUE)
+    assert (m.township_code, m.village_code) == ("512021222", "512021222001")
+    m = parse_address("安岳县双龙街乡孔雀村5组", ANYUE)
+    assert m.village_code == "512021222200"
+
+
+def test_town_name_is_not_read_as_its_own_village() -> None:
+    # 思贤镇 has 思贤社区: the town's name in the address must not place the row in that community.
+    m = parse_address("四川省资阳市安岳县思贤镇西街115号", ANYUE)
+    assert (m.township_code, m.village_code) == ("512021127", "")
+    m = parse_address("思贤镇思贤社区", ANYUE)
+    assert m.village_code == "512021127001"
+
+
+def test_stem_before_a_house_number_is_a_road_not_a_village() -> None:
+    # 山林8组 is a village group of 山林村; 山林12号 would be a house on a road.
+    assert parse_address("安岳县石羊镇山林8组", ANYUE).village_code == SHANLIN
+    assert parse_address("安岳县石羊镇山林12号", ANYUE).village_code == ""

@@ -124,6 +124,25 @@ def test_county_level_in_a_prefecture():
     assert r.uncovered == ["321203", "321204", "321281", "321282", "321283"]
 
 
+def test_county_level_counts_facilities_placed_on_a_county_only():
+    # 靖江市殡仪馆 at 靖江市西街49号 names no township: placed in its county, not on a township.
+    g = pd.DataFrame({
+        "row": [2, 3, 4, 5, 6],
+        "township_code": ["321202001", "", "", "", ""],
+        "county_code": ["321202", "321282", "321283", "", "320102"],
+        "village_code": ["", "", "", "", ""],
+        "match_status": ["matched", "unmatched", "ambiguous", "unmatched", "out_of_region"],
+        "lng_wgs84": np.nan, "lat_wgs84": np.nan,
+        "category": ["funeral_home"] * 5,
+    }).astype({c: "string" for c in ("township_code", "county_code", "village_code", "match_status", "category")})
+    r = measure(g, "3212", "funeral_home", "county")
+    assert (r.covered, r.total, r.unplaced_rows) == (3, 6, 2)
+    assert r.uncovered == ["321203", "321204", "321281"]
+    # At township level the county-only rows are not placed.
+    t = measure(g, HL, "funeral_home", "township_and_street")
+    assert (t.covered, t.unplaced_rows) == (1, 4)
+
+
 def test_json_contract_exact_keys_and_target():
     r = measure(_geocoded(), HL, ERC, "township", target=50)
     out = json.loads(json.dumps(r.to_json(), ensure_ascii=False))

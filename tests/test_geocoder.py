@@ -69,6 +69,29 @@ def test_township_and_village_columns() -> None:
     assert "九韶乡" in out.loc[2, "match_note"]
 
 
+def test_township_column_short_name_then_village_from_address_or_name() -> None:
+    # 中山 (楚雄市中山镇) must not be read as its own 中山村; the village comes from the address or name.
+    frame = _frame(乡镇=["中山", "白塔寺", "岳城街道"],
+                   地址=["楚雄市中山镇法鲁古村８组", "天灯社区居委会旁", ""],
+                   名称=["法鲁古村农村幸福院", "天灯社区党群服务中心", "五里村农村幸福院"])
+    roles = {"township": "乡镇", "address": "地址", "name": "名称"}
+    out = geocode(frame.iloc[:1], "532301", roles=roles)
+    assert (out.loc[0, "township_code"], out.loc[0, "village_code"]) == ("532301110", "532301110203")
+    out = geocode(frame.iloc[1:].reset_index(drop=True), ANYUE, roles=roles)
+    assert out["township_code"].tolist() == ["512021221", "512021001"]
+    assert out["village_code"].tolist() == ["512021221001", "512021001201"]
+
+
+def test_township_column_and_address_disagree_is_ambiguous() -> None:
+    frame = _frame(乡镇=["石羊镇", "石羊镇"], 地址=["安岳县岳阳镇人民路3号", "安岳县石羊镇山林村"])
+    out = geocode(frame, ANYUE, roles={"township": "乡镇", "address": "地址"})
+    assert out["match_status"].tolist() == ["ambiguous", "matched"]
+    assert out.loc[0, "candidates"] == f"{SHIYANG};{YUEYANG}"
+    assert out.loc[0, "township_code"] == "" and out.loc[0, "county_code"] == ANYUE
+    assert "乡镇列为石羊镇" in out.loc[0, "match_note"]
+    assert out.loc[1, "village_code"] == SHANLIN
+
+
 def test_township_column_old_name_alone_is_unmatched() -> None:
     out = geocode(_frame(乡镇=["石桥铺镇"]), ANYUE, roles={"township": "乡镇"})
     assert (out.loc[0, "match_status"], out.loc[0, "township_code"]) == ("unmatched", "")
