@@ -145,6 +145,8 @@ _PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区�
 # What may not follow a short name: it is then part of another name (a road, a former township...).
 _NOT_AFTER = ("镇", "乡", "村", "街", "路", "巷", "道", "区", "县", "市", "社区", "居委", "大道", "大街")
 _UNKNOWN_TOWN = re.compile(r"^[\u4e00-\u9fff]{1,2}(?:镇|乡|街道)")
+# Every full village form holds one of these (村, 社区, 居委会, 嘎查, or the official ...委员会).
+_NAMES_A_VILLAGE = re.compile("村|社区|居委|嘎查|委员会")
 # A house number (12号, 3弄, 5栋): the name before it is a road's (山林8组 is a village group: kept).
 _HOUSE_NUMBER = re.compile(r"\d+(?:号|弄|栋|幢|号楼)")
 _TOWN_TOKEN = re.compile(r"^([\u4e00-\u9fff]{2,5}?(?:街道办事处|街道|镇|乡))")
@@ -230,6 +232,7 @@ class RegionIndex:
     village_stems: dict[str, list[tuple[str, str]]]
     county_name: dict[str, str]
     town_key: dict[str, str] = field(default_factory=dict)  # township code → normalised name
+    short_key: dict[str, str] = field(default_factory=dict)  # township code → normalised short name (lazy)
     key_chars: np.ndarray | None = None  # bool per code point: does any name use it (see probe_texts)
     stem_finders: dict[str, ahocorasick.Automaton] = field(default_factory=dict)  # built on first use
 
@@ -697,12 +700,15 @@ def _find_village(m: AddressMatch, idx: RegionIndex, text: str,
     if town_key is None:
         town_key = normalise(m.township_name)
     # Stems are read after the township's name (full, else short: 中山 must not find 中山村 in itself).
-    rest = text
-    for key in (town_key, normalise(_short_of(idx, town))):
-        cut = text.find(key)
-        if cut >= 0:
-            rest = text[cut + len(key):]
-            break
+    cut = text.find(town_key)
+    if cut >= 0:
+        rest = text[cut + len(town_key):]
+    else:
+        short = idx.short_key.get(town)
+        if short is None:
+            short = idx.short_key[town] = normalise(_short_of(idx, town))
+        cut = text.find(short)
+        rest = text[cut + len(short):] if cut >= 0 else text
     finder = idx.stem_finders.get(town)
     if finder is None:
         finder = idx.stem_finders[town] = _stem_finder(stems)
@@ -760,6 +766,17 @@ def village_in_township(idx: RegionIndex, township_code: str, text: str, *, stem
     m = AddressMatch(township_code=township_code, township_name=idx.town_name[township_code])
     _find_village(m, idx, text, villages, stems_too=stems_too)
     return m.village_code, m.village_name
+
+
+def _village_token(idx: RegionIndex, town: str, text: str, probe: str | None) -> str:
+    """The first full village form in ``text`` naming exactly one village of ``town`` (no stems), or ""."""
+    keys = idx.keys
+    for end, (kid, _) in idx.automaton.iter_long(text if probe is None else probe):
+        if kid >= 0 and keys[kid].villages and text[end + 1:end + 2] not in ("镇", "乡"):
+            mine = [c for c in keys[kid].villages if c.startswith(town)]
+            if len(mine) == 1:
+                return mine[0]
+    return ""
 
 
 def _stem_finder(stems: list[tuple[str, str]]) -> ahocorasick.Automaton:
@@ -833,9 +850,11 @@ def parse_normalised(idx: RegionIndex, text: str, name: str = "",
     m = _match_text(idx, text, county_hint, probes[0] if probes else None)
     found = m.status != "unmatched" or bool(m.unknown_town)
     m.method = "address" if found else ""
-    if m.status == "matched" and not m.village_code and name:
+    if m.status == "matched" and not m.village_code and name and _NAMES_A_VILLAGE.search(name):
         # The address gave the township only; the name may give the village (五里村农村幸福院).
-        m.village_code, m.village_name = village_in_township(idx, m.township_code, name, stems_too=False)
+        code = _village_token(idx, m.township_code, name, probes[1] if probes else None)
+        if code:
+            m.village_code, m.village_name = code, idx.village_name[code]
     if not found and name:
         hint = (m.county_code,) if m.county_code else county_hint
         n = _match_text(idx, name, hint, probes[1] if probes else None)

@@ -16,6 +16,8 @@ where address and coordinates disagree both answers are given and the row is not
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import threading
 import unicodedata
 from typing import Any
 
@@ -223,23 +225,66 @@ def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> list[tuple
 def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: list[bool], addr_n: list[str],
                  name_n: list[str], addr_p: list[str], name_p: list[str]) -> list[tuple[str, ...]]:
     code, town, village, county, address, name = cols
-    fast: dict[tuple[str, str], tuple[str, ...]] = {}
-    slow: dict[tuple[str, ...], tuple[str, ...]] = {}
-    answers: list[tuple[str, ...]] = []
-    append = answers.append
+    # Distinct inputs, each answered once: plain rows by their normalised texts, others by their cells.
+    keys: dict[tuple[str, ...], int] = {}
+    jobs: list[tuple[Any, ...]] = []
+    of_row: list[int] = []
     for i in range(n):
         if plain[i]:
-            key2 = (addr_n[i], name_n[i])
-            hit = fast.get(key2)
-            if hit is None:
-                hit = fast[key2] = _row_answer(parse_normalised(idx, *key2, probes=(addr_p[i], name_p[i])), "")
+            key: tuple[str, ...] = (addr_n[i], name_n[i])
         else:
-            key = (code[i], town[i], village[i], county[i], address[i], name[i])
-            hit = slow.get(key)
-            if hit is None:
-                hit = slow[key] = _row_answer(*_place_row(reg, idx, *key))
-        append(hit)
-    return answers
+            key = ("\x00", code[i], town[i], village[i], county[i], address[i], name[i])
+        j = keys.get(key)
+        if j is None:
+            j = keys[key] = len(jobs)
+            jobs.append((addr_n[i], name_n[i], addr_p[i], name_p[i]) if plain[i] else key[1:])
+        of_row.append(j)
+    solved = _solve(reg, idx, jobs)
+    return [solved[j] for j in of_row]
+
+
+# Jobs of the batch being solved, visible to forked workers without pickling (set only during _solve).
+_BATCH: list[Any] = []
+
+
+def _solve(reg: Region, idx: Any, jobs: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
+    """Answer each distinct input; large batches are split over forked worker processes.
+
+    Forking shares the region index (built once, read-only) with the workers. It is used only in a
+    single-threaded process (the CLI, the benchmark), where fork is safe; a server with threads
+    (Streamlit) answers in-process.
+    """
+    workers = min(settings.GEOCODE_WORKERS, max(1, len(jobs) // settings.GEOCODE_PARALLEL_MIN))
+    if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return _solve_range(reg, idx, jobs, 0, len(jobs))
+    bounds = np.linspace(0, len(jobs), workers + 1).astype(int)
+    _BATCH[:] = [reg, idx, jobs]
+    try:
+        with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+            pending = pool.starmap_async(_solve_batch, [(int(a), int(b)) for a, b in zip(bounds[1:-1], bounds[2:], strict=True)])
+            first = _solve_range(reg, idx, jobs, 0, int(bounds[1]))
+            rest = pending.get()
+    finally:
+        _BATCH.clear()
+    return [answer for part in (first, *rest) for answer in part]
+
+
+def _solve_batch(start: int, stop: int) -> list[tuple[str, ...]]:
+    reg, idx, jobs = _BATCH
+    return _solve_range(reg, idx, jobs, start, stop)
+
+
+def _solve_range(reg: Region, idx: Any, jobs: list[tuple[Any, ...]], start: int, stop: int
+                 ) -> list[tuple[str, ...]]:
+    out = []
+    append = out.append
+    for job in jobs[start:stop]:
+        if len(job) == 4:
+            addr, name, addr_probe, name_probe = job
+            append(_row_answer(parse_normalised(idx, addr, name, probes=(addr_probe, name_probe)), ""))
+        else:
+            append(_row_answer(*_place_row(reg, idx, *job)))
+    return out
 
 
 def _row_answer(m: AddressMatch, extra: str) -> tuple[str, ...]:

@@ -205,3 +205,32 @@ def test_coordinates_outside_china_flagged() -> None:
     out = geocode(frame, ANYUE, roles={"address": "地址", "lng": "经度", "lat": "纬度"}, crs="wgs84")
     assert (out.loc[0, "match_status"], out.loc[0, "township_code"]) == ("matched", SHIYANG)
     assert "坐标不在中国境内" in out.loc[0, "match_note"]
+
+
+def test_parallel_batches_give_the_same_answers(monkeypatch) -> None:
+    import multiprocessing
+
+    from facilities.sheets import read_sheet
+    from geo import geocoder
+    from towncover import settings
+
+    sheet = read_sheet(next(settings.DEMO_DIR.glob("3609_*_synthetic.xlsx")))
+    serial = geocode(sheet, "3609")
+    forks = []
+    real_context = multiprocessing.get_context
+
+    def counting_context(method=None):
+        forks.append(method)
+        return real_context(method)
+
+    monkeypatch.setattr(settings, "GEOCODE_WORKERS", 2)
+    monkeypatch.setattr(settings, "GEOCODE_PARALLEL_MIN", 100)
+    monkeypatch.setattr(geocoder.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(geocoder.multiprocessing, "get_context", counting_context)
+    parallel = geocode(sheet, "3609")
+    assert forks == ["fork"]
+    pd.testing.assert_frame_equal(serial, parallel)
+    # A process with threads (the app's server) never forks.
+    monkeypatch.setattr(geocoder.threading, "active_count", lambda: 3)
+    pd.testing.assert_frame_equal(serial, geocode(sheet, "3609"))
+    assert forks == ["fork"]

@@ -26,6 +26,11 @@ TOWN_MAX = 199  # 100-199 镇; 200-399 乡
 # Coordinates in facility sheets are usually copied from Amap, so GCJ-02 unless the user says otherwise.
 DEFAULT_SHEET_CRS = "gcj02"
 
+# Geocoding: batches of at least GEOCODE_PARALLEL_MIN distinct inputs per worker are split over
+# forked processes (single-threaded callers only: the CLI and the benchmark, never the app's server).
+GEOCODE_WORKERS = max(1, min(int(os.environ.get("TOWNCOVER_WORKERS", os.cpu_count() or 1)), 8))
+GEOCODE_PARALLEL_MIN = 10_000
+
 # Limits for uploaded files (stated in the UI).
 MAX_UPLOAD_MB = 50
 MAX_UNZIPPED_MB = 500
