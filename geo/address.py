@@ -147,6 +147,9 @@ _NOT_AFTER = ("镇", "乡", "村", "街", "路", "巷", "道", "区", "县", "�
 _UNKNOWN_TOWN = re.compile(r"^[\u4e00-\u9fff]{1,2}(?:镇|乡|街道)")
 # Every full village form holds one of these (村, 社区, 居委会, 嘎查, or the official ...委员会).
 _NAMES_A_VILLAGE = re.compile("村|社区|居委|嘎查|委员会")
+# What may follow a bare village stem for it to be read as one (see _leading_stem).
+_AFTER_BARE_STEM = re.compile(r"(?:$|[0-9一二三四五六七八九十]+(?:组|社|队)|组|互助|农村|幸福院|党群|综合服务|日间照料"
+                              r"|居家养老|儿童之家|老年活动)")
 # A house number (12号, 3弄, 5栋): the name before it is a road's (山林8组 is a village group: kept).
 _HOUSE_NUMBER = re.compile(r"\d+(?:号|弄|栋|幢|号楼)")
 _TOWN_TOKEN = re.compile(r"^([\u4e00-\u9fff]{2,5}?(?:街道办事处|街道|镇|乡))")
@@ -233,6 +236,7 @@ class RegionIndex:
     county_name: dict[str, str]
     town_key: dict[str, str] = field(default_factory=dict)  # township code → normalised name
     short_key: dict[str, str] = field(default_factory=dict)  # township code → normalised short name (lazy)
+    stem_codes: dict[str, tuple[str, ...]] | None = None  # village stem → village codes (built on first use)
     key_chars: np.ndarray | None = None  # bool per code point: does any name use it (see probe_texts)
     stem_finders: dict[str, ahocorasick.Automaton] = field(default_factory=dict)  # built on first use
 
@@ -659,6 +663,23 @@ def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), 
             m.note_en = (f"village name '{form}' shared by {len(towns)} townships: {', '.join(towns)}; "
                          "no township given")
         return m
+    # A bare village stem (青龙, 青龙3组) leading what is left: never placed, but its townships are named.
+    stem, codes = _leading_stem(idx, text[admin_end:])
+    codes = in_scope(codes)
+    if codes:
+        towns = sorted({c[:9] for c in codes})
+        listed = _listing(idx.village_name, codes)
+        if len(towns) > 1:
+            m.status = "ambiguous"
+            m.candidates = towns
+            m.note_zh = (f"“{stem}”可能是 {len(towns)} 个乡镇的村(社区):{listed};"
+                         "未写明村或社区,也未给出乡镇")
+            m.note_en = (f"'{stem}' may be a village of {len(towns)} townships ({', '.join(towns)}); "
+                         "no 村/社区 and no township given")
+        else:
+            m.note_zh = f"“{stem}”可能是{_listing(idx.town_name, towns)}的{listed},未写明村或社区,请核实"
+            m.note_en = f"'{stem}' may be village {', '.join(codes)}; no 村/社区 written: please check"
+        return m
     if counties:
         names = "、".join(idx.county_name[c] for c in counties)
         m.note_zh = f"只识别到县级“{names}”,未找到乡镇或村名"
@@ -670,6 +691,27 @@ def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), 
         m.note_zh = "地址为空"
         m.note_en = "empty address"
     return m
+
+
+def _leading_stem(idx: RegionIndex, text: str) -> tuple[str, tuple[str, ...]]:
+    """The longest village stem (2–6 characters) that ``text`` starts with, and its village codes.
+
+    Only where the stem stands alone, before a village group (3组) or a village facility's own words
+    (青龙互助养老服务点): 人民医院 or 光明路 are not villages.
+    """
+    if len(text) < 2:
+        return "", ()
+    if idx.stem_codes is None:
+        table: dict[str, list[str]] = {}
+        for pairs in idx.village_stems.values():
+            for stem, code in pairs:
+                table.setdefault(stem, []).append(code)
+        idx.stem_codes = {k: tuple(sorted(v)) for k, v in table.items()}
+    for n in range(min(6, len(text)), 1, -1):
+        codes = idx.stem_codes.get(text[:n])
+        if codes:
+            return (text[:n], codes) if _AFTER_BARE_STEM.match(text, n) else ("", ())
+    return "", ()
 
 
 def _short_of(idx: RegionIndex, code: str) -> str:

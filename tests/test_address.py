@@ -179,3 +179,15 @@ def test_stem_before_a_house_number_is_a_road_not_a_village() -> None:
     # 山林8组 is a village group of 山林村; 山林12号 would be a house on a road.
     assert parse_address("安岳县石羊镇山林8组", ANYUE).village_code == SHANLIN
     assert parse_address("安岳县石羊镇山林12号", ANYUE).village_code == ""
+
+
+def test_bare_village_stem_names_its_townships_but_is_never_placed() -> None:
+    # 青龙社区 (通贤镇, 512021103) and 青龙村 (512021121) both have the stem 青龙: the row is ambiguous between them.
+    for text, name in (("青龙", ""), ("青龙3组", ""), ("", "青龙互助养老服务点")):
+        m = parse_address(text, ANYUE, name=name)
+        assert (m.status, m.township_code) == ("ambiguous", "")
+        assert m.candidates == ["512021103", "512021121"]
+        assert "512021103003" in m.note_zh and "512021121207" in m.note_zh
+    # Not a village: a road, a hospital, a nursing home named 光明.
+    for text, name in (("育才路12号", ""), ("", "人民医院"), ("", "光明养老院")):
+        assert parse_address(text, ANYUE, name=name).status == "unmatched"
