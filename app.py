@@ -306,6 +306,11 @@ with tabs[0]:
         with st.expander(T("notes")):
             for note in [*analysis.notes, *result.notes]:
                 st.markdown(f"- {note}")
+    problems = analysis.sheet.problems
+    if len(problems):
+        with st.expander(T("sheet_problems", n=len(problems))):
+            st.dataframe(problems[["row", "column", "message_zh" if LANG == "zh" else "message_en"]],
+                         hide_index=True, width="stretch")
 
 # --- Map ----------------------------------------------------------------------------------------
 with tabs[1]:

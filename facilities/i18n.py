@@ -105,6 +105,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dl_html": ("地图 .html", "Map .html"),
     "dl_report": ("报告 .xlsx", "Report .xlsx"),
     "notes": ("说明", "Notes"),
+    "sheet_problems": ("表格问题 {n} 处(这些行仍被使用)", "{n} problems in the sheet (the rows are still used)"),
     "error": ("出错了", "Error"),
     "status": ("状态", "Status"),
 }

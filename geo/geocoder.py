@@ -128,6 +128,9 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
             else:
                 out[name_] = np.array(values, dtype=object)
 
+    problems = getattr(sheet, "problems", None)
+    if problems is not None and len(problems) and n:
+        _note_problems(out["match_note"], rows, problems)
     lng = np.full(n, np.nan)
     lat = np.full(n, np.nan)
     if "lng" in role_map and "lat" in role_map and n:
@@ -167,6 +170,18 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
 
 
 # --------------------------------------------------------------------------------------------------
+
+
+def _note_problems(notes: np.ndarray, rows: list[int], problems: pd.DataFrame) -> None:
+    """Append each row's cell problems (第 12 行“经度”不是数字 / row 12: ...) to its note, in place."""
+    text = problems["message_zh"].astype(str) + " / " + problems["message_en"].astype(str)
+    per_row = text.groupby(problems["row"].astype(int).to_numpy(), sort=False).agg("; ".join)
+    extra = pd.Series(np.asarray(rows, dtype=int)).map(per_row)
+    has = extra.notna().to_numpy()
+    if has.any():
+        extra_text = extra[has].to_numpy(dtype=object)
+        current = notes[has]
+        notes[has] = np.where(current == "", extra_text, current + "; " + extra_text)
 
 
 def _unpack(sheet: Any, roles: dict[str, str] | None) -> tuple[pd.DataFrame, dict[str, str], list[int], Any]:

@@ -110,3 +110,24 @@ def test_regions_lists_the_plan_regions(capsys):
     out = capsys.readouterr().out
     for code in ("3609", "4312", "512021", "321202", "532301"):
         assert code in out
+
+
+def test_cell_problems_reach_the_planner(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    path.write_text("机构名称,地址,经度,纬度\nA,海陵区九龙镇,abc,32.5\nB,海陵区罡杨镇,119.9,32.5\n", encoding="utf-8")
+    out = tmp_path / "placed.csv"
+    assert main(["geocode", str(path), "-r", "321202", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "表格问题 1 处 / 1 problems in the sheet" in err
+    assert '第 2 行“经度”不是数字 / row 2: "经度" is not a number' in err
+    placed = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert placed["match_status"].tolist() == ["matched", "matched"]  # the row is still used
+    assert placed["match_note"].tolist() == ['第 2 行“经度”不是数字 / row 2: "经度" is not a number', ""]
+
+
+def test_unusable_options_fail_before_any_work(sheet, tmp_path, capsys):
+    assert main(["coverage", str(sheet), "-r", "321202", "-o", str(tmp_path / "r.pdf")]) == 2
+    assert capsys.readouterr().err.startswith("错误 / error: 报告只能写成 .xlsx、.csv 或 .json")
+    assert not (tmp_path / "r.pdf").exists()
+    assert main(["coverage", str(sheet), "-r", "321202", "--category", "nursing_home"]) == 2
+    assert "--category and --level go together" in capsys.readouterr().err

@@ -55,6 +55,21 @@ def _summary_line(analysis) -> str:
     )
 
 
+def _tell(analysis, limit: int = 10) -> None:
+    """Row summary, the sheet's cell problems (first ``limit``) and the analysis notes, on stderr."""
+    print(_summary_line(analysis), file=sys.stderr)
+    problems = analysis.sheet.problems
+    if len(problems):
+        print(f"表格问题 {len(problems)} 处 / {len(problems)} problems in the sheet "
+              "(行仍被使用,见 match_note / the rows are still used, see match_note):", file=sys.stderr)
+        for zh, en in problems[["message_zh", "message_en"]].head(limit).itertuples(index=False):
+            print(f"  {zh} / {en}", file=sys.stderr)
+        if len(problems) > limit:
+            print(f"  …另有 {len(problems) - limit} 处 / {len(problems) - limit} more", file=sys.stderr)
+    for note in analysis.notes:
+        print(f"注意 / note: {note}", file=sys.stderr)
+
+
 def cmd_regions(args: argparse.Namespace) -> int:
     from facilities.targets import plan_for_region
     from geo.boundaries import regions_with_maps
@@ -72,7 +87,7 @@ def cmd_geocode(args: argparse.Namespace) -> int:
     out = Path(args.output)
     columns = [c for c in analysis.placed.columns if c not in ("category_label",)]
     export_table(analysis.placed[columns], out, "csv")
-    print(_summary_line(analysis), file=sys.stderr)
+    _tell(analysis)
     print(f"已写出 / written: {out}", file=sys.stderr)
     return 0
 
@@ -80,13 +95,16 @@ def cmd_geocode(args: argparse.Namespace) -> int:
 def cmd_coverage(args: argparse.Namespace) -> int:
     from facilities import coverage
 
+    if args.output and Path(args.output).suffix.lower() not in (".xlsx", ".csv", ".json"):
+        raise TowncoverError(f"报告只能写成 .xlsx、.csv 或 .json,而不是“{args.output}”",
+                             f"the report is written as .xlsx, .csv or .json, not '{args.output}'")
+    if bool(args.category) != bool(args.level) or (args.json and not args.category):
+        raise TowncoverError("--category 和 --level 需要同时给出(--json 也需要两者)",
+                             "--category and --level go together (and --json needs both)")
     analysis = _analyse(args)
     population = coverage.read_population(args.population) if args.population else None
     planned = coverage.read_planned(args.planned, analysis.region.code) if args.planned else None
-    if args.category or args.level or args.json:
-        if not (args.category and args.level):
-            raise TowncoverError("--json 需要同时给出 --category 和 --level",
-                                 "--json needs both --category and --level")
+    if args.category:
         result = coverage.measure_for_target(analysis, args.category, args.level)
         if args.json:
             print(json.dumps(result.to_json(), ensure_ascii=False))
@@ -101,7 +119,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
         )
     evaluation = coverage.evaluate_plan(analysis.placed, analysis.plan, analysis.region.code,
                                         population=population, planned=planned, units=analysis.units)
-    print(_summary_line(analysis), file=sys.stderr)
+    _tell(analysis)
     print(coverage.format_evaluation(evaluation))
     if args.output:
         from facilities.report import write_report
@@ -123,7 +141,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     layers = build_layers(analysis, category=args.category, level=args.level)
     path = export_layers(layers, args.output, args.format, encoding=args.encoding, schematic=analysis.schematic)
-    print(_summary_line(analysis), file=sys.stderr)
+    _tell(analysis)
     print(f"已写出 / written: {path}", file=sys.stderr)
     return 0
 
@@ -190,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `towncover regions | head`: the reader left; nothing more to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # noqa: BLE001 - a planner gets one line; developers set TOWNCOVER_DEBUG=1
         if os.environ.get("TOWNCOVER_DEBUG"):
             raise
