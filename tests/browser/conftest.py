@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -20,6 +21,9 @@ CHROMIUM = os.environ.get("TOWNCOVER_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 900}
+
+# A rerun after a click can start late on a busy machine: assertions retry for up to 30 s, not 5 s.
+expect.set_options(timeout=30_000)
 
 
 def _free_port() -> int:
@@ -92,6 +96,10 @@ def page(browser, app_url):
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path_factory) -> Path:
+    """Where the tests' screenshots go: the README's docs/screenshots under `make screenshots`
+    (TOWNCOVER_SCREENSHOTS=1), else a temporary folder, so a test run leaves the work tree clean."""
+    if os.environ.get("TOWNCOVER_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")

@@ -100,6 +100,49 @@ def test_category_switch_and_review_queue_correction_changes_figures(page, scree
     expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before + 1} / {total}")
 
 
+@cache
+def _ambiguous():
+    """The demo's ambiguous review-queue row, the candidate chosen for it, and the figures before and after."""
+    from facilities.corrections import apply_corrections
+    from geo.gazetteer import load_gazetteer
+
+    a = _demo()
+    queue = views.review_queue(a.placed, a.sheet)
+    amb = a.placed[a.placed["row"].isin(queue["row"]) & (a.placed["match_status"] == "ambiguous")]
+    first = amb.iloc[0]
+    row, category = int(first["row"]), str(first["category"])
+    town = str(first["candidates"]).split(";")[1]
+    fixed = apply_corrections(a.placed, views.add_correction(None, row, town), load_gazetteer())
+    before = coverage.measure(a.placed, "512021", category, LEVEL)
+    after = coverage.measure(fixed, "512021", category, LEVEL)
+    return row, category, town, before, after
+
+
+def test_ambiguous_row_resolved_from_its_candidates(page):
+    row, category, town, before, after = _ambiguous()
+    assert after.unplaced_rows == before.unplaced_rows - 1  # the figure the correction must move
+    select(page, "设施类别", _categories.label(category, "zh"))
+    select(page, "统计层级", "乡镇(街道)")
+    tab(page, "地图")
+    expect(metric(page, "未定位行")).to_have_text(str(before.unplaced_rows))
+    tab(page, "表格与核对")
+    select(page, "选择待核对行", f"{row} ·")
+    # The geocoder's candidates come first, starred.
+    box = page.locator('[data-testid="stSelectbox"]:visible').filter(has_text="归属乡镇").first
+    box.get_by_role("combobox").click()
+    options = page.get_by_role("option")
+    expect(options.nth(0)).to_contain_text("★")
+    expect(options.nth(1)).to_contain_text("★")
+    page.keyboard.press("Escape")
+    select(page, "归属乡镇", f"({town})")
+    page.get_by_role("button", name="应用更正").click()
+    wait_idle(page)
+    expect(page.get_by_text(f"已更正第 {row} 行")).to_be_visible()
+    tab(page, "地图")
+    expect(metric(page, "未定位行")).to_have_text(str(after.unplaced_rows))
+    expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{after.covered} / {after.total}")
+
+
 def test_region_switch_and_english(page):
     a = analyse(CHUXIONG, "532301")
     select(page, "选择区域", "楚雄市")
