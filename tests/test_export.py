@@ -61,8 +61,8 @@ def points() -> gpd.GeoDataFrame:
 
 
 def _as_js(text: str) -> str:
-    """How a string appears inside folium's embedded JSON (Jinja's HTML-safe tojson)."""
-    body = json.dumps(text)[1:-1]
+    """How a facility's text appears inside the map's embedded JSON (HTML-safe, UTF-8 kept as is)."""
+    body = json.dumps(text, ensure_ascii=False)[1:-1]
     for ch, code in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e"), ("'", "\\u0027")):
         body = body.replace(ch, code)
     return body

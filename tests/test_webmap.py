@@ -1,13 +1,15 @@
-"""geo.webmap.coverage_map: colours, escaping, clustering, radius circles, legend, simplification."""
+"""geo.webmap.coverage_map: colours, escaping, compact clustered markers, radius circles, legend, simplification."""
 
 from __future__ import annotations
+
+import json
+import re
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from folium import plugins
 from shapely.geometry import Point, Polygon
 
 from geo.webmap import (
@@ -16,6 +18,9 @@ from geo.webmap import (
     SCHEMATIC_LABEL,
     UNCOVERED_COLOUR,
     _Circles,
+    _FacilityCluster,
+    _FacilityTables,
+    _script_json,
     _simplify_units,
     coverage_map,
     escape_text,
@@ -120,6 +125,17 @@ def test_missing_value_column_is_grey(units):
     assert {f["properties"]["status"] for f in layer.data["features"]} == {"未知"}
 
 
+def _page_json(html: str, element) -> dict:
+    """The JSON object a facility element wrote into the page (found by its variable name)."""
+    name = element.get_name()
+    if isinstance(element, _FacilityTables):
+        match = re.search(rf"var {name} = (\{{.*?\}});\n", html)
+    else:
+        match = re.search(rf"var {name} = \(function \(\) {{\s*var t = \w+, d = (\{{.*?\}});\n", html)
+    assert match, name
+    return json.loads(match.group(1))
+
+
 def test_facilities_grouped_clustered_escaped(units, facilities):
     m = coverage_map(
         units,
@@ -135,25 +151,31 @@ def test_facilities_grouped_clustered_escaped(units, facilities):
         '<span style="color:#000000">●</span> 殡葬设施',
         '<span style="color:#4e79a7">●</span> 养老机构',
     ]
-    clusters = _of(m, plugins.FastMarkerCluster)
-    assert len(clusters) == 2
-    assert ["#000000" in c.callback for c in clusters] == [True, False]
-    assert ["#4e79a7" in c.callback for c in clusters] == [False, True]
-    funeral, elderly = (c.data for c in clusters)  # the row without a point is not drawn
-    assert funeral == [
-        [
-            30.05,
-            105.45,
-            "<b>安岳县殡仪馆</b><br>类别: 殡葬设施<br>地址: &lt;b&gt;石桥&lt;/b&gt;<br>所在乡镇: <br>匹配: 有歧义",
-            "安岳县殡仪馆",
-        ]
+    (tables,) = _of(m, _FacilityTables)
+    assert tables.fields == {"category": "类别", "address": "地址", "township": "所在乡镇", "match": "匹配"}
+    assert tables.towns == ["岳阳镇", "", "石羊镇"]
+    assert tables.statuses == ["已匹配", "有歧义"]
+    clusters = _of(m, _FacilityCluster)
+    assert [(c.colour, c.label, c.tables is tables) for c in clusters] == [
+        ("#000000", "殡葬设施", True),
+        ("#4e79a7", "养老机构", True),
     ]
-    assert [row[:2] for row in elderly] == [[30.05, 105.35], [30.05, 105.55]]
-    assert (
-        elderly[0][2]
-        == "<b>岳阳镇敬老院</b><br>类别: 养老机构<br>地址: 外南街12号 &amp; 附1号<br>所在乡镇: 岳阳镇<br>匹配: 已匹配"
-    )
-    assert elderly[1][3] == "石羊镇敬老院&#96;&#36;{alert(2)}&#96;"
+    assert [type(c._parent) for c in clusters] == [folium.FeatureGroup, folium.FeatureGroup]
+    funeral, elderly = (c.data for c in clusters)  # the row without a point is not drawn
+    assert funeral == {
+        "xy": [30.05, 105.45],
+        "name": ["安岳县殡仪馆"],
+        "address": ["&lt;b&gt;石桥&lt;/b&gt;"],
+        "town": [1],
+        "status": [1],
+    }
+    assert elderly == {
+        "xy": [30.05, 105.35, 30.05, 105.55],
+        "name": ["岳阳镇敬老院", "石羊镇敬老院&#96;&#36;{alert(2)}&#96;"],
+        "address": ["外南街12号 &amp; 附1号", "石羊镇"],
+        "town": [0, 2],
+        "status": [0, 0],
+    }
     (circles,) = _of(m, _Circles)
     assert circles.radius == 2500.0
     assert circles.rows == [
@@ -162,11 +184,87 @@ def test_facilities_grouped_clustered_escaped(units, facilities):
         [30.05, 105.55, "#4e79a7"],
     ]
     html = m.get_root().render()
-    assert "<b>石桥</b>" not in html and "\\u003cb\\u003e石桥" not in html
+    # What the page holds is exactly that data: UTF-8 text as is, HTML-escaped, and < > & ' never literal.
+    assert _page_json(html, tables) == {"field": tables.fields, "town": tables.towns, "status": tables.statuses}
+    assert _page_json(html, clusters[0]) == {"colour": "#000000", "label": "殡葬设施", **funeral}
+    assert _page_json(html, clusters[1]) == {"colour": "#4e79a7", "label": "养老机构", **elderly}
+    assert '"address":["\\u0026lt;b\\u0026gt;石桥\\u0026lt;/b\\u0026gt;"]' in html
+    assert "<b>石桥</b>" not in html and "\\u003cb\\u003e石桥" not in html and "&lt;b&gt;石桥" not in html
     assert "${alert(2)}" not in html
     assert "安岳县 &lt;i&gt;养老&lt;/i&gt;" in html
     assert "殡葬设施 (1)" in html and "养老机构 (2)" in html
     assert html.count(SCHEMATIC_LABEL) == 2
+    # one marker cluster per category, from the vendored-name Leaflet.markercluster
+    assert html.count("L.markerClusterGroup(") == 2
+    assert "leaflet.markercluster.js" in html
+
+
+def test_marker_count_per_category_equals_placed_facilities():
+    rng = np.random.default_rng(5)
+    n = 240
+    cats = np.array(["nursing_home", "funeral_home", "elderly_day_care", None], dtype=object)[rng.integers(0, 4, n)]
+    lng = 104.0 + rng.random(n)
+    lat = 29.0 + rng.random(n)
+    geometry = [None if i % 7 == 0 else Point(x, y) for i, (x, y) in enumerate(zip(lng, lat, strict=True))]
+    frame = gpd.GeoDataFrame(
+        {
+            "name": [f"设施{i}<x>" for i in range(n)],
+            "category": cats,
+            "address": [f"路{i}号" for i in range(n)],
+            "match_status": np.where(np.arange(n) % 3 == 0, "ambiguous", "matched"),
+            "township_name": [f"镇{i % 5}" for i in range(n)],
+        },
+        geometry=geometry,
+        crs=4326,
+    )
+    no_units = gpd.GeoDataFrame({"code": [], "name": []}, geometry=gpd.GeoSeries([], crs=4326))
+    m = coverage_map(no_units, frame, schematic=False, title="t")
+    placed = frame[frame.geometry.notna()]
+    expected = placed["category"].fillna("unclassified").value_counts().to_dict()
+    clusters = _of(m, _FacilityCluster)
+    assert len(clusters) == 4
+    for c in clusters:
+        assert len(c.data["xy"]) == 2 * len(c.data["name"])
+        assert len(c.data["address"]) == len(c.data["town"]) == len(c.data["status"]) == len(c.data["name"])
+    assert sum(len(c.data["name"]) for c in clusters) == len(placed) == 205
+    by_label = {c.label: len(c.data["name"]) for c in clusters}
+    assert by_label == {
+        "nursing_home": expected["nursing_home"],
+        "funeral_home": expected["funeral_home"],
+        "elderly_day_care": expected["elderly_day_care"],
+        "unclassified": expected["unclassified"],
+    }
+    # every placed facility is in its category's table, in input order, its name escaped
+    for c in clusters:
+        rows = placed[placed["category"].fillna("unclassified") == c.label]
+        assert c.data["name"] == [name.replace("<x>", "&lt;x&gt;") for name in rows["name"]]
+        assert c.data["address"] == rows["address"].tolist()
+        (tables,) = _of(m, _FacilityTables)
+        assert [tables.towns[i] for i in c.data["town"]] == rows["township_name"].tolist()
+        want = rows["match_status"].map({"ambiguous": "有歧义", "matched": "已匹配"}).tolist()
+        assert [tables.statuses[i] for i in c.data["status"]] == want
+        xy = np.round(np.column_stack([rows.geometry.y, rows.geometry.x]), 6).ravel().tolist()
+        assert c.data["xy"] == xy
+    html = m.get_root().render()
+    assert "<x>" not in html
+    for label, count in by_label.items():
+        assert f"{label} ({count})" in html  # legend count = markers drawn
+
+
+def test_marker_coordinates_rounded_to_six_decimals(facilities):
+    pts = facilities.iloc[:1].copy()
+    pts.loc[pts.index[0], "geometry"] = Point(105.123456789, 30.987654321)
+    m = coverage_map(pts.iloc[:0], pts, schematic=False, title="t")
+    (cluster,) = _of(m, _FacilityCluster)
+    assert cluster.data["xy"] == [30.987654, 105.123457]
+
+
+def test_script_json_cannot_leave_the_script():
+    text = "</script><!--<script>alert(1)</script>&amp;'\u2028\u2029\"中文"
+    out = _script_json({"a": [text]})
+    assert not set("<>&'\u2028\u2029") & set(out)
+    assert "中文" in out  # UTF-8 text kept as is: a third the size of \\uXXXX
+    assert json.loads(out) == {"a": [text]}
 
 
 def test_category_colour_must_be_hex(facilities):
@@ -177,9 +275,9 @@ def test_category_colour_must_be_hex(facilities):
         title="t",
         categories={"elderly_home": {"label": "养老", "color": "red;background:url(x)"}},
     )
-    (elderly, funeral) = _of(m, plugins.FastMarkerCluster)
+    (elderly, funeral) = _of(m, _FacilityCluster)
     assert "url(x)" not in m.get_root().render()
-    assert "#4e79a7" in elderly.callback and "#f28e2b" in funeral.callback
+    assert (elderly.colour, funeral.colour) == ("#4e79a7", "#f28e2b")
     (fit,) = _of(m, folium.FitBounds)  # no units: zoom to the facilities
     assert fit.bounds == [[30.05, 105.35], [30.05, 105.55]]
 
@@ -203,9 +301,9 @@ def test_amap_shifts_to_gcj02(units, facilities):
     lng, lat = crs.wgs84_to_gcj02(np.array([105.3, 105.4, 105.4, 105.3]), np.array([30.0, 30.0, 30.1, 30.1]))
     assert ring == set(zip(np.round(lng, 5).tolist(), np.round(lat, 5).tolist(), strict=True))
     assert not ring & {(105.3, 30.0), (105.4, 30.0)}  # shifted, by some 300-600 m here
-    elderly = _of(m, plugins.FastMarkerCluster)[0]
-    lng, lat = crs.wgs84_to_gcj02(np.array([105.35]), np.array([30.05]))
-    assert elderly.data[0][:2] == [round(float(lat[0]), 5), round(float(lng[0]), 5)]
+    elderly = _of(m, _FacilityCluster)[0]
+    lng, lat = crs.wgs84_to_gcj02(np.array([105.35, 105.55]), np.array([30.05, 30.05]))
+    assert elderly.data["xy"] == np.round(np.column_stack([lat, lng]), 6).ravel().tolist()
     with pytest.raises(ValueError):
         coverage_map(units, None, schematic=False, title="t", basemap="baidu")
 
@@ -247,4 +345,4 @@ def test_unknown_counts_and_missing_geometries(units, facilities):
     assert [f["properties"]["code"] for f in layer.data["features"]] == ["512021100", "512021101"]
     assert [f["properties"]["f"] for f in layer.data["features"]] == [NEUTRAL_COLOUR, NEUTRAL_COLOUR]
     assert [f["properties"]["n"] for f in layer.data["features"]] == ["", ""]
-    assert _of(m, plugins.FastMarkerCluster) == []  # the only facility has no point
+    assert _of(m, _FacilityCluster) == [] and _of(m, _FacilityTables) == []  # the only facility has no point

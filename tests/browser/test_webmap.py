@@ -1,0 +1,147 @@
+"""geo.webmap's standalone page in headless Chromium: markers clustered per category, popups from escaped text.
+
+The page is the offline export (``facilities.views.standalone_html``), opened from a file with every
+network request blocked. Hostile names must show as text in the popup and tooltip and never run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import Point, Polygon
+
+from facilities import views
+from geo.webmap import coverage_map
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = "敬老院<img src=x onerror=alert(1)>`${alert(2)}`"
+ADDRESS = "石桥</script><script>alert(3)</script>"
+
+#: Per marker-cluster layer of the map: its markers' count (every category layer is one cluster group).
+CLUSTERS = """() => {
+    const map = Object.values(window).find(v => v && window.L && v instanceof L.Map);
+    const out = [];
+    map.eachLayer(l => { if (L.MarkerClusterGroup && l instanceof L.MarkerClusterGroup) out.push(l.getLayers().length); });
+    return out;
+}"""
+#: Page coordinates of the first marker at [lat, lng].
+WHERE = """([lat, lng]) => {
+    const map = Object.values(window).find(v => v && window.L && v instanceof L.Map);
+    const p = map.latLngToContainerPoint([lat, lng]);
+    const r = map.getContainer().getBoundingClientRect();
+    return [r.left + p.x, r.top + p.y];
+}"""
+
+
+@pytest.fixture(scope="module")
+def page_file(tmp_path_factory) -> Path:
+    units = gpd.GeoDataFrame(
+        {"code": ["512021100", "512021101"], "name": ["岳阳镇", "石羊镇"], "covered": [True, False]},
+        geometry=[Polygon([(105.0, 30.0), (105.5, 30.0), (105.5, 30.5), (105.0, 30.5)]),
+                  Polygon([(105.5, 30.0), (106.0, 30.0), (106.0, 30.5), (105.5, 30.5)])],
+        crs=4326,
+    )
+    rows = [(HOSTILE, "nursing_home", ADDRESS, "ambiguous", "石羊镇", Point(105.2, 30.25)),
+            ("通贤镇殡仪服务站", "funeral_home", "", "matched", "岳阳镇", Point(105.8, 30.25))]
+    # thirty facilities on one township centre (as drawn on schematic cells): one cluster
+    rows += [(f"互助点{i}", "nursing_home", "", "matched", "岳阳镇", Point(105.5, 30.1)) for i in range(30)]
+    facilities = gpd.GeoDataFrame(
+        [r[:5] for r in rows], columns=["name", "category", "address", "match_status", "township_name"],
+        geometry=[r[5] for r in rows], crs=4326,
+    )
+    fmap = coverage_map(units, facilities, schematic=True, title="安岳县", lang="zh",
+                        categories={"nursing_home": "养老院", "funeral_home": "殡仪服务站"})
+    path = tmp_path_factory.mktemp("map") / "map.html"
+    path.write_text(views.standalone_html(fmap), encoding="utf-8")
+    return path
+
+
+@pytest.fixture()
+def map_page(browser, page_file):
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("chromium missing: run `make browser`")
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    dialogs: list[str] = []
+    errors: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda route: route.abort() if route.request.url.startswith("http") else route.continue_())
+    page.goto(page_file.as_uri())
+    # clustering runs after the first paint, in chunks: wait until both layers hold their markers
+    page.wait_for_function(f"JSON.stringify(({CLUSTERS})()) === '[31,1]'",
+                           timeout=30_000)
+    page.dialogs, page.errors = dialogs, errors
+    yield page
+    assert errors == []
+    context.close()
+
+
+def test_markers_clustered_per_category_layer(map_page):
+    assert map_page.evaluate(CLUSTERS) == [31, 1]  # 养老院: 31 markers, 殡仪服务站: 1
+    cluster = map_page.locator(".marker-cluster")
+    assert cluster.count() == 1 and cluster.inner_text() == "30"
+    labels = map_page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+    assert [t.strip() for t in labels] == ["乡镇（街道）（示意）", "● 养老院", "● 殡仪服务站"]
+    assert "养老院 (31)" in map_page.locator("#tc-legend").inner_text()
+
+
+def test_popup_and_tooltip_show_hostile_text_as_text(map_page):
+    x, y = map_page.evaluate(WHERE, [30.25, 105.2])
+    map_page.mouse.move(x, y)
+    tooltip = map_page.locator(".leaflet-tooltip")
+    tooltip.wait_for()
+    assert tooltip.inner_text() == HOSTILE
+    map_page.mouse.click(x, y)
+    popup = map_page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.inner_text().splitlines() == [HOSTILE, "类别: 养老院", f"地址: {ADDRESS}", "所在乡镇: 石羊镇",
+                                               "匹配: 有歧义"]
+    assert popup.locator("img, script").count() == 0
+    assert map_page.locator("b", has_text="敬老院").count() == 1  # the name is the popup's bold heading
+    map_page.wait_for_timeout(300)
+    assert map_page.dialogs == []
+
+
+def test_cluster_spiderfies_to_markers_with_popups(map_page):
+    cluster = map_page.locator(".marker-cluster")
+    for _ in range(25):  # click (zoom in) until the thirty same-place markers spread out around it
+        if not cluster.count() or "spiderfied" in map_page.evaluate(SPIDER):
+            break
+        cluster.first.click()
+        map_page.wait_for_timeout(500)
+    map_page.wait_for_timeout(500)  # the legs' animation
+    shown = map_page.evaluate(SPIDER)
+    assert shown["spiderfied"] and len(shown["markers"]) == 30
+    x, y, row, _ = shown["markers"][0]
+    map_page.mouse.click(x, y)
+    popup = map_page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.inner_text().splitlines() == [f"互助点{row - 1}", "类别: 养老院", "地址:", "所在乡镇: 岳阳镇",
+                                               "匹配: 已匹配"]
+    map_page.wait_for_timeout(300)
+    assert popup.count() == 1  # the map's own click did not close it
+
+
+#: The markers spread around a spiderfied cluster: page position and table row, farthest from its centre first.
+SPIDER = """() => {
+    const map = Object.values(window).find(v => v && window.L && v instanceof L.Map);
+    const r = map.getContainer().getBoundingClientRect();
+    let centre = null; const markers = [];
+    map.eachLayer(l => {
+        if (L.MarkerClusterGroup && l instanceof L.MarkerClusterGroup && l._spiderfied) {
+            centre = map.latLngToContainerPoint(l._spiderfied.getLatLng());
+        }
+    });
+    map.eachLayer(l => {
+        if (centre && l instanceof L.CircleMarker && l.tcRow !== undefined && l._preSpiderfyLatlng) {
+            const p = map.latLngToContainerPoint(l.getLatLng());
+            markers.push([r.left + p.x, r.top + p.y, l.tcRow, -p.distanceTo(centre)]);
+        }
+    });
+    markers.sort((a, b) => a[3] - b[3]);
+    return centre ? {spiderfied: true, markers} : {markers};
+}"""
