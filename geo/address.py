@@ -143,7 +143,7 @@ _VILLAGE_SUFFIX = re.compile(
 )
 _PLACEHOLDERS = {"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
 # What may not follow a short name: it is then part of another name (a road, a former township...).
-_NOT_AFTER = ("镇", "乡", "村", "街", "路", "巷", "道", "区", "县", "市", "社区", "居委", "大道", "大街")
+_NOT_AFTER = ("镇", "乡", "村", "街", "路", "巷", "道", "区", "县", "市", "社区", "居委", "大道", "大街", "院")
 _UNKNOWN_TOWN = re.compile(r"^[\u4e00-\u9fff]{1,2}(?:镇|乡|街道)")
 # Every full village form holds one of these (村, 社区, 居委会, 嘎查, or the official ...委员会).
 _NAMES_A_VILLAGE = re.compile("村|社区|居委|嘎查|委员会")
@@ -529,19 +529,8 @@ def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), 
     last = 0
     for end, (kid, length) in idx.automaton.iter_long(text if probe is None else probe):
         info = infos[kid]
-        if info.check:
-            after = text[end + 1:end + 4]
-            if info.check == 1:
-                # A short name before a house number is a road (人民路12号, not 人民路街道).
-                if ((after.startswith(_NOT_AFTER) and not after.startswith("区域"))
-                        or _HOUSE_NUMBER.match(text, end + 1)
-                        or (_UNKNOWN_TOWN.match(after) and not after.startswith("场镇"))):
-                    continue
-            elif info.check == 2:
-                if after.startswith(("镇", "乡")):
-                    continue
-            elif not _TOWN_TOKEN.match(text[end + 1:end + 7]):
-                continue
+        if info.check and _passed_over(info.check, text, end, length, last):
+            continue
         start = end - length + 1
         gaps.append((last, start))
         last = end + 1
@@ -714,6 +703,25 @@ def _leading_stem(idx: RegionIndex, text: str) -> tuple[str, tuple[str, ...]]:
     return "", ()
 
 
+def _passed_over(check: int, text: str, end: int, length: int, last: int) -> bool:
+    """Whether a name hit ending at ``end`` is not that name in this text (``last``: end of the previous hit).
+
+    check 1, a short name: it stands first or right after another name (安岳县石羊敬老院); inside a word
+    it is not one (日间照料中心 is not 中心镇); before 路/街/镇... or a house number it is a road (人民路12号).
+    check 2, a village form: not before 镇/乡. check 3, a two-character county elsewhere (城区, 新县): only
+    before a township-like name.
+    """
+    if check == 1:
+        after = text[end + 1:end + 4]
+        return (end - length + 1 != last
+                or (after.startswith(_NOT_AFTER) and not after.startswith("区域"))
+                or _HOUSE_NUMBER.match(text, end + 1) is not None
+                or (_UNKNOWN_TOWN.match(after) is not None and not after.startswith("场镇")))
+    if check == 2:
+        return text[end + 1:end + 2] in ("镇", "乡")
+    return not _TOWN_TOKEN.match(text[end + 1:end + 7])
+
+
 def _short_of(idx: RegionIndex, code: str) -> str:
     _, stem = _town_forms(idx.town_name[code])
     return stem or idx.town_name[code]
@@ -729,18 +737,24 @@ def _set_town(m: AddressMatch, idx: RegionIndex, code: str) -> None:
 def _find_village(m: AddressMatch, idx: RegionIndex, text: str,
                   villages: list[tuple[str, tuple[str, ...], tuple[str, ...]]], *, stems_too: bool = True) -> None:
     """Village within the matched township: a village token, else (``stems_too``) a bare stem in the text."""
-    town = m.township_code
+    code = _village_code(idx, m.township_code, text, villages, stems_too)
+    if code:
+        m.village_code, m.village_name = code, idx.village_name[code]
+
+
+def _village_code(idx: RegionIndex, town: str, text: str, villages: list[tuple[str, tuple[str, ...], tuple[str, ...]]],
+                  stems_too: bool = True) -> str:
+    """The village code of :func:`_find_village` ("" when none)."""
     for _, codes, _ in villages:
         mine = [c for c in codes if c[:9] == town]
         if len(mine) == 1:
-            m.village_code, m.village_name = mine[0], idx.village_name[mine[0]]
-            return
+            return mine[0]
     stems = idx.village_stems.get(town) if stems_too else None
     if not stems:
-        return
+        return ""
     town_key = idx.town_key.get(town)
     if town_key is None:
-        town_key = normalise(m.township_name)
+        town_key = normalise(idx.town_name[town])
     # Stems are read after the township's name (full, else short: 中山 must not find 中山村 in itself).
     cut = text.find(town_key)
     if cut >= 0:
@@ -767,9 +781,7 @@ def _find_village(m: AddressMatch, idx: RegionIndex, text: str,
             # A stem followed by 镇/路/... or a house number (西街115号) names a road or a town, not the village.
             if rest[end + 1:end + 2] not in ("镇", "乡", "街", "路", "巷", "道") and not _HOUSE_NUMBER.match(rest, end + 1):
                 best = (pos, order)
-    if best is not None:
-        code = stems[best[1]][1]
-        m.village_code, m.village_name = code, idx.village_name[code]
+    return stems[best[1]][1] if best is not None else ""
 
 
 def village_in_township(idx: RegionIndex, township_code: str, text: str, *, stems_too: bool = True
@@ -904,6 +916,77 @@ def parse_normalised(idx: RegionIndex, text: str, name: str = "",
             n.method = "name"
             m = n
     return _finish(m, idx)
+
+
+def quick_answer(idx: RegionIndex, text: str, name: str, probe: str, name_probe: str) -> tuple[str, ...] | None:
+    """The answer of :func:`parse_normalised` for the common plain case, without its general machinery.
+
+    Handles a text (the address, or the name when the address is blank) naming at most one county of
+    the region and exactly one township by its full name, with or without a village; returns None for
+    anything else (short names, foreign names, ties, village-only texts...), which the caller sends
+    through :func:`parse_normalised`. The answer is the tuple the geocoder stores: status, county,
+    township, township name, village, village name, method, note, candidates. ``tests/test_address.py``
+    checks it equals the general path row by row.
+
+    Parameters
+    ----------
+    idx : RegionIndex
+        A county-or-larger region's index (township regions need :func:`_finish`).
+    text, name : str
+        Normalised address and facility name.
+    probe, name_probe : str
+        The same texts from :func:`probe_texts`.
+
+    Returns
+    -------
+    tuple of str or None
+    """
+    method = "address"
+    if not text:
+        if not name:
+            return None
+        text, probe, name, method = name, name_probe, "", "name"
+    if "区域" in text:
+        return None
+    keys = idx.keys
+    county = ""
+    town: tuple[str, ...] = ()
+    villages: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+    last = 0
+    for end, (kid, length) in idx.automaton.iter_long(probe):
+        info = keys[kid]
+        if info.check:
+            if _passed_over(info.check, text, end, length, last):
+                continue
+            if info.check != 2:
+                return None
+        last = end + 1
+        cat = info.cat
+        if cat == _C_PLACE:
+            if info.towns:
+                if town or len(info.towns) != 1 or info.villages:
+                    return None
+                town = info.towns
+            elif info.shorts:
+                return None
+            else:
+                villages.append((text[end - length + 1:end + 1], info.villages, info.shadow))
+        elif cat == _C_COUNTY:
+            if len(info.counties) != 1 or (county and county != info.counties[0]):
+                return None
+            county = info.counties[0]
+        elif cat == _C_FOREIGN:
+            return None
+    if not town:
+        return None
+    code = town[0]
+    if county and code[:6] != county:
+        return None
+    village = _village_code(idx, code, text, villages)
+    if not village and name and _NAMES_A_VILLAGE.search(name):
+        village = _village_token(idx, code, name, name_probe)
+    return ("matched", code[:6], code, idx.town_name[code], village, idx.village_name[village] if village else "",
+            method, "", "")
 
 
 def _finish(m: AddressMatch, idx: RegionIndex) -> AddressMatch:

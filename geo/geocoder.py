@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import re
 import threading
 import unicodedata
 from typing import Any
@@ -31,6 +32,7 @@ from geo.address import (
     parse_address,
     parse_normalised,
     probe_texts,
+    quick_answer,
     region_index,
     village_in_township,
 )
@@ -233,8 +235,27 @@ def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> list[tuple
         for i, a, b in zip(sel, normalise_many([address[i] for i in sel]), normalise_many([name[i] for i in sel]),
                            strict=True):
             addr_n[i], name_n[i] = a, b
+    if not idx.key_chars[_DIGIT_CODES].any():
+        addr_n, name_n = _collapse_digits(addr_n), _collapse_digits(name_n)
     addr_p, name_p = probe_texts(idx, addr_n), probe_texts(idx, name_n)
     return _answer_rows(reg, idx, cols, n, plain, addr_n, name_n, addr_p, name_p)
+
+
+_DIGIT_CODES = np.arange(ord("0"), ord("9") + 1)
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
+def _collapse_digits(texts: list[str]) -> list[str]:
+    """Each run of digits as one "0": 育才路12号 and 育才路7号 share one answer and one cache entry.
+
+    Used only where no division name of the region holds a digit (a few in 北京 do: 黄寺大街24号社区), so
+    matching never reads a digit's value, only that a number stands before 号/组 (see geo.address).
+    """
+    if not texts:
+        return texts
+    joined = "\x00".join(texts)
+    out = _DIGIT_RUN.sub("0", joined).split("\x00")
+    return out if len(out) == len(texts) else texts
 
 
 def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: list[bool], addr_n: list[str],
@@ -293,10 +314,13 @@ def _solve_range(reg: Region, idx: Any, jobs: list[tuple[Any, ...]], start: int,
                  ) -> list[tuple[str, ...]]:
     out = []
     append = out.append
+    quick = quick_answer if len(reg.code) <= 6 else None  # township regions need the general path
     for job in jobs[start:stop]:
         if len(job) == 4:
             addr, name, addr_probe, name_probe = job
-            append(_row_answer(parse_normalised(idx, addr, name, probes=(addr_probe, name_probe)), ""))
+            hit = quick(idx, addr, name, addr_probe, name_probe) if quick else None
+            append(hit if hit is not None else
+                   _row_answer(parse_normalised(idx, addr, name, probes=(addr_probe, name_probe)), ""))
         else:
             append(_row_answer(*_place_row(reg, idx, *job)))
     return out

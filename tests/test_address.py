@@ -191,3 +191,37 @@ def test_bare_village_stem_names_its_townships_but_is_never_placed() -> None:
     # Not a village: a road, a hospital, a nursing home named 光明.
     for text, name in (("育才路12号", ""), ("", "人民医院"), ("", "光明养老院")):
         assert parse_address(text, ANYUE, name=name).status == "unmatched"
+
+
+def test_quick_answer_equals_the_general_path() -> None:
+    """The geocoder's fast path gives, row by row, the general path's answer (or declines)."""
+    import pandas as pd
+
+    from geo.address import normalise_many, parse_normalised, probe_texts, quick_answer
+    from geo.geocoder import _row_answer
+    from towncover import settings
+
+    eval_set = pd.read_csv(settings.DATA_DIR / "eval" / "addresses.csv", dtype=str, keep_default_na=False)
+    checked = answered = 0
+    for region, part in eval_set.groupby("region"):
+        if len(region) > 6:
+            continue
+        idx = region_index(region)
+        texts = normalise_many(part["address"].tolist())
+        names = normalise_many(part["name"].tolist()) if "name" in part else [""] * len(texts)
+        probes, name_probes = probe_texts(idx, texts), probe_texts(idx, names)
+        for t, n, p, q in zip(texts, names, probes, name_probes, strict=True):
+            fast = quick_answer(idx, t, n, p, q)
+            checked += 1
+            if fast is not None:
+                answered += 1
+                assert fast == _row_answer(parse_normalised(idx, t, n, probes=(p, q)), ""), (region, t, n)
+    assert (checked, answered) == (3540, 2100)
+
+
+def test_service_centre_is_not_a_short_township_name() -> None:
+    # 中心镇 / 幸福镇 exist in Sichuan: 日间照料中心 and 幸福院 in a facility name do not name them.
+    m = parse_address("育才路102号", "51", name="前进村日间照料中心")
+    assert m.township_code == "" and m.status in ("ambiguous", "unmatched")
+    m = parse_address("", "51", name="幸福院")
+    assert m.township_code == ""
