@@ -81,9 +81,20 @@ def _corrected(data: bytes, filename: str, region: str, crs: str, bnd: bytes | N
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _evaluation(key: tuple, plan_key: str, _analysis_obj, _plan):
+def _evaluation(key: tuple, plan_key: str, extra_key: tuple, _analysis_obj, _plan, _population, _planned):
     return _coverage.evaluate_plan_details(_analysis_obj.placed, _plan, _analysis_obj.region.code,
-                                           units=_analysis_obj.units)
+                                           units=_analysis_obj.units, population=_population, planned=_planned)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _table_upload(data: bytes, name: str, kind: str, region: str) -> pd.DataFrame:
+    """A population table or a planned-projects sheet from an upload (read by facilities.coverage)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        if kind == "population":
+            return _coverage.read_population(path)
+        return _coverage.read_planned(path, region)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -136,6 +147,9 @@ crs = sb.selectbox(T("crs"), ["gcj02", "wgs84", "cgcs2000", "bd09"], key="crs",
                                           "cgcs2000": "CGCS2000", "bd09": "BD-09(百度)"}[c])
 bnd_upload = sb.file_uploader(T("boundaries"), type=["zip", "gpkg", "geojson", "json", "kml"], key="bnd_upload")
 corr_upload = sb.file_uploader(T("corr_upload"), type=["csv", "gpkg"], key="corr_upload")
+pop_upload = sb.file_uploader(T("pop_upload"), type=["csv", "xlsx", "xls"], key="pop_upload", help=T("pop_help"))
+planned_upload = sb.file_uploader(T("planned_upload"), type=["csv", "xlsx", "xls"], key="planned_upload",
+                                  help=T("planned_help"))
 basemap = sb.radio(T("basemap"), ["osm", "amap"], key="basemap", format_func=T, horizontal=False)
 
 # The sheet: the upload, else the region's synthetic demo sheet.
@@ -177,10 +191,30 @@ except TowncoverError as exc:
 key = (scope, crs, _digest(bnd_bytes), corr_key)
 progress.progress(40, text=T("progress_eval"))
 
+# Population (for per-1,000 targets and gap ranking) and planned projects (a scenario): uploads, else
+# the demo's synthetic population table when the demo sheet is shown.
+population = planned = None
+extra_key: tuple = ()
+try:
+    if pop_upload is not None:
+        population = _table_upload(pop_upload.getvalue(), pop_upload.name, "population", region_code)
+        extra_key += ("pop", _digest(pop_upload.getvalue()))
+    elif is_demo:
+        demo_pop = sorted(settings.DEMO_DIR.glob(f"{region_code}_*_population_synthetic.csv"))
+        if demo_pop:
+            population = _table_upload(demo_pop[0].read_bytes(), demo_pop[0].name, "population", region_code)
+            extra_key += ("demo_pop",)
+            sb.caption(T("demo_population"))
+    if planned_upload is not None:
+        planned = _table_upload(planned_upload.getvalue(), planned_upload.name, "planned", region_code)
+        extra_key += ("planned", _digest(planned_upload.getvalue()))
+except TowncoverError as exc:
+    st.error(f"{T('error')}:{exc.message}")
+
 plans = st.session_state.setdefault("plans", {})
 plan = plans.get(region_code, analysis.plan)
 if plan is not None:
-    evaluation, details = _evaluation(key, _plan_key(plan), analysis, plan)
+    evaluation, details = _evaluation(key, _plan_key(plan), extra_key, analysis, plan, population, planned)
 else:
     evaluation, details = None, {}
 

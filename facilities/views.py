@@ -347,7 +347,8 @@ def target_cards(evaluation: pd.DataFrame, lang: str = "zh") -> list[dict[str, A
     -------
     list of dict
         ``id, title, measured, target, status, state`` (``met`` | ``short`` | ``na``), ``year``,
-        ``detail`` (covered / total units, or the reason a target cannot be evaluated).
+        ``detail`` (covered / total units, or the reason a target cannot be evaluated; with planned
+        projects, the target-year figure they would give).
     """
     zh = lang == "zh"
     cards = []
@@ -379,6 +380,14 @@ def target_cards(evaluation: pd.DataFrame, lang: str = "zh") -> list[dict[str, A
             noun_zh, noun_en = _coverage.LEVEL_NOUNS.get(rec.get("level") or "", ("个单元", "units"))
             cov, tot = int(rec["covered"]), int(rec["total"])
             detail = f"已覆盖 {cov} / {tot} 个{noun_zh}" if zh else f"{cov} of {tot} {noun_en} covered"
+        planned = rec.get("measured_planned")
+        if planned is not None and not pd.isna(planned) and rec.get("planned_projects"):
+            verdict = rec.get("met_planned")
+            verdict = ("达标" if zh else "met") if verdict else ("未达标" if zh else "not met")
+            n = int(rec["planned_projects"])
+            scenario = (f"含 {n} 个规划项目:{_fmt(planned)}{sep}{unit},{verdict}" if zh
+                        else f"with {n} planned projects: {_fmt(planned)}{sep}{unit}, {verdict}")
+            detail = f"{detail};{scenario}" if detail and zh else (f"{detail}; {scenario}" if detail else scenario)
         cards.append(
             {
                 "id": rec.get("id"),

@@ -143,6 +143,32 @@ def test_ambiguous_row_resolved_from_its_candidates(page):
     expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{after.covered} / {after.total}")
 
 
+def test_planned_projects_and_demo_population_in_the_cards(page, tmp_path):
+    a = _demo()
+    population = coverage.read_population(next(settings.DEMO_DIR.glob("512021_*_population_synthetic.csv")))
+    base = coverage.evaluate_plan(a.placed, a.plan, "512021", population=population, units=a.units)
+    target = base.set_index("id").loc["township_social_work_service_full_coverage"]
+    uncovered = coverage.measure(a.placed, "512021", target["category"], target["level"]).uncovered
+    assert len(uncovered) == int(target["shortfall_units"]) == 5
+    sheet = tmp_path / "规划项目.csv"
+    pd.DataFrame({"项目名称": [f"社工站{i}" for i in range(5)], "类型": "社会工作站", "乡镇代码": uncovered,
+                  "计划年份": 2024}).to_csv(sheet, index=False, encoding="utf-8-sig")
+    planned = coverage.read_planned(sheet, "512021")
+    evaluation = coverage.evaluate_plan(a.placed, a.plan, "512021", population=population, planned=planned,
+                                        units=a.units)
+    cards = {c["id"]: c for c in views.target_cards(evaluation, "zh")}
+    social = cards["township_social_work_service_full_coverage"]
+    assert social["detail"].endswith("含 5 个规划项目:100%,达标")
+    beds = cards["elderly_beds_per_thousand_elderly"]
+    assert beds["state"] == "met"  # evaluable only with the (synthetic) population table
+    expect(page.get_by_text("人口:合成示例数据(SYNTHETIC)")).to_be_visible()
+    expect(page.get_by_text(beds["measured"], exact=True).first).to_be_visible()
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="规划项目表")
+    uploader.locator('input[type="file"]').set_input_files(str(sheet))
+    wait_idle(page)
+    expect(page.get_by_text(social["detail"])).to_be_visible()
+
+
 def test_region_switch_and_english(page):
     a = analyse(CHUXIONG, "532301")
     select(page, "选择区域", "楚雄市")
