@@ -294,6 +294,11 @@ def add_proposals(fmap: Any, units: gpd.GeoDataFrame | None, gap: pd.DataFrame, 
             html=f'<div style="background:#b30000;color:#fff;border-radius:10px;width:20px;height:20px;'
                  f'text-align:center;font:bold 12px/20px sans-serif">{int(rank)}</div>')).add_to(group)
     group.add_to(fmap)
+    # The layer control lists every layer of the map, so its script must come after all of them
+    # (before the group it would name a variable not yet set, and the page's script would stop there).
+    for key, child in list(fmap._children.items()):
+        if isinstance(child, folium.LayerControl):
+            fmap._children.move_to_end(key)
     return fmap
 
 

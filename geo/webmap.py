@@ -364,6 +364,40 @@ class _Circles(MacroElement):
         self.radius = float(radius_m)
 
 
+class _FitWhenShown(MacroElement):
+    """Fit the bounds again when a map drawn while hidden gets its size.
+
+    A map drawn in a hidden container (a Streamlit tab not yet opened) has size 0, so its
+    ``fitBounds`` lands on zoom 0 (the whole world) and stays there when the tab is opened. Such a
+    map fits its bounds again at every resize until the planner first touches it (the frame may
+    get its final width in more than one step).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function (map, bounds) {
+            function sized() { var s = map.getSize(); return s.x > 0 && s.y > 0; }
+            if (sized()) { return; }
+            var box = map.getContainer(), touches = ["pointerdown", "wheel", "keydown", "touchstart"];
+            function refit() { if (sized()) { map.fitBounds(bounds); } }
+            function stop() {
+                map.off("resize", refit);
+                touches.forEach(function (t) { box.removeEventListener(t, stop, true); });
+            }
+            map.on("resize", refit);
+            touches.forEach(function (t) { box.addEventListener(t, stop, true); });
+        })({{ this._parent.get_name() }}, {{ this.bounds|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "FitWhenShown"
+        self.bounds = bounds
+
+
 class _Overlay(MacroElement):
     """Fixed-position title bar and legend (HTML already escaped by the caller)."""
 
@@ -688,5 +722,7 @@ def coverage_map(
     )
     m.get_root().add_child(_Overlay(title_html, legend))
     if xmax > xmin or ymax > ymin:
-        m.fit_bounds([[float(ymin), float(xmin)], [float(ymax), float(xmax)]])
+        bounds = [[float(ymin), float(xmin)], [float(ymax), float(xmax)]]
+        m.fit_bounds(bounds)
+        m.add_child(_FitWhenShown(bounds))
     return m

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import folium
 import geopandas as gpd
 import pandas as pd
@@ -163,6 +165,24 @@ def test_offline_assets_and_standalone_html():
     page = views.standalone_html(m2)
     assert "<script src=" not in page and "cdn.jsdelivr" not in page
     assert "L.markerClusterGroup" in page and "Leaflet 1.9.3" in page
+
+
+def test_add_proposals_keeps_the_layer_control_last():
+    from geo.webmap import coverage_map
+
+    cells = _cells(["512021103", "512021121"])
+    fmap = coverage_map(cells, None, schematic=True, title="t")
+    gap = pd.DataFrame({"rank": [1], "code": ["512021121"], "name": ["石羊镇"]})
+    views.add_proposals(fmap, cells, gap, "zh")
+    children = list(fmap._children.values())
+    (group,) = [c for c in children if isinstance(c, folium.FeatureGroup)]
+    (control,) = [c for c in children if isinstance(c, folium.LayerControl)]
+    assert group.layer_name == "建议新增覆盖"
+    assert children.index(control) == len(children) - 1
+    html = fmap.get_root().render()
+    # the control names the group only after the group's variable is set
+    assert html.index(f"var {group.get_name()} = L.featureGroup(") < html.index("L.control.layers(")
+    assert f"{json.dumps('建议新增覆盖')} : {group.get_name()}," in html
 
 
 def test_proposed_layer_orders_by_rank_and_drops_units_without_polygons():

@@ -20,6 +20,7 @@ from geo.webmap import (
     _Circles,
     _FacilityCluster,
     _FacilityTables,
+    _FitWhenShown,
     _script_json,
     _simplify_units,
     coverage_map,
@@ -286,6 +287,11 @@ def test_bounds_and_osm_tiles(units):
     m = coverage_map(units, None, schematic=False, title="t")
     (fit,) = _of(m, folium.FitBounds)
     assert fit.bounds == [[30.0, 105.3], [30.12346, 105.6]]
+    # drawn while hidden (size 0), the map fits the same bounds again once it has a size
+    (again,) = _of(m, _FitWhenShown)
+    assert again.bounds == fit.bounds and again._parent is m
+    html = m.get_root().render()
+    assert f"}})({m.get_name()}, [[30.0, 105.3], [30.12346, 105.6]]);" in html
     (tiles,) = _of(m, folium.TileLayer)
     assert "openstreetmap" in tiles.tiles
 

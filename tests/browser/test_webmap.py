@@ -145,3 +145,24 @@ SPIDER = """() => {
     markers.sort((a, b) => a[3] - b[3]);
     return centre ? {spiderfied: true, markers} : {markers};
 }"""
+
+
+ZOOM = "() => { const m = Object.values(window).find(v => v && window.L && v instanceof L.Map); return m ? m.getZoom() : null; }"
+
+
+def test_map_drawn_hidden_fits_its_bounds_when_shown(map_page, browser, page_file, tmp_path):
+    # as in a Streamlit tab not yet opened: the map's frame is drawn inside a hidden container
+    visible_zoom = map_page.evaluate(ZOOM)
+    wrapper = tmp_path / "tab.html"
+    wrapper.write_text(f'<div id="tab" style="display:none"><iframe src="{page_file.as_uri()}" '
+                       'style="width:1200px;height:800px;border:0"></iframe></div>', encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    page.route("**/*", lambda route: route.abort() if route.request.url.startswith("http") else route.continue_())
+    page.goto(wrapper.as_uri())
+    frame = page.frames[1]
+    frame.wait_for_function(f"({ZOOM})() !== null")
+    assert frame.evaluate(ZOOM) != visible_zoom  # fitted while of size 0
+    page.evaluate("document.getElementById('tab').style.display = 'block'")
+    frame.wait_for_function(f"({ZOOM})() === {visible_zoom}", timeout=10_000)
+    context.close()
