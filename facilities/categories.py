@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from facilities.sheets import compact_text
 from towncover import settings
 from towncover.errors import TowncoverError
 
@@ -153,9 +154,8 @@ def label(cat_id: str, lang: str = "zh") -> str:
 
 
 def _normalise(values: pd.Series) -> pd.Series:
-    s = values.astype("string").fillna("")
-    s = s.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
-    return s
+    # NFKC without whitespace (the same as .str.normalize("NFKC").str.replace(r"\s+", "", regex=True)).
+    return compact_text(values.astype("string").fillna(""))
 
 
 def _alternation(words: tuple[str, ...]) -> re.Pattern[str]:
@@ -184,16 +184,21 @@ def _classify_text(text: pd.Series, categories: dict[str, Category] | None) -> n
             (c.id, _alternation(c.synonyms), _alternation(c.exclude) if c.exclude else None)
             for c in categories.values()
         ]
-    open_ = text.str.len().to_numpy() > 0
+    # Each distinct text once; each category tried only on the texts no earlier category took.
+    codes, uniques = pd.factorize(text, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype=text.dtype)
+    found = np.full(len(distinct), "", dtype=object)
+    open_ = np.flatnonzero(distinct.str.len().to_numpy() > 0)
     for cid, include, exclude in patterns:
-        if not open_.any():
+        if not len(open_):
             break
-        hit = text.str.contains(include, regex=True).to_numpy(dtype=bool)
-        if exclude is not None:
-            hit &= ~text.str.contains(exclude, regex=True).to_numpy(dtype=bool)
-        hit &= open_
-        result[hit] = cid
-        open_ &= ~hit
+        candidates = distinct.iloc[open_]
+        hit = candidates.str.contains(include, regex=True).to_numpy(dtype=bool)
+        if exclude is not None and hit.any():
+            hit &= ~candidates.str.contains(exclude, regex=True).to_numpy(dtype=bool)
+        found[open_[hit]] = cid
+        open_ = open_[~hit]
+    result[:] = found[codes]
     return result
 
 
@@ -244,7 +249,7 @@ def classify(
     if names is not None:
         undecided = out == ""
         if undecided.any():
-            by_name = _classify_text(_normalise(names), categories)
-            out = np.where(undecided, by_name, out)
+            # Only the rows the type left open are read by name.
+            out[undecided] = _classify_text(_normalise(names[undecided]), categories)
     out = np.where(out == "", UNCLASSIFIED, out)
     return pd.Series(out, index=index, dtype="string", name="category")

@@ -7,8 +7,10 @@ maps and exports read from.
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -131,7 +133,7 @@ def analyse(
     else:
         units, schematic = None, False
     if plan is None:
-        plan = _targets.plan_for_region(region.code)
+        plan = _cached_plan(region.code)
     analysis = Analysis(region=region, sheet=sheet, placed=placed, units=units, schematic=schematic,
                         plan=plan, geocoded=geocoded, crs=crs, notes=notes)
     analysis.check_accounting()
@@ -146,6 +148,30 @@ def reapply(analysis: Analysis, corrections: pd.DataFrame | None) -> Analysis:
     return new
 
 
+def _cached_plan(code: str) -> Any:
+    """The region's own plan, as :func:`facilities.targets.plan_for_region` gives it, read once per
+    state of the plan files.
+
+    Reading and validating every plan file costs about half a second; a national run asks once per
+    province. The plans are kept while no file in ``settings.TARGETS_DIR`` is added, removed or
+    changed (name, size, modification time); each call gets its own copy of the plan.
+    """
+    directory = Path(settings.TARGETS_DIR)
+    try:
+        stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(directory.glob("*.yaml")))
+    except OSError:  # a file vanished while we looked: read without the cache
+        return _targets.plan_for_region(code)
+    key = (str(directory), stamp)
+    if key not in _PLANS:
+        plans = {p.region_code: p for p in _targets.list_plans(directory)}
+        _PLANS.clear()
+        _PLANS[key] = plans
+    return copy.deepcopy(_PLANS[key].get(str(code).strip()))
+
+
+_PLANS: dict[tuple, dict[str, Any]] = {}
+
+
 def _add_categories(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
     roles = sheet.roles
     blank = pd.Series("", index=placed.index, dtype="string")
@@ -153,7 +179,8 @@ def _add_categories(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
     names = placed[roles["name"]].astype("string") if "name" in roles else blank
     out = placed.copy()
     out["category"] = _categories.classify(types.fillna(""), names.fillna("")).to_numpy()
-    out["category_label"] = out["category"].map(lambda c: _categories.label(c, "zh"))
+    labels = {c: _categories.label(c, "zh") for c in out["category"].unique()}
+    out["category_label"] = out["category"].map(labels)
     return out
 
 

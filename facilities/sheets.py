@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
@@ -87,7 +88,8 @@ PROBLEM_COLUMNS = ["row", "column", "message_zh", "message_en"]
 
 _STRIP_CHARS = re.compile(r"[\s()\[\]{}【】<>《》〈〉:*、,.;'\"/\\_\-|·•]+")
 _BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]|【[^】]*】")
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_ZERO_WIDTH_CHARS = "\u200b\u200c\u200d\u2060\ufeff"
+_ZERO_WIDTH = dict.fromkeys(map(ord, _ZERO_WIDTH_CHARS), None)
 _SUM_ROW = re.compile(r"^(合计|总计|小计|共计|总数|total)[:：]?$", re.IGNORECASE)
 _EXCEL_ERRORS = ("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!")
 
@@ -176,8 +178,14 @@ def normalise_header(text: object) -> str:
     >>> normalise_header("乡镇（街道）：")
     '乡镇街道'
     """
-    s = unicodedata.normalize("NFKC", str(text)).translate(_ZERO_WIDTH).lower()
-    return _STRIP_CHARS.sub("", s)
+    return _header_tail(unicodedata.normalize("NFKC", str(text)))
+
+
+def _header_tail(text: str) -> str:
+    """:func:`normalise_header` after NFKC: no zero-width characters, lower case, stripped."""
+    if any(ch in text for ch in _ZERO_WIDTH_CHARS):
+        text = text.translate(_ZERO_WIDTH)
+    return _STRIP_CHARS.sub("", text.lower())
 
 
 def read_sheet(
@@ -425,7 +433,11 @@ def _split_text(text: str) -> list[list[str]]:
             best, best_score = delim, score
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=best)
     try:
-        return [[_clean(v) for v in row] for row in reader]
+        if any(ch in text for ch in _ZERO_WIDTH_CHARS):
+            return [[_clean(v) for v in row] for row in reader]
+        # No zero-width characters anywhere: cleaning a text cell is only stripping it (as _clean does).
+        strip = str.strip
+        return [list(map(strip, row)) for row in reader]
     except csv.Error as exc:
         raise TowncoverError(f"CSV 文件格式错误:{exc}", f"malformed CSV file: {exc}") from None
 
@@ -751,6 +763,97 @@ def _assign_roles(names: list[str], columns: dict[str, str] | None) -> dict[str,
 # ---------------------------------------------------------------------------------------------
 
 
+_SEPARATOR = "\ue000"  # a private-use character: NFKC-stable, caseless, composes with nothing
+
+
+def _map_joined(values: list[str], func: Any) -> list[str]:
+    """``[func(v) for v in values]`` computed in one call of ``func`` on the joined text.
+
+    For the functions used here (removing zero-width characters, ``str.lower``, deleting runs of
+    whitespace or punctuation: each acts on characters or runs of them, never across the separator)
+    the result of the joined text is the joined results. The separator is a private-use character,
+    neither cased nor case-ignorable (so Greek final sigma is decided as for the value on its own),
+    neither whitespace nor punctuation. When a value holds the separator, ``func`` runs per value.
+    """
+    if not values:
+        return []
+    joined = _SEPARATOR.join(values)
+    if joined.count(_SEPARATOR) == len(values) - 1:
+        out = func(joined).split(_SEPARATOR)
+        if len(out) == len(values):
+            return out
+    return [func(v) for v in values]
+
+
+def _nfkc(values: list[str]) -> list[str]:
+    # One C call per value: NFKC's quick check returns most values as they are, which a joined text
+    # would lose (one character needing work sends the whole text through the slow path).
+    return list(map(unicodedata.normalize, itertools.repeat("NFKC", len(values)), values))
+
+
+def _normalise_headers(values: list[str]) -> list[str]:
+    """:func:`normalise_header` of each value."""
+    return _map_joined(_nfkc([str(v) for v in values]), _header_tail)
+
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _no_whitespace(text: str) -> str:
+    return _WHITESPACE.sub("", text)
+
+
+def compact_text(values: pd.Series) -> pd.Series:
+    """NFKC (full-width → half-width) with all whitespace removed, value by value.
+
+    The same as ``values.str.normalize("NFKC").str.replace(r"\\s+", "", regex=True)``, computed once
+    per distinct value in one pass over their joined text.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Text (``str`` or ``string`` dtype; missing values stay missing).
+
+    Returns
+    -------
+    pandas.Series
+        Same index and dtype as ``values``.
+
+    Examples
+    --------
+    >>> compact_text(pd.Series(["石羊镇　敬老院", " １２号 "])).tolist()
+    ['石羊镇敬老院', '12号']
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    uniq = pd.Series(uniques, dtype=values.dtype)
+    present = uniq.notna().to_numpy()
+    text = uniq.to_numpy(dtype=object)
+    done = np.array(text, dtype=object)
+    done[present] = _map_joined(_nfkc([str(t) for t in text[present]]), _no_whitespace)
+    result = pd.Series(done, dtype=values.dtype)
+    return pd.Series(result.array.take(codes), index=values.index, name=values.name, dtype=values.dtype)
+
+
+def _by_value(values: pd.Series, func: Any) -> np.ndarray:
+    """``func`` (an element-wise function of a Series) evaluated once per distinct value of ``values``.
+
+    Returns the results as a numpy array aligned with ``values``.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    result = np.asarray(func(pd.Series(uniques, dtype=values.dtype)))
+    return result[codes]
+
+
+def _matrix(body: list[list[str]], width: int) -> np.ndarray:
+    """The data rows as a 2-D object array, short rows padded with ``""`` to ``width`` columns."""
+    if not body:
+        return np.empty((0, width), dtype=object)
+    padded = [r if len(r) == width else r + [""] * (width - len(r)) for r in body]
+    out = np.empty((len(padded), width), dtype=object)
+    out[:] = padded
+    return out
+
+
 def _build(
     grid: list[list[str]],
     header_idx: int,
@@ -773,9 +876,7 @@ def _build(
                  if (i < len(header) and header[i]) or any(i < len(r) and r[i] for r in body)]
     names_all = _column_names(header, width)
     names = [names_all[i] for i in keep_cols]
-    matrix = np.array(
-        [[r[i] if i < len(r) else "" for i in keep_cols] for r in body], dtype=object,
-    ).reshape(len(body), len(keep_cols))
+    matrix = _matrix(body, width)[:, keep_cols]
     roles = _assign_roles(names, columns)
     if "name" not in roles and "address" not in roles:
         raise TowncoverError(
@@ -800,16 +901,29 @@ def _build(
         usable |= (nonempty[roles["lng"]] & nonempty[roles["lat"]]).to_numpy()
     first_key = frame[roles.get("name", roles.get("address"))]
     other_key = frame[roles["address"]] if "address" in roles and "name" in roles else pd.Series("", index=frame.index)
-    is_sum = first_key.str.replace(r"\s+", "", regex=True).str.match(_SUM_ROW.pattern, case=False).to_numpy() & \
-        other_key.eq("").to_numpy()
+    # A total row names itself in the first key and has nothing in the other one: only rows with an
+    # empty other key are tested, each distinct text once.
+    is_sum = np.array(other_key.eq("").to_numpy(), dtype=bool)
+    if is_sum.any():
+        is_sum[is_sum] = _by_value(
+            first_key[is_sum],
+            lambda v: v.str.replace(r"\s+", "", regex=True).str.match(_SUM_ROW.pattern, case=False),
+        )
     header_norm = [normalise_header(h) for h in names]
     repeats = np.zeros(len(frame), bool)
     if len(frame):
+        # A row repeats the header when enough of its cells read as their column's header. Columns
+        # are checked in turn, each only on the rows that can still reach the threshold.
+        need = max(2, min(3, sum(1 for h in header if h)))
         hits = np.zeros(len(frame), int)
-        for col, hn in zip(names, header_norm, strict=True):
-            if not hn.startswith("列"):
-                hits += frame[col].map(normalise_header).eq(hn).to_numpy()
-        repeats = hits >= max(2, min(3, sum(1 for h in header if h)))
+        checked = [(col, hn) for col, hn in zip(names, header_norm, strict=True) if not hn.startswith("列")]
+        for k, (col, hn) in enumerate(checked):
+            alive = np.flatnonzero(hits + (len(checked) - k) >= need)
+            if not len(alive):
+                break
+            values = frame[col] if len(alive) == len(frame) else frame[col].iloc[alive]
+            hits[alive] += _by_value(values, lambda v, hn=hn: np.array(_normalise_headers(v.tolist()), dtype=object) == hn)
+        repeats = hits >= need
 
     reason_zh = np.full(len(frame), "", dtype=object)
     reason_en = np.full(len(frame), "", dtype=object)
@@ -871,14 +985,16 @@ def _problems(
         part["message_en"] = "row " + part["row"].astype(str) + f': "{column}" ' + part["en"].astype(str)
         parts.append(part[PROBLEM_COLUMNS])
 
-    # Formula cells without a saved value, and Excel error values.
+    # Formula cells without a saved value (one problem per note, in the notes' order), and Excel error values.
     header_names = dict(zip(keep_cols, (names_all[i] for i in keep_cols), strict=True))
-    row_pos = {int(r): i for i, r in enumerate(rows)}
-    for r, c, zh, en in notes:
-        if r in row_pos and c in header_names:
-            m = np.zeros(len(rows), bool)
-            m[row_pos[r]] = True
-            add(m, header_names[c], zh, en)
+    kept_set = set(rows.tolist())
+    used = [(r, header_names[c], zh, en) for r, c, zh, en in notes if r in kept_set and c in header_names]
+    if used:
+        part = pd.DataFrame(used, columns=["row", "column", "zh", "en"])
+        row_text = part["row"].astype(str)
+        part["message_zh"] = "第 " + row_text + " 行“" + part["column"] + "”" + part["zh"].astype(str)
+        part["message_en"] = "row " + row_text + ': "' + part["column"] + '" ' + part["en"].astype(str)
+        parts.append(part[PROBLEM_COLUMNS])
     for col in frame.columns:
         err = frame[col].isin(_EXCEL_ERRORS).to_numpy()
         if err.any():
@@ -920,18 +1036,22 @@ def _problems(
             f"is outside China ({CHINA_LAT[0]:g}–{CHINA_LAT[1]:g})")
     if "division_code" in roles:
         col = roles["division_code"]
-        code = frame[col].str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
-        bad = code.ne("").to_numpy() & ~code.str.fullmatch(r"\d{2}|\d{4}|\d{6}|\d{9}|\d{12}").to_numpy()
-        add(bad, col, "不是 2/4/6/9/12 位的区划代码", "is not a 2/4/6/9/12-digit division code")
-    # The same facility listed twice (same name and address).
+
+        def _bad_code(text: pd.Series) -> pd.Series:
+            code = compact_text(text)
+            return code.ne("") & ~code.str.fullmatch(r"\d{2}|\d{4}|\d{6}|\d{9}|\d{12}")
+
+        add(_by_value(frame[col], _bad_code), col, "不是 2/4/6/9/12 位的区划代码",
+            "is not a 2/4/6/9/12-digit division code")
+    # The same facility listed twice (same name and address, compared after NFKC without spaces).
     keys = [roles[r] for r in ("name", "address") if r in roles]
     if keys and len(frame):
-        key = frame[keys].apply(lambda s: s.str.normalize("NFKC").str.replace(r"\s+", "", regex=True))
-        filled = key.ne("").any(axis=1).to_numpy()
-        dup = key.duplicated(keep="first").to_numpy() & filled
+        group, filled = _key_groups([frame[k] for k in keys])
+        _, first_pos, inverse = np.unique(group, return_index=True, return_inverse=True)
+        first_of_row = first_pos[inverse.reshape(-1)]
+        dup = (first_of_row != np.arange(len(frame))) & filled
         if dup.any():
-            first_row = pd.Series(rows, index=frame.index).groupby([key[k] for k in keys]).transform("first")
-            first = first_row.to_numpy().astype(str)
+            first = rows[first_of_row].astype(str)
             add(dup, keys[0], np.char.add("与第 ", np.char.add(first, " 行重复")),
                 np.char.add("duplicates row ", first))
     if not parts:
@@ -941,6 +1061,28 @@ def _problems(
     position = {c: i for i, c in enumerate(frame.columns)}
     out["_col"] = out["column"].map(position)
     return out.sort_values(["row", "_col"], kind="stable").drop(columns="_col").reset_index(drop=True)
+
+
+def _key_groups(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows with equal keys share a group number; keys are NFKC with whitespace removed.
+
+    Returns
+    -------
+    group : numpy.ndarray of int64
+        Equal for rows whose normalised values are equal in every column.
+    filled : numpy.ndarray of bool
+        Some normalised value of the row is not empty.
+    """
+    group = np.zeros(len(columns[0]), dtype=np.int64)
+    filled = np.zeros(len(columns[0]), dtype=bool)
+    for col in columns:
+        codes, uniques = pd.factorize(col, use_na_sentinel=False)
+        norm = compact_text(pd.Series(uniques, dtype=col.dtype))
+        norm_codes, norm_uniques = pd.factorize(norm, use_na_sentinel=False)
+        value = norm_codes[codes]
+        filled |= norm.ne("").to_numpy()[codes]
+        group = group * len(norm_uniques) + value
+    return group, filled
 
 
 # ---------------------------------------------------------------------------------------------
@@ -955,7 +1097,12 @@ _UNIT = re.compile(r"(?:张|床|个|间|人|°|度|[EWNSewns]|东经|北纬)$")
 
 
 def _parse_numbers(text: pd.Series) -> np.ndarray:
-    s = text.astype("str").str.normalize("NFKC").str.strip()
+    # Parsed once per distinct text (the parse is element-wise; number columns repeat values).
+    return _by_value(text.astype("str"), _parse_distinct)
+
+
+def _parse_distinct(text: pd.Series) -> np.ndarray:
+    s = text.str.normalize("NFKC").str.strip()
     s = s.str.replace(r"^(?:东经|北纬)\s*", "", regex=True)
     plain = s.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
     plain = plain.str.replace(_UNIT.pattern, "", regex=True)

@@ -168,3 +168,23 @@ def test_custom_categories(tmp_path):
     cats = load_categories(path)
     got = classify(None, pd.Series(["某养老服务中心", "某养老院", "某公司"]), categories=cats)
     assert got.tolist() == ["special", "general", UNCLASSIFIED]
+
+
+def test_type_decides_then_the_name_for_open_rows_only():
+    index = [10, 11, 12, 13, 14, 15, 16]
+    types = pd.Series(["养老机构", "殡仪馆", "", "养老机构", "殡仪馆", "", "养老机构"], index=index)
+    names = pd.Series(["石羊镇敬老院", "石羊镇敬老院", "龙台镇殡仪服务站", "某某公司", "x", "石羊镇 敬老院",
+                       "石羊镇敬老院"], index=index)
+    out = classify(types, names)
+    assert out.to_dict() == {
+        10: "nursing_home", 11: "funeral_home", 12: "funeral_service_station", 13: UNCLASSIFIED,
+        14: "funeral_home", 15: "nursing_home", 16: "nursing_home",
+    }
+    assert out.dtype == "string" and out.name == "category"
+
+
+def test_missing_values_and_repeats_classify_like_blank_text():
+    names = pd.Series(["敬老院", None, "敬老院", pd.NA, "", "殡仪馆"], dtype="object")
+    assert classify(None, names).tolist() == [
+        "nursing_home", UNCLASSIFIED, "nursing_home", UNCLASSIFIED, UNCLASSIFIED, "funeral_home",
+    ]

@@ -6,9 +6,19 @@ import io
 import zipfile
 
 import openpyxl
+import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from facilities.sheets import normalise_header, numeric_column, read_sheet, sheet_coordinates
+from facilities.sheets import (
+    _normalise_headers,
+    compact_text,
+    normalise_header,
+    numeric_column,
+    read_sheet,
+    sheet_coordinates,
+)
 from towncover import settings
 from towncover.errors import TowncoverError
 
@@ -278,3 +288,78 @@ def test_strings_stripped_and_duplicates_noted():
     assert s.frame["名称"].tolist() == ["甲", "乙", "甲"]
     assert s.frame["地址"].tolist() == ["石羊镇", "x", "石羊镇"]
     assert s.problems.values.tolist() == [[4, "名称", "第 4 行“名称”与第 2 行重复", 'row 4: "名称" duplicates row 2']]
+
+
+# ---- Whole-column text work equals the value-by-value definitions ----------------------------------
+
+# Characters where joining values could leak across the join: whitespace of every kind, zero-width
+# characters, the join character itself, Greek capital sigma (lower() looks at its neighbours),
+# combining marks, Hangul jamo, compatibility forms that NFKC expands, case oddities.
+_TRICKY = list("\u3000\xa0\t\n\u2028\x1c\x85\u200b\ufeff\ue000ΣΑσİ\u0301\u0308\u1100\u1161ﬁ㈱①Ⅻｶ\u212aſßǅ：（）【】·_ -")
+_CHARS = st.characters(exclude_categories=("Cs",))  # no lone surrogates: no file decodes to them
+_TEXTS = st.lists(st.text(st.one_of(st.sampled_from(_TRICKY), _CHARS), max_size=8), max_size=25)
+
+
+@given(_TEXTS)
+def test_headers_normalised_together_as_one_by_one(values):
+    assert _normalise_headers(values) == [normalise_header(v) for v in values]
+
+
+@given(_TEXTS)
+def test_compact_text_is_nfkc_without_whitespace(values):
+    s = pd.Series(values, dtype="str", index=range(10, 10 + len(values)), name="x")
+    expected = s.str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    pd.testing.assert_series_equal(compact_text(s), expected)
+
+
+def test_compact_text_examples():
+    s = pd.Series(["石羊镇\u3000敬老院", " １２号 ", "ΑΣ\ue000Σ", "石羊镇\u3000敬老院"], dtype="string")
+    out = compact_text(s)
+    assert out.tolist() == ["石羊镇敬老院", "12号", "ΑΣ\ue000Σ", "石羊镇敬老院"]
+    assert out.dtype == "string"
+
+
+def test_repeated_header_needs_three_cells_read_as_headers_and_total_rows():
+    text = ("机构名称,地址,类型,床位数\n"
+            "甲,石羊镇,敬老院,10\n"
+            "机构名称,地址,敬老院,10\n"        # two cells read as their headers: kept
+            "机构 名称,地址：,类\u3000型,\n"    # three after normalising: a repeated header
+            "乙,岳阳镇,机构名称,地址\n"        # header words in other columns: kept
+            "合 计,,,30\n"                     # a total row (no address)
+            "合计,石羊镇,,\n")                 # a 合计 with an address is a facility
+    s = read_sheet(text.encode(), filename="h.csv")
+    assert s.source_rows == [2, 3, 5, 7]
+    assert s.rejected["row"].tolist() == [4, 6]
+    assert s.rejected["reason_en"].tolist() == ["a repeated header row", "a total/subtotal row, not a facility"]
+
+
+def test_many_formula_cells_each_a_problem_in_row_order():
+    data = _xlsx([["名称", "地址", "床位数", "护理型床位数"],
+                  ["甲", "石羊镇", "=1+1", "=2+2"],
+                  ["乙", "岳阳镇", 5, 1],
+                  ["丙", "=A1", "=3+3", 2]])
+    s = read_sheet(data, filename="m.xlsx")
+    assert s.problems[["row", "column"]].values.tolist() == [
+        [2, "床位数"], [2, "护理型床位数"], [4, "地址"], [4, "床位数"],
+    ]
+    assert s.problems["message_zh"].tolist()[2] == (
+        "第 4 行“地址”是公式 =A1,文件中没有保存计算结果(请用 Excel 打开并保存后再上传)")
+    assert s.problems["message_en"].tolist()[1].startswith('row 2: "护理型床位数" is a formula =2+2 with no saved result')
+
+
+def test_numbers_repeated_values_and_duplicates_with_spacing():
+    text = ("名称,地址,床位数\n"
+            "甲,石羊镇,120张\n"
+            "乙,,\n"
+            "甲 ,石羊镇\u3000,120张\n"   # the same facility written with spaces
+            "丙,x,\"1,200\"\n"
+            "丁,y,abc\n"
+            "戊,z,\"1,200\"\n"
+            "甲,石羊 镇,１２０\n")
+    s = read_sheet(text.encode(), filename="n.csv")
+    assert numeric_column(s, "beds").fillna(-1).tolist() == [120.0, -1, 120.0, 1200.0, -1, 1200.0, 120.0]
+    dup = s.problems[s.problems["message_en"].str.contains("duplicates")]
+    assert dup[["row", "message_en"]].values.tolist() == [
+        [4, 'row 4: "名称" duplicates row 2'], [8, 'row 8: "名称" duplicates row 2'],
+    ]
+    assert s.problems[["row", "column", "message_en"]].values.tolist()[1] == [6, "床位数", 'row 6: "床位数" is not a number']
