@@ -797,6 +797,10 @@ def _normalise_headers(values: list[str]) -> list[str]:
 
 
 _WHITESPACE = re.compile(r"\s+")
+# Characters that NFKC leaves alone and that compose with nothing (CJK unified ideographs U+4E00–U+9FFF,
+# visible ASCII); the second set is also left alone by lower() and by the header stripping, but for ".".
+_PLAIN_TEXT = "[\u4e00-\u9fff!-~]*"
+_PLAIN_HEADER = "[\u4e00-\u9fff0-9a-z.]*"
 
 
 def _no_whitespace(text: str) -> str:
@@ -826,12 +830,26 @@ def compact_text(values: pd.Series) -> pd.Series:
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     uniq = pd.Series(uniques, dtype=values.dtype)
-    present = uniq.notna().to_numpy()
-    text = uniq.to_numpy(dtype=object)
-    done = np.array(text, dtype=object)
-    done[present] = _map_joined(_nfkc([str(t) for t in text[present]]), _no_whitespace)
-    result = pd.Series(done, dtype=values.dtype)
-    return pd.Series(result.array.take(codes), index=values.index, name=values.name, dtype=values.dtype)
+    # Text of CJK ideographs and visible ASCII only is its own answer (nothing to normalise, no space).
+    todo = ~uniq.str.fullmatch(_PLAIN_TEXT).fillna(True).to_numpy(dtype=bool) & uniq.notna().to_numpy()
+    if todo.any():
+        uniq = uniq.copy()
+        uniq[todo] = _map_joined(_nfkc([str(t) for t in uniq[todo]]), _no_whitespace)
+    return pd.Series(uniq.array.take(codes), index=values.index, name=values.name, dtype=values.dtype)
+
+
+def _reads_as(values: pd.Series, header: str) -> np.ndarray:
+    """``normalise_header(v) == header`` for each value (a ``str`` Series), as a bool array."""
+    out = np.zeros(len(values), dtype=bool)
+    # CJK ideographs, digits, lower-case ASCII letters and dots: normalising only drops the dots.
+    plain = values.str.fullmatch(_PLAIN_HEADER).to_numpy(dtype=bool)
+    if plain.any():
+        out[plain] = values[plain].str.replace(".", "", regex=False).eq(header).to_numpy(dtype=bool)
+    if not plain.all():
+        # Compared as Python strings (numpy would drop trailing NUL characters from a str scalar).
+        wanted = np.array(header, dtype=object)
+        out[~plain] = _by_value(values[~plain], lambda v: np.array(_normalise_headers(v.tolist()), dtype=object) == wanted)
+    return out
 
 
 def _by_value(values: pd.Series, func: Any) -> np.ndarray:
@@ -921,8 +939,7 @@ def _build(
             alive = np.flatnonzero(hits + (len(checked) - k) >= need)
             if not len(alive):
                 break
-            values = frame[col] if len(alive) == len(frame) else frame[col].iloc[alive]
-            hits[alive] += _by_value(values, lambda v, hn=hn: np.array(_normalise_headers(v.tolist()), dtype=object) == hn)
+            hits[alive] += _reads_as(frame[col] if len(alive) == len(frame) else frame[col].iloc[alive], hn)
         repeats = hits >= need
 
     reason_zh = np.full(len(frame), "", dtype=object)
@@ -1102,10 +1119,15 @@ def _parse_numbers(text: pd.Series) -> np.ndarray:
 
 
 def _parse_distinct(text: pd.Series) -> np.ndarray:
-    s = text.str.normalize("NFKC").str.strip()
-    s = s.str.replace(r"^(?:东经|北纬)\s*", "", regex=True)
-    plain = s.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
-    plain = plain.str.replace(_UNIT.pattern, "", regex=True)
+    # Plain decimals (ASCII digits, one dot) come through the text clean-up unchanged: it runs on the rest.
+    s, plain = text.copy(), text.copy()
+    rest = ~text.str.fullmatch(r"[0-9]+(?:\.[0-9]+)?").to_numpy(dtype=bool)
+    if rest.any():
+        r = text[rest].str.normalize("NFKC").str.strip()
+        r = r.str.replace(r"^(?:东经|北纬)\s*", "", regex=True)
+        p = r.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
+        s[rest] = r
+        plain[rest] = p.str.replace(_UNIT.pattern, "", regex=True)
     values = np.array(pd.to_numeric(plain.where(plain.ne(""), None), errors="coerce")
                       .to_numpy(dtype="float64", na_value=np.nan), copy=True)
     todo = np.isnan(values) & s.str.contains(r"[°度]", regex=True).to_numpy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 
 from facilities.sheets import (
     _normalise_headers,
+    _parse_numbers,
+    _reads_as,
     compact_text,
     normalise_header,
     numeric_column,
@@ -363,3 +366,54 @@ def test_numbers_repeated_values_and_duplicates_with_spacing():
         [4, 'row 4: "名称" duplicates row 2'], [8, 'row 8: "名称" duplicates row 2'],
     ]
     assert s.problems[["row", "column", "message_en"]].values.tolist()[1] == [6, "床位数", 'row 6: "床位数" is not a number']
+
+
+_HEADERISH = st.lists(
+    st.text(st.one_of(st.sampled_from(list("机构名称地址类型.0123456789abcXYZ") + _TRICKY), _CHARS), max_size=6),
+    min_size=1, max_size=25,
+)
+
+
+@given(_HEADERISH, st.integers(min_value=0, max_value=24))
+def test_reads_as_header_equals_normalise_header(values, pick):
+    header = normalise_header(values[pick % len(values)])
+    got = _reads_as(pd.Series(values, dtype="str"), header)
+    assert got.tolist() == [normalise_header(v) == header for v in values]
+
+
+def _numbers_by_definition(text: pd.Series) -> np.ndarray:
+    """The number parser written plainly, every step on every value (the definition)."""
+    from facilities.sheets import _DMS, _UNIT
+
+    s = text.astype("str").str.normalize("NFKC").str.strip()
+    s = s.str.replace(r"^(?:东经|北纬)\s*", "", regex=True)
+    plain = s.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
+    plain = plain.str.replace(_UNIT.pattern, "", regex=True)
+    values = np.array(pd.to_numeric(plain.where(plain.ne(""), None), errors="coerce")
+                      .to_numpy(dtype="float64", na_value=np.nan), copy=True)
+    todo = np.isnan(values) & s.str.contains(r"[°度]", regex=True).to_numpy()
+    if todo.any():
+        parts = s[todo].str.extract(_DMS.pattern)
+        d = pd.to_numeric(parts["d"], errors="coerce")
+        m = pd.to_numeric(parts["m"], errors="coerce").fillna(0)
+        sec = pd.to_numeric(parts["s"], errors="coerce").fillna(0)
+        sign = np.where(parts["sign"].eq("-").fillna(False) | parts["h"].isin(list("WSws西南")).fillna(False), -1, 1)
+        values[todo] = (sign * (d + m / 60 + sec / 3600)).to_numpy(dtype="float64", na_value=np.nan)
+    return values
+
+
+_NUMBERS = st.lists(st.one_of(
+    st.sampled_from(["104.5", "１０４．５", "104°31′12″E", "北纬30.1", "东经 104.2", "30°N", "-5", "-0", "0", "120张",
+                     "1,200", "abc", "", "104.5°", "30度", "9007199254740993", "9007199254740993张", "1e3", "nan",
+                     " 45 ", "12 3", "30°6′S", "007", "1.", ".5"]),
+    st.from_regex(r"\A-?[0-9]{1,18}(\.[0-9]{0,6})?[张度°]?\Z"),
+    st.text(st.sampled_from(list("0123456789.,-° 张度EWNS东西南北") + ["\u3000"]), max_size=10),
+), max_size=30)
+
+
+@given(_NUMBERS)
+def test_numbers_parse_as_the_definition(values):
+    text = pd.Series(values, dtype="str")
+    got, want = _parse_numbers(text), _numbers_by_definition(text)
+    np.testing.assert_array_equal(got, want)
+    assert np.signbit(got).tolist() == np.signbit(want).tolist()
