@@ -7,10 +7,8 @@ maps and exports read from.
 
 from __future__ import annotations
 
-import copy
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -133,7 +131,7 @@ def analyse(
     else:
         units, schematic = None, False
     if plan is None:
-        plan = _cached_plan(region.code)
+        plan = _targets.plan_for_region(region.code)
     analysis = Analysis(region=region, sheet=sheet, placed=placed, units=units, schematic=schematic,
                         plan=plan, geocoded=geocoded, crs=crs, notes=notes)
     analysis.check_accounting()
@@ -146,30 +144,6 @@ def reapply(analysis: Analysis, corrections: pd.DataFrame | None) -> Analysis:
     new = Analysis(**{**analysis.__dict__, "placed": placed})
     new.check_accounting()
     return new
-
-
-def _cached_plan(code: str) -> Any:
-    """The region's own plan, as :func:`facilities.targets.plan_for_region` gives it, read once per
-    state of the plan files.
-
-    Reading and validating every plan file costs about half a second; a national run asks once per
-    province. The plans are kept while no file in ``settings.TARGETS_DIR`` is added, removed or
-    changed (name, size, modification time); each call gets its own copy of the plan.
-    """
-    directory = Path(settings.TARGETS_DIR)
-    try:
-        stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(directory.glob("*.yaml")))
-    except OSError:  # a file vanished while we looked: read without the cache
-        return _targets.plan_for_region(code)
-    key = (str(directory), stamp)
-    if key not in _PLANS:
-        plans = {p.region_code: p for p in _targets.list_plans(directory)}
-        _PLANS.clear()
-        _PLANS[key] = plans
-    return copy.deepcopy(_PLANS[key].get(str(code).strip()))
-
-
-_PLANS: dict[tuple, dict[str, Any]] = {}
 
 
 def _add_categories(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:

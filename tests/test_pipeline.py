@@ -1,15 +1,11 @@
-"""facilities.pipeline: categories and labels on every row, numbers aligned by file row, plan lookup."""
+"""facilities.pipeline: categories and labels on every row, numbers aligned by file row, the plan."""
 
 from __future__ import annotations
 
-import shutil
-
 import pandas as pd
-import pytest
 
-from facilities import categories, pipeline, targets
+from facilities import categories, targets
 from facilities.pipeline import analyse
-from towncover import settings
 
 SHEET = (
     "机构名称,地址,类型,床位数\n"
@@ -37,40 +33,6 @@ def test_labels_follow_the_category_file():
     a = analyse(SHEET.encode(), "512021", filename="s.csv")
     for cat, lab in zip(a.placed["category"], a.placed["category_label"], strict=True):
         assert lab == categories.label(cat, "zh")
-
-
-def test_plan_read_once_and_again_when_the_files_change(tmp_path, monkeypatch):
-    shutil.copy(settings.TARGETS_DIR / "512021_安岳县.yaml", tmp_path / "512021_安岳县.yaml")
-    monkeypatch.setattr(settings, "TARGETS_DIR", tmp_path)
-    n_targets = len(targets.plan_for_region("512021").targets)
-    calls = []
-    real = targets.list_plans
-    monkeypatch.setattr(targets, "list_plans", lambda d=None: calls.append(d) or real(d))
-
-    first = pipeline._cached_plan("512021")
-    assert first.region_code == "512021" and first.title == "安岳县“十四五”民政事业发展规划"
-    first.targets.clear()  # the caller's copy: the next caller still gets every target
-    again = pipeline._cached_plan("512021")
-    assert len(again.targets) == n_targets > 0
-    assert pipeline._cached_plan("51") is None
-    assert len(calls) == 1  # one read of the plan files for the three questions
-
-    path = tmp_path / "512021_安岳县.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("title: 安岳县", "title: 新安岳县", 1), encoding="utf-8")
-    assert pipeline._cached_plan("512021").title == "新安岳县“十四五”民政事业发展规划"
-    assert len(calls) == 2
-    path.unlink()
-    assert pipeline._cached_plan("512021") is None
-
-
-def test_plan_errors_are_not_remembered(tmp_path, monkeypatch):
-    monkeypatch.setattr(settings, "TARGETS_DIR", tmp_path)
-    (tmp_path / "bad.yaml").write_text("targets: [", encoding="utf-8")
-    from towncover.errors import TowncoverError
-
-    for _ in range(2):
-        with pytest.raises(TowncoverError):
-            pipeline._cached_plan("512021")
 
 
 def test_analysis_plan_is_the_regions_plan():
