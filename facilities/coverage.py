@@ -1391,6 +1391,12 @@ def format_evaluation(evaluation: pd.DataFrame) -> str:
         target = _display(rec.get("target_value"))
         lines.append(f"[{rec['id']}] {rec['label_zh']}: {measured}{unit} {rec['comparator']} {target}{unit} — "
                      f"{rec['status']}")
+        change = _float_or_none(rec.get("change_from_baseline"))
+        if change is not None:
+            since = f"{int(rec['baseline_year'])} 年" if rec.get("baseline_year") else ""
+            since_en = f" ({int(rec['baseline_year'])})" if rec.get("baseline_year") else ""
+            lines.append(f"    较基期{since}{_display(rec.get('baseline'))}{unit}:{change:+.1f}{unit} / "
+                         f"from the baseline{since_en}: {change:+.1f}{unit}")
         if "met_planned" in rec and rec.get("met_planned") is not None:
             lines.append(f"    含规划项目 / with planned projects: {_display(rec.get('measured_planned'))}{unit} — "
                          f"{'达标 / met' if rec['met_planned'] else '未达标 / not met'}")

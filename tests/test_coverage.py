@@ -268,6 +268,8 @@ def test_evaluate_plan_rows():
     assert table.loc["training", "reason"].startswith("培训人次不在设施清单中")
     text = format_evaluation(table.reset_index())
     assert "[cov]" in text and "27.3%" in text and "无法评估" in text
+    # The distance from the baseline (20 % in 2020): 300/11 - 20 = +7.3 points.
+    assert "    较基期2020 年20%:+7.3% / from the baseline (2020): +7.3%" in text.splitlines()
 
 
 def test_per_thousand_needs_population_and_prefers_the_region_row():
