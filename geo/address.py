@@ -185,16 +185,16 @@ def _village_forms(name: str, kind: str) -> tuple[list[str], str]:
         stem = new
         stems.append(stem)
     forms = {name}
-    # Every stripping stage gives forms: 孔雀村社区居民委员会 is written 孔雀村社区 as well as 孔雀社区.
-    for s in stems or [stem]:
-        if kind == "community" or "社区" in name:
+    if kind == "community" or "社区" in name:
+        # Every stripping stage of a community: 孔雀村社区居民委员会 is written 孔雀村社区 as well as 孔雀社区.
+        for s in stems or [stem]:
             forms |= {s + "社区", s + "居委会", s + "社区居委会"}
-        elif "嘎查" in name:
-            forms |= {s + "嘎查"}
-        elif "村" in name:
-            forms |= {s + "村", s + "村委会"}
-        else:
-            forms |= {s}
+    elif "嘎查" in name:
+        forms |= {stem + "嘎查"}
+    elif "村" in name:
+        forms |= {stem + "村", stem + "村委会"}
+    else:
+        forms |= {stem}
     return sorted(forms), stem
 
 
