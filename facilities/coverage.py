@@ -418,13 +418,11 @@ def measure_for_target(analysis: Any, category: str, level: str) -> CoverageResu
         and level (its ``include_special`` and ``radius_km`` applied), else without a target.
     """
     plan = getattr(analysis, "plan", None)
-    target = None
     dropped_radius = False
-    for t in getattr(plan, "targets", None) or []:
-        if (getattr(t, "metric", None) == "coverage_rate" and getattr(t, "category", None) == category
-                and getattr(t, "level", None) == level and getattr(t, "evaluable", True)):
-            target = t
-            break
+    matching = [t for t in getattr(plan, "targets", None) or []
+                if getattr(t, "metric", None) == "coverage_rate" and getattr(t, "category", None) == category
+                and getattr(t, "level", None) == level and getattr(t, "evaluable", True)]
+    target = matching[0] if matching else None
     kwargs: dict[str, Any] = {}
     if target is not None:
         radius = getattr(target, "radius_km", None)
@@ -440,6 +438,13 @@ def measure_for_target(analysis: Any, category: str, level: str) -> CoverageResu
         result.notes.append(
             "规划目标带服务半径,但此级别没有点位或边界:按单元内有无设施计 / the plan's target has a service "
             "radius, but there are no points or polygons at this level: counted by presence in the unit"
+        )
+    if len(matching) > 1:
+        others = "、".join(f"{t.id}({_display(t.value)}%)" for t in matching[1:])
+        result.notes.append(
+            f"按目标 {target.id}({_display(target.value)}%)判断;同一类别和层级另有目标:{others},见完整报告 / "
+            f"judged against {target.id}; the plan has more targets for this category and level: "
+            f"{', '.join(t.id for t in matching[1:])} (see the full report)"
         )
     return result
 

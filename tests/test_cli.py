@@ -8,6 +8,7 @@ import pyogrio
 import pytest
 from openpyxl import load_workbook
 
+from towncover import settings
 from towncover.cli import main
 
 ROWS = [
@@ -131,3 +132,13 @@ def test_unusable_options_fail_before_any_work(sheet, tmp_path, capsys):
     assert not (tmp_path / "r.pdf").exists()
     assert main(["coverage", str(sheet), "-r", "321202", "--category", "nursing_home"]) == 2
     assert "--category and --level go together" in capsys.readouterr().err
+
+
+def test_json_names_a_second_target_for_the_same_category_and_level(capsys):
+    # 安岳县's plan: minors stations at 50 % (专栏1) and in every township (专栏4), a contradiction kept as two targets.
+    sheet = next(settings.DEMO_DIR.glob("512021_*_synthetic.csv"))
+    assert main(["coverage", str(sheet), "-r", "512021", "--category", "minors_protection_station",
+                 "--level", "township_and_street", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["target"] == 50.0
+    assert "township_minors_protection_station_full_layout" in err and "see the full report" in err

@@ -106,6 +106,8 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     planned = coverage.read_planned(args.planned, analysis.region.code) if args.planned else None
     if args.category:
         result = coverage.measure_for_target(analysis, args.category, args.level)
+        for note in result.notes:
+            print(f"注意 / note: {note}", file=sys.stderr)
         if args.json:
             print(json.dumps(result.to_json(), ensure_ascii=False))
         else:
