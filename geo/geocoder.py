@@ -235,7 +235,7 @@ def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> list[tuple
         for i, a, b in zip(sel, normalise_many([address[i] for i in sel]), normalise_many([name[i] for i in sel]),
                            strict=True):
             addr_n[i], name_n[i] = a, b
-    if not idx.key_chars[_DIGIT_CODES].any():
+    if idx.key_chars is not None and not idx.key_chars[_DIGIT_CODES].any():
         addr_n, name_n = _collapse_digits(addr_n), _collapse_digits(name_n)
     addr_p, name_p = probe_texts(idx, addr_n), probe_texts(idx, name_n)
     return _answer_rows(reg, idx, cols, n, plain, addr_n, name_n, addr_p, name_p)

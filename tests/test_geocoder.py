@@ -234,3 +234,16 @@ def test_parallel_batches_give_the_same_answers(monkeypatch) -> None:
     monkeypatch.setattr(geocoder.threading, "active_count", lambda: 3)
     pd.testing.assert_frame_equal(serial, geocode(sheet, "3609"))
     assert forks == ["fork"]
+
+
+def test_digits_are_folded_only_where_no_name_holds_one() -> None:
+    # 北京西城: 黄寺大街24号社区 is a community's name, so its digits are read as written.
+    out = geocode(_frame(地址=["北京市西城区德胜街道黄寺大街24号社区", "北京市西城区德胜街道黄寺大街25号"]), "110102",
+                  roles={"address": "地址"})
+    assert out["village_code"].tolist() == ["110102010033", ""]
+    assert out["township_code"].tolist() == ["110102010", "110102010"]
+    # 安岳县 has no digit in any name: house numbers differ, the answer is the same.
+    out = geocode(_frame(地址=["安岳县石羊镇山林村3组", "安岳县石羊镇山林村12组", "安岳县石羊镇育才路7号"]), ANYUE,
+                  roles={"address": "地址"})
+    assert out["village_code"].tolist() == [SHANLIN, SHANLIN, ""]
+    assert out["township_code"].tolist() == [SHIYANG] * 3
