@@ -425,7 +425,7 @@ def _export_bytes(fmt: str, encoding: str = "UTF-8") -> bytes:
             path = views.save_workspace(Path(folder) / "workspace.gpkg", _layers(), corrections, analysis.placed)
         elif fmt == "report":
             path = Path(folder) / "report.xlsx"
-            gaps = {tid: _gap_table(r) for tid, r in details.items() if r.met is False and r.comparator != "<="}
+            gaps = {tid: _gap_table(tid, r) for tid, r in details.items() if r.met is False and r.comparator != "<="}
             from facilities.report import write_report
 
             write_report(evaluation, details, path, geocoded=analysis.placed, gaps=gaps)
@@ -437,10 +437,16 @@ def _export_bytes(fmt: str, encoding: str = "UTF-8") -> bytes:
         return Path(path).read_bytes()
 
 
-def _gap_table(res):
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _gap(key: tuple, plan_key: str, extra_key: tuple, target_id: str, _res, _population):
+    # Cached: under a radius rule the gap is an integer programme that may run for seconds.
     from facilities.gaps import close_gap
 
-    return close_gap(res, res.target)
+    return close_gap(_res, _res.target, population=_population)
+
+
+def _gap_table(target_id: str, res):
+    return _gap(key, _plan_key(plan), extra_key, target_id, res, population)
 
 
 with tabs[1]:
@@ -494,7 +500,7 @@ with tabs[4]:
         gap_id = st.selectbox(T("gap_target"), list(unmet), key="gap_target", format_func=lambda i: labels.get(i, i))
         res = unmet[gap_id]
         try:
-            gap = _gap_table(res)
+            gap = _gap_table(gap_id, res)
         except TowncoverError as exc:
             st.error(exc.message)
             gap = None

@@ -163,6 +163,16 @@ def test_planned_projects_and_demo_population_in_the_cards(page, tmp_path):
     assert beds["state"] == "met"  # evaluable only with the (synthetic) population table
     expect(page.get_by_text("人口:合成示例数据(SYNTHETIC)")).to_be_visible()
     expect(page.get_by_text(beds["measured"], exact=True).first).to_be_visible()
+    # The gap for the first unmet target is ranked by the population table.
+    from facilities.gaps import close_gap
+
+    _, details = coverage.evaluate_plan_details(a.placed, a.plan, "512021", population=population, units=a.units)
+    first = next(r for r in details.values() if r.met is False and r.comparator != "<=")
+    gap = close_gap(first, first.target, population=population)
+    assert gap.attrs["criterion"] == "人口多者优先 / most populous first"
+    tab(page, "补缺方案")
+    expect(page.get_by_text(gap.attrs["criterion"])).to_be_visible()
+    tab(page, "概览")
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="规划项目表")
     uploader.locator('input[type="file"]').set_input_files(str(sheet))
     wait_idle(page)
