@@ -714,7 +714,7 @@ def _passed_over(check: int, text: str, end: int, length: int, last: int) -> boo
     if check == 1:
         after = text[end + 1:end + 4]
         return (end - length + 1 != last
-                or (after.startswith(_NOT_AFTER) and not after.startswith("区域"))
+                or after.startswith(_NOT_AFTER)
                 or _HOUSE_NUMBER.match(text, end + 1) is not None
                 or (_UNKNOWN_TOWN.match(after) is not None and not after.startswith("场镇")))
     if check == 2:
@@ -810,16 +810,10 @@ def village_in_township(idx: RegionIndex, township_code: str, text: str, *, stem
     """
     if not text or township_code not in idx.town_name:
         return "", ""
-    villages = []
-    for end, (kid, length) in idx.automaton.iter_long(text):
-        if kid < 0:
-            continue
-        info = idx.keys[kid]
-        if info.villages and text[end + 1:end + 2] not in ("镇", "乡"):
-            villages.append((text[end - length + 1:end + 1], info.villages, info.shadow))
-    m = AddressMatch(township_code=township_code, township_name=idx.town_name[township_code])
-    _find_village(m, idx, text, villages, stems_too=stems_too)
-    return m.village_code, m.village_name
+    code = _village_token(idx, township_code, text, None)
+    if not code and stems_too:  # no token named one village of the town: the stems, as _find_village reads them
+        code = _village_code(idx, township_code, text, [])
+    return code, idx.village_name[code] if code else ""
 
 
 def _village_token(idx: RegionIndex, town: str, text: str, probe: str | None) -> str:
