@@ -89,11 +89,25 @@ def test_markers_clustered_per_category_layer(map_page):
     assert "养老院 (31)" in map_page.locator("#tc-legend").inner_text()
 
 
+def _hover(page, latlng: list[float]):
+    """Hover the marker at ``latlng`` until its own tooltip opens: on a cold, busy machine the marker can be
+    drawn, or the view settle, after the markers are in their layers; each try re-reads its position and
+    nudges the pointer by a pixel so that the page sees a fresh move."""
+    tooltip = page.locator(".leaflet-tooltip").filter(has_text="敬老院")
+    for attempt in range(20):
+        x, y = page.evaluate(WHERE, latlng)
+        page.mouse.move(x, y + attempt % 2)
+        try:
+            tooltip.wait_for(timeout=1_500)
+            break
+        except Exception:  # noqa: BLE001 - not drawn yet: try again
+            continue
+    tooltip.wait_for(timeout=1_000)  # fails with Playwright's own message if it never opened
+    return x, y, tooltip
+
+
 def test_popup_and_tooltip_show_hostile_text_as_text(map_page):
-    x, y = map_page.evaluate(WHERE, [30.25, 105.2])
-    map_page.mouse.move(x, y)
-    tooltip = map_page.locator(".leaflet-tooltip")
-    tooltip.wait_for()
+    x, y, tooltip = _hover(map_page, [30.25, 105.2])
     assert tooltip.inner_text() == HOSTILE
     map_page.mouse.click(x, y)
     popup = map_page.locator(".leaflet-popup-content")
