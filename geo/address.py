@@ -2,8 +2,9 @@
 
 A per-region index of division names (province, city, county, township and village, in full and
 short forms, plus the names of divisions *outside* the region) is matched with an Aho–Corasick
-automaton over normalised text (NFKC, whitespace and punctuation removed, traditional characters
-folded to simplified ones). Names are resolved hierarchically: county → township → village.
+automaton (leftmost-longest, ``ahocorasick_rs``) over normalised text (NFKC, whitespace and punctuation
+removed, traditional characters folded to simplified ones). Names are resolved hierarchically:
+county → township → village.
 Ambiguity is reported, never guessed.
 """
 
@@ -15,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import ahocorasick
+import ahocorasick_rs
 import numpy as np
 
 from geo.gazetteer import Region, load_gazetteer
@@ -228,7 +229,7 @@ class RegionIndex:
 
     region: Region
     scope: str
-    automaton: ahocorasick.Automaton
+    automaton: ahocorasick_rs.AhoCorasick  # pattern i is the name of keys[i]
     keys: list[_Key]
     town_name: dict[str, str]
     village_name: dict[str, str]
@@ -237,8 +238,8 @@ class RegionIndex:
     town_key: dict[str, str] = field(default_factory=dict)  # township code → normalised name
     short_key: dict[str, str] = field(default_factory=dict)  # township code → normalised short name (lazy)
     stem_codes: dict[str, tuple[str, ...]] | None = None  # village stem → village codes (built on first use)
-    key_chars: np.ndarray | None = None  # bool per code point: does any name use it (see probe_texts)
-    stem_finders: dict[str, ahocorasick.Automaton] = field(default_factory=dict)  # built on first use
+    names_hold_digits: bool = False  # a name such as 黄寺大街24号社区 (the geocoder then keeps digits as written)
+    stem_finders: dict[str, tuple[ahocorasick_rs.AhoCorasick, list[int]]] = field(default_factory=dict)  # lazy
 
 
 @lru_cache(maxsize=16)
@@ -344,69 +345,35 @@ def region_index(code: str) -> RegionIndex:
         if key not in keys and len(codes) == 1:
             add(key, FOREIGN_SHORT, codes[0])
 
-    automaton = ahocorasick.Automaton()
-    key_chars = _order_root(automaton, keys)
-    infos: list[_Key] = []
-    for key, lst in keys.items():
-        automaton.add_word(key, (len(infos), len(key)))
-        infos.append(_compile_key(lst))
-    automaton.make_automaton()
-    return RegionIndex(region=region, scope=scope, automaton=automaton, keys=infos, town_name=town_name,
-                       village_name=village_name, village_stems=village_stems, county_name=county_name,
-                       town_key={c: normalise(n) for c, n in town_name.items()}, key_chars=key_chars)
+    patterns = list(keys)
+    automaton = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+    return RegionIndex(region=region, scope=scope, automaton=automaton, keys=[_compile_key(keys[k]) for k in patterns],
+                       town_name=town_name, village_name=village_name, village_stems=village_stems,
+                       county_name=county_name, town_key={c: normalise(n) for c, n in town_name.items()},
+                       names_hold_digits=re.search("[0-9]", "".join(patterns)) is not None)
 
 
-# pyahocorasick finds a node's child by a linear scan, and the root has a child per first character of
-# ~1,000-3,000 names: a character that starts no name costs a scan of them all. Unreachable words
-# "<c>\x02" added first put the root's children in a useful order (the catch-all _OTHER first, then by
-# frequency in the names). They change no answer: \x02 never reaches the automaton, and a node that is
-# not the end of a word and has no reachable child fails back to the root exactly as a missing child does.
-_OTHER = "\x01"
-_NEVER = "\x02"
+# A name hit: (index into RegionIndex.keys, start, stop), character offsets, stop exclusive.
+Hit = tuple[int, int, int]
+_OTHER = "\x01"  # stands in for a character that must not complete a name (区域, see _match_text)
 
 
-def _order_root(automaton: ahocorasick.Automaton, keys: dict[str, object]) -> np.ndarray:
-    counts: dict[str, int] = {}
-    for key in keys:
-        for ch in key:
-            counts[ch] = counts.get(ch, 0) + 1
-    counts.pop(_OTHER, None)
-    counts.pop(_NEVER, None)
-    counts.pop(_SEP, None)
-    for ch in [_OTHER, *sorted(counts, key=lambda c: -counts[c])]:
-        automaton.add_word(ch + _NEVER, (-1, 0))
-    mask = np.zeros(0x110000, dtype=bool)
-    mask[[ord(c) for c in counts]] = True
-    mask[0] = True  # the separator of joined texts stays
-    return mask
-
-
-def probe_texts(idx: RegionIndex, texts: list[str]) -> list[str]:
-    """The texts as the automaton reads them: characters that appear in no name become one catch-all.
-
-    The result has the same length per text (positions agree) and gives the same matches as the text
-    itself, only faster. Texts must be normalised (no NUL, see :func:`normalise_many`).
+def scan(idx: RegionIndex, text: str) -> list[Hit]:
+    """The leftmost-longest name hits in one normalised text.
 
     Parameters
     ----------
     idx : RegionIndex
-    texts : list of str
+    text : str
+        Normalised (:func:`normalise`).
 
     Returns
     -------
-    list of str
+    list of (int, int, int)
+        Key index, start and stop (exclusive) of each hit, left to right, not overlapping. (One call
+        per text costs about what one call over the texts joined does, without splitting the hits.)
     """
-    if idx.key_chars is None or not texts:
-        return texts
-    joined = _SEP.join(texts)
-    try:
-        raw = joined.encode("utf-32-le")
-    except UnicodeEncodeError:
-        return texts
-    codes = np.frombuffer(raw, dtype=np.uint32)
-    mapped = np.where(idx.key_chars[codes], codes, np.uint32(ord(_OTHER)))
-    out = mapped.tobytes().decode("utf-32-le").split(_SEP)
-    return out if len(out) == len(texts) else texts
+    return idx.automaton.find_matches_as_indexes(text) if text else []
 
 
 def _compile_key(lst: list[tuple[int, str]]) -> _Key:
@@ -506,16 +473,15 @@ def _listing(names: dict[str, str], codes: list[str] | tuple[str, ...], limit: i
     return shown + ("…" if len(codes) > limit else "")
 
 
-def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), probe: str | None = None
+def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), hits: list[Hit] | None = None
                 ) -> AddressMatch:
-    """Resolve one normalised text against the index (leftmost-longest name hits, in C).
-
-    ``probe`` is the same text from :func:`probe_texts` (faster to scan; same matches).
-    """
+    """Resolve one normalised text against the index; ``hits`` are its :func:`scan` (scanned here when None)."""
     if "区域" in text:
         # 泉港区域养老服务中心: 区域 ("regional") must not complete a district name (泉州市泉港区).
         text = text.replace("区域", _OTHER + "域")
-        probe = None if probe is None else probe.replace("区域", _OTHER + "域")
+        hits = None
+    if hits is None:
+        hits = scan(idx, text)
     infos = idx.keys
     counties: list[str] = []
     first_admin = ""  # "in" | "out"
@@ -527,11 +493,11 @@ def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), 
     admin_end = 0
     gaps: list[tuple[int, int]] = []
     last = 0
-    for end, (kid, length) in idx.automaton.iter_long(text if probe is None else probe):
+    for kid, start, stop in hits:
         info = infos[kid]
+        end, length = stop - 1, stop - start
         if info.check and _passed_over(info.check, text, end, length, last):
             continue
-        start = end - length + 1
         gaps.append((last, start))
         last = end + 1
         cat = info.cat
@@ -765,21 +731,22 @@ def _village_code(idx: RegionIndex, town: str, text: str, villages: list[tuple[s
             short = idx.short_key[town] = normalise(_short_of(idx, town))
         cut = text.find(short)
         rest = text[cut + len(short):] if cut >= 0 else text
-    finder = idx.stem_finders.get(town)
-    if finder is None:
-        finder = idx.stem_finders[town] = _stem_finder(stems)
+    found = idx.stem_finders.get(town)
+    if found is None:
+        found = idx.stem_finders[town] = _stem_finder(stems)
+    finder, orders = found
     # Each stem's first occurrence (as str.find gives it); the earliest acceptable one wins, ties to
     # the longer (earlier listed) stem.
     best = None
     seen = set()
-    for end, (order, length) in finder.iter(rest):
-        if order in seen:
+    for pattern, pos, stop in finder.find_matches_as_indexes(rest, overlapping=True):
+        if pattern in seen:
             continue
-        seen.add(order)
-        pos = end - length + 1
+        seen.add(pattern)
+        order = orders[pattern]
         if best is None or (pos, order) < best:
             # A stem followed by 镇/路/... or a house number (西街115号) names a road or a town, not the village.
-            if rest[end + 1:end + 2] not in ("镇", "乡", "街", "路", "巷", "道") and not _HOUSE_NUMBER.match(rest, end + 1):
+            if rest[stop:stop + 1] not in ("镇", "乡", "街", "路", "巷", "道") and not _HOUSE_NUMBER.match(rest, stop):
                 best = (pos, order)
     return stems[best[1]][1] if best is not None else ""
 
@@ -816,25 +783,25 @@ def village_in_township(idx: RegionIndex, township_code: str, text: str, *, stem
     return code, idx.village_name[code] if code else ""
 
 
-def _village_token(idx: RegionIndex, town: str, text: str, probe: str | None) -> str:
+def _village_token(idx: RegionIndex, town: str, text: str, hits: list[Hit] | None) -> str:
     """The first full village form in ``text`` naming exactly one village of ``town`` (no stems), or ""."""
     keys = idx.keys
-    for end, (kid, _) in idx.automaton.iter_long(text if probe is None else probe):
-        if kid >= 0 and keys[kid].villages and text[end + 1:end + 2] not in ("镇", "乡"):
+    for kid, _, stop in scan(idx, text) if hits is None else hits:
+        if keys[kid].villages and text[stop:stop + 1] not in ("镇", "乡"):
             mine = [c for c in keys[kid].villages if c.startswith(town)]
             if len(mine) == 1:
                 return mine[0]
     return ""
 
 
-def _stem_finder(stems: list[tuple[str, str]]) -> ahocorasick.Automaton:
-    """An automaton over one township's village stems; values are (position in ``stems``, length)."""
-    finder = ahocorasick.Automaton()
+def _stem_finder(stems: list[tuple[str, str]]) -> tuple[ahocorasick_rs.AhoCorasick, list[int]]:
+    """An automaton over one township's distinct village stems (all overlapping matches), and each
+    pattern's position in ``stems``."""
+    first: dict[str, int] = {}
     for order, (stem, _) in enumerate(stems):
-        if stem not in finder:
-            finder.add_word(stem, (order, len(stem)))
-    finder.make_automaton()
-    return finder
+        first.setdefault(stem, order)
+    finder = ahocorasick_rs.AhoCorasick(list(first), matchkind=ahocorasick_rs.MatchKind.Standard)
+    return finder, list(first.values())
 
 
 def _unknown_town(text: str, gaps: list[tuple[int, int]], admin_end: int) -> str:
@@ -877,7 +844,7 @@ def parse_address(text: str, region: str | Region, *, name: str | None = None,
 
 
 def parse_normalised(idx: RegionIndex, text: str, name: str = "",
-                     county_hint: tuple[str, ...] = (), probes: tuple[str, str] | None = None) -> AddressMatch:
+                     county_hint: tuple[str, ...] = (), hits: list[Hit] | None = None) -> AddressMatch:
     """:func:`parse_address` on texts already folded by :func:`normalise` (the geocoder's batch path).
 
     Parameters
@@ -888,31 +855,31 @@ def parse_normalised(idx: RegionIndex, text: str, name: str = "",
         Normalised address and facility name ("" when none).
     county_hint : tuple of str, optional
         County codes to restrict to when the text names none.
-    probes : tuple of str, optional
-        ``text`` and ``name`` as :func:`probe_texts` gives them.
+    hits : list, optional
+        :func:`scan` of ``text`` when the caller has it.
 
     Returns
     -------
     AddressMatch
     """
-    m = _match_text(idx, text, county_hint, probes[0] if probes else None)
+    m = _match_text(idx, text, county_hint, hits)
     found = m.status != "unmatched" or bool(m.unknown_town)
     m.method = "address" if found else ""
     if m.status == "matched" and not m.village_code and name and _NAMES_A_VILLAGE.search(name):
         # The address gave the township only; the name may give the village (五里村农村幸福院).
-        code = _village_token(idx, m.township_code, name, probes[1] if probes else None)
+        code = _village_token(idx, m.township_code, name, None)
         if code:
             m.village_code, m.village_name = code, idx.village_name[code]
     if not found and name:
         hint = (m.county_code,) if m.county_code else county_hint
-        n = _match_text(idx, name, hint, probes[1] if probes else None)
+        n = _match_text(idx, name, hint)
         if n.status != "unmatched" or n.unknown_town:
             n.method = "name"
             m = n
     return _finish(m, idx)
 
 
-def quick_answer(idx: RegionIndex, text: str, name: str, probe: str, name_probe: str) -> tuple[str, ...] | None:
+def quick_answer(idx: RegionIndex, text: str, name: str, hits: list[Hit] | None = None) -> tuple[str, ...] | None:
     """The answer of :func:`parse_normalised` for the common plain case, without its general machinery.
 
     Handles a text (the address, or the name when the address is blank) naming at most one county of
@@ -928,8 +895,8 @@ def quick_answer(idx: RegionIndex, text: str, name: str, probe: str, name_probe:
         A county-or-larger region's index (township regions need :func:`_finish`).
     text, name : str
         Normalised address and facility name.
-    probe, name_probe : str
-        The same texts from :func:`probe_texts`.
+    hits : list, optional
+        :func:`scan` of ``text`` when the caller has it.
 
     Returns
     -------
@@ -939,7 +906,7 @@ def quick_answer(idx: RegionIndex, text: str, name: str, probe: str, name_probe:
     if not text:
         if not name:
             return None
-        text, probe, name, method = name, name_probe, "", "name"
+        text, hits, name, method = name, None, "", "name"
     if "区域" in text:
         return None
     keys = idx.keys
@@ -947,8 +914,9 @@ def quick_answer(idx: RegionIndex, text: str, name: str, probe: str, name_probe:
     town: tuple[str, ...] = ()
     villages: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
     last = 0
-    for end, (kid, length) in idx.automaton.iter_long(probe):
+    for kid, start, stop in scan(idx, text) if hits is None else hits:
         info = keys[kid]
+        end, length = stop - 1, stop - start
         if info.check:
             if _passed_over(info.check, text, end, length, last):
                 continue
@@ -978,7 +946,7 @@ def quick_answer(idx: RegionIndex, text: str, name: str, probe: str, name_probe:
         return None
     village = _village_code(idx, code, text, villages)
     if not village and name and _NAMES_A_VILLAGE.search(name):
-        village = _village_token(idx, code, name, name_probe)
+        village = _village_token(idx, code, name, None)
     return ("matched", code[:6], code, idx.town_name[code], village, idx.village_name[village] if village else "",
             method, "", "")
 

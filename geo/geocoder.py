@@ -31,9 +31,9 @@ from geo.address import (
     normalise_many,
     parse_address,
     parse_normalised,
-    probe_texts,
     quick_answer,
     region_index,
+    scan,
     village_in_township,
 )
 from geo.gazetteer import Region, load_gazetteer
@@ -235,13 +235,11 @@ def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> list[tuple
         for i, a, b in zip(sel, normalise_many([address[i] for i in sel]), normalise_many([name[i] for i in sel]),
                            strict=True):
             addr_n[i], name_n[i] = a, b
-    if idx.key_chars is not None and not idx.key_chars[_DIGIT_CODES].any():
+    if not idx.names_hold_digits:
         addr_n, name_n = _collapse_digits(addr_n), _collapse_digits(name_n)
-    addr_p, name_p = probe_texts(idx, addr_n), probe_texts(idx, name_n)
-    return _answer_rows(reg, idx, cols, n, plain, addr_n, name_n, addr_p, name_p)
+    return _answer_rows(reg, idx, cols, n, plain, addr_n, name_n)
 
 
-_DIGIT_CODES = np.arange(ord("0"), ord("9") + 1)
 _DIGIT_RUN = re.compile(r"[0-9]+")
 
 
@@ -259,7 +257,7 @@ def _collapse_digits(texts: list[str]) -> list[str]:
 
 
 def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: list[bool], addr_n: list[str],
-                 name_n: list[str], addr_p: list[str], name_p: list[str]) -> list[tuple[str, ...]]:
+                 name_n: list[str]) -> list[tuple[str, ...]]:
     code, town, village, county, address, name = cols
     # Distinct inputs, each answered once: plain rows by their normalised texts, others by their cells.
     keys: dict[tuple[str, ...], int] = {}
@@ -273,7 +271,7 @@ def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: li
         j = keys.get(key)
         if j is None:
             j = keys[key] = len(jobs)
-            jobs.append((addr_n[i], name_n[i], addr_p[i], name_p[i]) if plain[i] else key[1:])
+            jobs.append(key if plain[i] else key[1:])
         of_row.append(j)
     solved = _solve(reg, idx, jobs)
     return [solved[j] for j in of_row]
@@ -316,11 +314,11 @@ def _solve_range(reg: Region, idx: Any, jobs: list[tuple[Any, ...]], start: int,
     append = out.append
     quick = quick_answer if len(reg.code) <= 6 else None  # township regions need the general path
     for job in jobs[start:stop]:
-        if len(job) == 4:
-            addr, name, addr_probe, name_probe = job
-            hit = quick(idx, addr, name, addr_probe, name_probe) if quick else None
-            append(hit if hit is not None else
-                   _row_answer(parse_normalised(idx, addr, name, probes=(addr_probe, name_probe)), ""))
+        if len(job) == 2:
+            addr, name = job
+            hits = scan(idx, addr)
+            hit = quick(idx, addr, name, hits) if quick else None
+            append(hit if hit is not None else _row_answer(parse_normalised(idx, addr, name, hits=hits), ""))
         else:
             append(_row_answer(*_place_row(reg, idx, *job)))
     return out

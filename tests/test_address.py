@@ -197,7 +197,7 @@ def test_quick_answer_equals_the_general_path() -> None:
     """The geocoder's fast path gives, row by row, the general path's answer (or declines)."""
     import pandas as pd
 
-    from geo.address import normalise_many, parse_normalised, probe_texts, quick_answer
+    from geo.address import normalise_many, parse_normalised, quick_answer, scan
     from geo.geocoder import _row_answer
     from towncover import settings
 
@@ -209,13 +209,12 @@ def test_quick_answer_equals_the_general_path() -> None:
         idx = region_index(region)
         texts = normalise_many(part["address"].tolist())
         names = normalise_many(part["name"].tolist()) if "name" in part else [""] * len(texts)
-        probes, name_probes = probe_texts(idx, texts), probe_texts(idx, names)
-        for t, n, p, q in zip(texts, names, probes, name_probes, strict=True):
-            fast = quick_answer(idx, t, n, p, q)
+        for t, n in zip(texts, names, strict=True):
+            fast = quick_answer(idx, t, n, scan(idx, t))
             checked += 1
             if fast is not None:
                 answered += 1
-                assert fast == _row_answer(parse_normalised(idx, t, n, probes=(p, q)), ""), (region, t, n)
+                assert fast == _row_answer(parse_normalised(idx, t, n), ""), (region, t, n)
     assert (checked, answered) == (3540, 2100)
 
 
