@@ -10,11 +10,13 @@ Ambiguity is reported, never guessed.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import ahocorasick_rs
 import numpy as np
@@ -240,6 +242,7 @@ class RegionIndex:
     stem_codes: dict[str, tuple[str, ...]] | None = None  # village stem → village codes (built on first use)
     names_hold_digits: bool = False  # a name such as 黄寺大街24号社区 (the geocoder then keeps digits as written)
     stem_finders: dict[str, tuple[ahocorasick_rs.AhoCorasick, list[int]]] = field(default_factory=dict)  # lazy
+    table: _KeyTable | None = None  # the keys as arrays, for quick_answers (built on first use)
 
 
 @lru_cache(maxsize=16)
@@ -879,76 +882,432 @@ def parse_normalised(idx: RegionIndex, text: str, name: str = "",
     return _finish(m, idx)
 
 
-def quick_answer(idx: RegionIndex, text: str, name: str, hits: list[Hit] | None = None) -> tuple[str, ...] | None:
-    """The answer of :func:`parse_normalised` for the common plain case, without its general machinery.
+@dataclass(frozen=True)
+class _KeyTable:
+    """The keys of an index as arrays, for :func:`quick_answers`. A key's township codes are
+    ``town_code[town_start[k]:town_start[k + 1]]``; likewise its counties and villages (codes as integers)."""
 
-    Handles a text (the address, or the name when the address is blank) naming at most one county of
-    the region and exactly one township by its full name, with or without a village; returns None for
-    anything else (short names, foreign names, ties, village-only texts...), which the caller sends
-    through :func:`parse_normalised`. The answer is the tuple the geocoder stores: status, county,
-    township, township name, village, village name, method, note, candidates. ``tests/test_address.py``
-    checks it equals the general path row by row.
+    cat: np.ndarray  # int8, _C_*
+    check: np.ndarray  # int8, see _Key
+    shorts: np.ndarray  # bool: names a township by its short form
+    shadowed: np.ndarray  # bool: a township's short name equals this village form
+    town_start: np.ndarray
+    town_code: np.ndarray
+    county_start: np.ndarray
+    county_code: np.ndarray
+    village_start: np.ndarray
+    village_code: np.ndarray
+    towns: np.ndarray  # int64, sorted: the region's township codes
+    stem_starts: np.ndarray  # int64, sorted: (position in towns << 42) | first two characters of each village stem
+    town_text: np.ndarray  # object, aligned with towns: [code, county code, name, normalised name] per row
+    villages: np.ndarray  # int64, sorted: the region's village codes
+    village_text: np.ndarray  # object, aligned with villages: [code, name] per row
+
+
+def _key_table(idx: RegionIndex) -> _KeyTable:
+    if idx.table is None:
+        keys = idx.keys
+
+        def flat(field: str) -> tuple[np.ndarray, np.ndarray]:
+            lists = [getattr(k, field) for k in keys]
+            start = np.zeros(len(lists) + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)), out=start[1:])
+            return start, np.fromiter((int(c) for codes in lists for c in codes), dtype=np.int64, count=int(start[-1]))
+
+        towns = np.array(sorted(int(c) for c in idx.town_name), dtype=np.int64)
+        villages = np.array(sorted(int(c) for c in idx.village_name), dtype=np.int64)
+        firsts = {(t, stem[:2]) for t, stems in idx.village_stems.items() for stem, _ in stems}
+        stem_starts = np.unique(np.array(
+            [(int(np.searchsorted(towns, int(t))) << 42) | (ord(two[0]) << 21) | ord(two[1]) for t, two in firsts],
+            dtype=np.int64))
+        (town_start, town_code), (county_start, county_code), (village_start, village_code) = (
+            flat("towns"), flat("counties"), flat("villages"))
+        idx.table = _KeyTable(
+            cat=np.fromiter((k.cat for k in keys), dtype=np.int8, count=len(keys)),
+            check=np.fromiter((k.check for k in keys), dtype=np.int8, count=len(keys)),
+            shorts=np.fromiter((bool(k.shorts) for k in keys), dtype=bool, count=len(keys)),
+            shadowed=np.fromiter((bool(k.shadow) for k in keys), dtype=bool, count=len(keys)),
+            town_start=town_start, town_code=town_code, county_start=county_start, county_code=county_code,
+            village_start=village_start, village_code=village_code, towns=towns, stem_starts=stem_starts,
+            town_text=np.array([[c, c[:6], idx.town_name[c], idx.town_key[c]] for c in map(str, towns.tolist())],
+                               dtype=object).reshape(-1, 4),
+            villages=villages,
+            village_text=np.array([[c, idx.village_name[c]] for c in map(str, villages.tolist())],
+                                  dtype=object).reshape(-1, 2),
+        )
+    return idx.table
+
+
+def _codes_of(chars: list[str]) -> np.ndarray:
+    return np.array([ord(c) for c in chars], dtype=np.uint32)
+
+
+_NOT_AFTER_ONE = _codes_of([w for w in _NOT_AFTER if len(w) == 1])
+_NOT_AFTER_TWO = [(ord(w[0]), ord(w[1])) for w in _NOT_AFTER if len(w) == 2]
+_TOWN_ENDS = _codes_of(["镇", "乡"])
+_HOUSE_UNITS = _codes_of(["号", "弄", "栋", "幢"])  # _HOUSE_NUMBER: digits, then 号 (号楼), 弄, 栋 or 幢
+
+
+@lru_cache(maxsize=1)
+def _is_decimal() -> np.ndarray:
+    """Per code point: a decimal digit as the regex ``\\d`` reads it (Unicode Nd)."""
+    return np.array([chr(c).isdecimal() for c in range(0x110000)], dtype=bool)
+
+
+@dataclass
+class BatchAnswers:
+    """What :func:`quick_answers` found: per row, answered or not, and the answer as codes.
+
+    Attributes
+    ----------
+    answered : numpy.ndarray
+        Bool per row.
+    township, village : numpy.ndarray
+        Codes as integers (-1 where none).
+    by_name : numpy.ndarray
+        Bool per row: the facility name decided (method "name"), else the address.
+    notes : dict
+        Row → note (Chinese / English) where there is one.
+    tied : dict
+        Ambiguous rows: row → (county code or "", candidate township codes).
+    """
+
+    answered: np.ndarray
+    township: np.ndarray
+    village: np.ndarray
+    by_name: np.ndarray
+    notes: dict[int, str]
+    tied: dict[int, tuple[str, list[str]]]
+
+    def columns(self, idx: RegionIndex) -> dict[str, np.ndarray]:
+        """The geocoder's answer fields as object arrays ("" on rows not answered).
+
+        Keys: match_status, county_code, township_code, township_name, village_code, village_name,
+        match_method, match_note, candidates.
+        """
+        table = _key_table(idx)
+        n = len(self.answered)
+        cols = {k: np.full(n, "", dtype=object) for k in ANSWER_FIELDS}
+        cols["match_method"][self.answered] = np.where(self.by_name[self.answered], "name", "address")
+        for i, note in self.notes.items():
+            cols["match_note"][i] = note
+        for i, (county, candidates) in self.tied.items():
+            cols["match_status"][i], cols["county_code"][i], cols["candidates"][i] = (
+                "ambiguous", county, ";".join(candidates))
+        tied = np.zeros(n, dtype=bool)
+        tied[list(self.tied)] = True
+        rows = np.flatnonzero(self.answered & ~tied)
+        town = table.town_text[np.searchsorted(table.towns, self.township[rows])]
+        cols["match_status"][rows] = "matched"
+        cols["county_code"][rows], cols["township_code"][rows], cols["township_name"][rows] = (
+            town[:, 1], town[:, 0], town[:, 2])
+        has = rows[self.village[rows] >= 0]
+        village = table.village_text[np.searchsorted(table.villages, self.village[has])]
+        cols["village_code"][has], cols["village_name"][has] = village[:, 0], village[:, 1]
+        return cols
+
+    def row(self, idx: RegionIndex, i: int) -> tuple[str, ...] | None:
+        """Row ``i``'s answer as the geocoder's tuple (the fields of :data:`ANSWER_FIELDS`), or None."""
+        if not self.answered[i]:
+            return None
+        one = BatchAnswers(self.answered[i:i + 1], self.township[i:i + 1], self.village[i:i + 1],
+                           self.by_name[i:i + 1], {0: self.notes[i]} if i in self.notes else {},
+                           {0: self.tied[i]} if i in self.tied else {})
+        return tuple(col[0] for col in one.columns(idx).values())
+
+
+ANSWER_FIELDS = ("match_status", "county_code", "township_code", "township_name", "village_code", "village_name",
+                 "match_method", "match_note", "candidates")
+
+
+def quick_answers(idx: RegionIndex, texts: list[str], names: list[str]) -> BatchAnswers:
+    """:func:`parse_normalised` over many rows at once, for the common cases, with array operations.
+
+    Answers a row when its text (the address, else the facility name) names one township in full
+    (several of that name are told apart by the county named), or one village whose name is unique
+    in the scope, and nothing that needs the one-row rules (a short name that may count, a
+    two-character county, another region, 区域, an old township name); a row whose address names
+    nothing at all is answered from its facility name the same way. Every other row is left
+    unanswered for :func:`parse_normalised`. ``tests/test_address.py`` checks the answers equal the
+    one-row path's row by row.
 
     Parameters
     ----------
     idx : RegionIndex
-        A county-or-larger region's index (township regions need :func:`_finish`).
-    text, name : str
-        Normalised address and facility name.
-    hits : list, optional
-        :func:`scan` of ``text`` when the caller has it.
+        A county-or-larger region's index.
+    texts, names : list of str
+        Normalised addresses and facility names, one pair per row.
 
     Returns
     -------
-    tuple of str or None
+    BatchAnswers
     """
-    method = "address"
-    if not text:
-        if not name:
-            return None
-        text, hits, name, method = name, None, "", "name"
-    if "区域" in text:
-        return None
-    keys = idx.keys
-    county = ""
-    town: tuple[str, ...] = ()
-    villages: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
-    last = 0
-    for kid, start, stop in scan(idx, text) if hits is None else hits:
-        info = keys[kid]
-        end, length = stop - 1, stop - start
-        if info.check:
-            if _passed_over(info.check, text, end, length, last):
+    primary = [t or m for t, m in zip(texts, names, strict=True)]
+    secondary = [m if t else "" for t, m in zip(texts, names, strict=True)]
+    by_name = np.fromiter((not t for t in texts), dtype=bool, count=len(texts))
+    answered, town, village, notes, tied, silent = _answer_batch(idx, primary, secondary)
+    # An address that names nothing (not even an old township or a bare village stem): the name decides.
+    ask = [i for i in silent if texts[i] and names[i] and _says_nothing(idx, texts[i])]
+    if ask:
+        got = _answer_batch(idx, [names[i] for i in ask], [""] * len(ask))
+        rows = np.asarray(ask, dtype=np.int64)
+        answered[rows], town[rows], village[rows], by_name[rows] = got[0], got[1], got[2], got[0]
+        notes.update({ask[j]: note for j, note in got[3].items()})
+        tied.update({ask[j]: tie for j, tie in got[4].items()})
+    return BatchAnswers(answered, town, village, by_name, notes, tied)
+
+
+def prepare_batch(idx: RegionIndex) -> None:
+    """Build what :func:`quick_answers` needs of an index (once; before forking workers that share it)."""
+    _key_table(idx)
+    _is_decimal()
+
+
+def _says_nothing(idx: RegionIndex, text: str) -> bool:
+    """Whether a text without any name hit leaves the row unmatched with nothing found (see _match_text)."""
+    if _TOWN_TOKEN.match(text):
+        return False
+    _, codes = _leading_stem(idx, text)
+    return len({c[:9] for c in codes}) <= 1
+
+
+def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str], dict[int, tuple[str, list[str]]],
+                             list[int]]:
+    """The work of :func:`quick_answers` on one text per row: answered (bool), township and village
+    codes, notes, ambiguous rows, and the rows in which no name counted."""
+    n = len(primary)
+    town = np.full(n, -1, dtype=np.int64)
+    nothing: tuple[Any, ...] = (np.zeros(n, dtype=bool), town, town.copy(), {}, {}, [])
+    if not n:
+        return nothing
+    joined = _SEP.join(primary)
+    try:
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:  # lone surrogates kept by the reader: row by row
+        return nothing
+    table = _key_table(idx)
+    lengths = np.fromiter(map(len, primary), dtype=np.int64, count=n)
+    begin = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths + 1, out=begin[1:])
+    hits = _hit_array(idx.automaton.find_matches_as_indexes(joined))
+    kid, start, stop = hits[:, 0], hits[:, 1], hits[:, 2]
+    row = np.searchsorted(begin, start, side="right") - 1
+    padded = np.concatenate([codes, np.zeros(3, dtype=np.uint32)])  # the text's end reads as NUL
+    a1, a2, a3 = padded[stop], padded[stop + 1], padded[stop + 2]
+    cat, check = table.cat[kid], table.check[kid]
+    defer = lengths == 0
+    region = (codes[:-1] == ord("区")) & (codes[1:] == ord("域"))
+    if region.any():
+        defer[np.searchsorted(begin, np.flatnonzero(region), side="right") - 1] = True
+    defer[row[check == 3]] = True  # two-character county names: the one-row check
+
+    # Skipped hits (see _passed_over). Village forms before 镇/乡:
+    village_skip = (check == 2) & np.isin(a1, _TOWN_ENDS)
+    # Short names: each must be passed over for the row to be answered here. One right after a kept
+    # hit (or first in the text) is passed over only when a road, a house number or another
+    # township name follows it.
+    short = check == 1
+    if short.any():
+        same_row_prev = np.zeros(len(row), dtype=bool)
+        same_row_prev[1:] = row[1:] == row[:-1]
+        prev_stop = np.concatenate([[-1], stop[:-1]])
+        prev_kept = np.concatenate([[False], ~(village_skip[:-1] | (check[:-1] == 1))])
+        adjacent = (start == begin[row]) | (same_row_prev & (prev_stop == start) & prev_kept)
+        not_after = np.isin(a1, _NOT_AFTER_ONE)
+        for first, second in _NOT_AFTER_TWO:
+            not_after |= (a1 == first) & (a2 == second)
+        digit = _is_decimal()[padded]
+        house = np.zeros(len(row), dtype=bool)
+        numbered = short & digit[stop]
+        if numbered.any():
+            others = np.flatnonzero(~digit)
+            house[numbered] = np.isin(padded[others[np.searchsorted(others, stop[numbered])]], _HOUSE_UNITS)
+        cjk1 = (a1 >= 0x4E00) & (a1 <= 0x9FFF)
+        cjk2 = (a2 >= 0x4E00) & (a2 <= 0x9FFF)
+        town_after = cjk1 & (np.isin(a2, _TOWN_ENDS) | ((a2 == ord("街")) & (a3 == ord("道")))
+                             | (cjk2 & np.isin(a3, _TOWN_ENDS)))
+        town_after &= ~((a1 == ord("场")) & (a2 == ord("镇")))
+        defer[row[short & adjacent & ~not_after & ~house & ~town_after]] = True
+    kept = ~village_skip & ~short & (check != 3)
+    defer[row[kept & (cat == _C_FOREIGN)]] = True
+
+    place = kept & (cat == _C_PLACE)
+    town_hit = place & (table.town_start[kid + 1] > table.town_start[kid])
+    has_villages = table.village_start[kid + 1] > table.village_start[kid]
+    village_hit = place & ~town_hit & has_villages
+    defer[row[place & ~town_hit & table.shorts[kid]]] = True
+    defer[row[town_hit & has_villages]] = True
+    n_town = np.bincount(row[town_hit], minlength=n)
+    defer |= n_town > 1
+    n_kept = np.bincount(row[kept], minlength=n)
+    n_village = np.bincount(row[village_hit], minlength=n)
+    silent = np.flatnonzero((n_kept == 0) & ~defer).tolist()
+    defer |= (n_town == 0) & (n_village == 0)
+
+    # The county scope: every county the text names (rows naming none: the whole region).
+    county_hit = kept & (cat == _C_COUNTY)
+    c_rows, c_codes = _expand(table.county_start, table.county_code, kid[county_hit], row[county_hit])
+    scoped = np.zeros(n, dtype=bool)
+    scoped[c_rows] = True
+    scope = np.unique(c_rows * 1_000_000 + c_codes)
+    # The county of a row naming exactly one (an ambiguous answer keeps it).
+    one_county = np.bincount(scope // 1_000_000, minlength=n) == 1
+    row_county = np.zeros(n, dtype=np.int64)
+    row_county[scope // 1_000_000] = scope % 1_000_000
+
+    def in_scope(rows: np.ndarray, county: np.ndarray) -> np.ndarray:
+        return ~scoped[rows] | np.isin(rows * 1_000_000 + county, scope)
+
+    def county_of(i: int) -> str:
+        return str(row_county[i]) if one_county[i] else ""
+
+    # Township named in full: its one code in the scope; several, and no village to settle them: a tie.
+    t_rows, t_codes = _expand(table.town_start, table.town_code, kid[town_hit], row[town_hit])
+    ok = in_scope(t_rows, t_codes // 1000)
+    n_in = np.bincount(t_rows[ok], minlength=n)
+    town[t_rows[ok]] = t_codes[ok]
+    tie = (n_town == 1) & (n_in > 1) & (n_village == 0) & ~defer
+    defer[(n_town == 1) & (n_in != 1) & ~tie] = True
+    tied: dict[int, tuple[str, list[str]]] = {}
+    notes: dict[int, str] = {}
+    if tie.any():
+        pairs = np.unique(t_rows[ok & tie[t_rows]] * 1_000_000_000 + t_codes[ok & tie[t_rows]])
+        for i, codes_ in _grouped(pairs // 1_000_000_000, pairs % 1_000_000_000):
+            kept_ = [str(c) for c in codes_]
+            tied[i] = (county_of(i), kept_)
+            notes[i] = (f"乡镇名在 {len(kept_)} 处重复或相互矛盾:{_listing(idx.town_name, kept_)};请给出县或村 / "
+                        f"township name matches {len(kept_)} townships: {', '.join(kept_)}; give the county or village")
+        defer |= tie  # answered below as ties, not as townships
+
+    # Village (see _village_code): the first village form naming exactly one village of the township,
+    vh = village_hit & ~defer[row] & (n_town[row] == 1)
+    village = _single_village(table, kid[vh], row[vh], town, n)
+
+    # or, with no township named, the first village form with villages in the scope, when they all
+    # lie in one township (no old township name right after the county, no township short name alike);
+    # when they lie in several and no other village form narrows them: a tie.
+    alone = np.flatnonzero((n_town == 0) & ~defer)
+    if len(alone):
+        vh = village_hit & (n_town[row] == 0) & ~defer[row]
+        v_hit, v_code = _expand(table.village_start, table.village_code, kid[vh], np.flatnonzero(vh))
+        ok = in_scope(row[v_hit], v_code // 1_000_000)
+        v_hit, v_code = v_hit[ok], v_code[ok]
+        first_hit = np.full(n, len(row), dtype=np.int64)
+        np.minimum.at(first_hit, row[v_hit], v_hit)
+        mine = v_hit == first_hit[row[v_hit]]
+        f_rows, f_code = row[v_hit[mine]], v_code[mine]
+        n_codes = np.bincount(f_rows, minlength=n)
+        towns_seen = np.unique(f_rows * 1_000_000_000 + f_code // 1000)
+        n_towns = np.bincount(towns_seen // 1_000_000_000, minlength=n)
+        n_sets = np.bincount(row[np.unique(v_hit)], minlength=n)
+        plain = (n_codes >= 1) & ~table.shadowed[kid[np.minimum(first_hit, len(row) - 1)]]
+        unique = plain & (n_towns == 1)
+        shared = plain & (n_towns > 1) & (n_sets == 1)
+        defer[alone[~(unique | shared)[alone]]] = True
+        shared_towns = dict(_grouped(towns_seen // 1_000_000_000, towns_seen % 1_000_000_000))
+        town[f_rows] = f_code // 1000
+        village[f_rows[n_codes[f_rows] == 1]] = f_code[n_codes[f_rows] == 1]
+        # An old township name right after the county (or first) is the one-row path's to report.
+        admin = kept & ((cat == _C_COUNTY) | (cat == _C_ANCESTOR))
+        admin_end = np.zeros(n, dtype=np.int64)
+        np.maximum.at(admin_end, row[admin], stop[admin] - begin[row[admin]])
+        after = kept & (start - begin[row] >= admin_end[row])
+        gap_end = lengths.copy()
+        np.minimum.at(gap_end, row[after], start[after] - begin[row[after]])
+        for i in alone[(unique | shared)[alone]].tolist():
+            if gap_end[i] > admin_end[i] and _TOWN_TOKEN.match(primary[i][admin_end[i]:gap_end[i]]):
+                defer[i] = True
                 continue
-            if info.check != 2:
-                return None
-        last = end + 1
-        cat = info.cat
-        if cat == _C_PLACE:
-            if info.towns:
-                if town or len(info.towns) != 1 or info.villages:
-                    return None
-                town = info.towns
-            elif info.shorts:
-                return None
-            else:
-                villages.append((text[end - length + 1:end + 1], info.villages, info.shadow))
-        elif cat == _C_COUNTY:
-            if len(info.counties) != 1 or (county and county != info.counties[0]):
-                return None
-            county = info.counties[0]
-        elif cat == _C_FOREIGN:
-            return None
-    if not town:
-        return None
-    code = town[0]
-    if county and code[:6] != county:
-        return None
-    village = _village_code(idx, code, text, villages)
-    if not village and name and _NAMES_A_VILLAGE.search(name):
-        village = _village_token(idx, code, name, None)
-    return ("matched", code[:6], code, idx.town_name[code], village, idx.village_name[village] if village else "",
-            method, "", "")
+            h = int(first_hit[i])
+            form = primary[i][start[h] - begin[i]:stop[h] - begin[i]]
+            if unique[i]:
+                notes[i] = (f"未给出乡镇,由唯一的村名“{form}”确定 / "
+                            f"no township given; placed by the unique village name '{form}'")
+                continue
+            towns_ = [str(c) for c in shared_towns[i]]
+            tied[i] = (county_of(i), towns_)
+            notes[i] = (f"村名“{form}”在 {len(towns_)} 个乡镇重复:{_listing(idx.town_name, towns_)};未给出乡镇 / "
+                        f"village name '{form}' shared by {len(towns_)} townships: {', '.join(towns_)}; "
+                        "no township given")
+            defer[i] = True  # answered as a tie, not as a township
+    answered = np.flatnonzero(~defer)
+
+    # else (a township named) a village stem after the township's name (rows in which no stem of the
+    # township can start are left out at once),
+    need = answered[(village[answered] < 0) & (n_town[answered] == 1)]
+    if len(need):
+        texts = table.town_text[np.searchsorted(table.towns, town[need])]
+        keys = texts[:, 3].tolist()
+        cut = np.array([primary[i].find(k) for i, k in zip(need.tolist(), keys, strict=True)], dtype=np.int64)
+        # Not found: the one-row search (short name, whole text) decides.
+        rest = np.where(cut >= 0, cut + np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), 0)
+        span = np.maximum(lengths[need] - rest - 1, 0)  # bigram starts after the cut
+        owner = np.repeat(np.arange(len(need)), span)
+        pos = begin[need[owner]] + rest[owner] + (np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span))
+        where = np.searchsorted(table.towns, town[need[owner]]).astype(np.int64)
+        pair = (where << 42) | (codes[pos].astype(np.int64) << 21) | codes[pos + 1].astype(np.int64)
+        candidate = cut < 0
+        candidate[owner[np.isin(pair, table.stem_starts)]] = True
+        for i, town_code in zip(need[candidate].tolist(), texts[candidate, 0].tolist(), strict=True):
+            code = _village_code(idx, town_code, primary[i], [])
+            if code:
+                village[i] = int(code)
+    # else a village form in the facility name (五里村农村幸福院).
+    ask = [i for i in answered[village[answered] < 0].tolist() if secondary[i] and _NAMES_A_VILLAGE.search(secondary[i])]
+    if ask:
+        asked = [secondary[i] for i in ask]
+        joined_names = _SEP.join(asked)
+        name_hits = _hit_array(idx.automaton.find_matches_as_indexes(joined_names))
+        name_codes = np.concatenate([np.frombuffer(joined_names.encode("utf-32-le"), dtype=np.uint32),
+                                     np.zeros(1, dtype=np.uint32)])
+        name_begin = np.zeros(len(ask) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, asked), dtype=np.int64, count=len(ask)) + 1, out=name_begin[1:])
+        which = np.asarray(ask, dtype=np.int64)[np.searchsorted(name_begin, name_hits[:, 1], side="right") - 1]
+        k = name_hits[:, 0]
+        ok = (table.village_start[k + 1] > table.village_start[k]) & ~np.isin(name_codes[name_hits[:, 2]], _TOWN_ENDS)
+        from_name = _single_village(table, k[ok], which[ok], town, n)
+        village = np.where(village < 0, from_name, village)
+
+    done = np.zeros(n, dtype=bool)
+    done[answered] = True
+    done[list(tied)] = True
+    return done, town, village, notes, tied, silent
+
+
+def _grouped(keys: np.ndarray, values: np.ndarray) -> list[tuple[int, list[int]]]:
+    """(key, values) per distinct key of a key-sorted pair of arrays."""
+    if not len(keys):
+        return []
+    cuts = np.flatnonzero(np.diff(keys)) + 1
+    return [(int(k[0]), v.tolist()) for k, v in zip(np.split(keys, cuts), np.split(values, cuts), strict=True)]
+
+
+def _hit_array(found: list[tuple[int, int, int]]) -> np.ndarray:
+    """Hits (key, start, stop) as an (n, 3) int64 array."""
+    return np.fromiter(itertools.chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
+
+
+def _expand(starts: np.ndarray, values: np.ndarray, kid: np.ndarray, tag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's codes (``values[starts[k]:starts[k + 1]]``) with the tag of the hit, flattened."""
+    first = starts[kid]
+    size = starts[kid + 1] - first
+    owner = np.repeat(np.arange(len(kid)), size)
+    offset = np.arange(int(size.sum())) - np.repeat(np.cumsum(size) - size, size)
+    return tag[owner], values[first[owner] + offset]
+
+
+def _single_village(table: _KeyTable, kid: np.ndarray, row: np.ndarray, town: np.ndarray, n: int) -> np.ndarray:
+    """Per row, the village of the first hit (in order) that names exactly one village of the row's township; -1."""
+    village = np.full(n, -1, dtype=np.int64)
+    hit, code = _expand(table.village_start, table.village_code, kid, np.arange(len(kid)))
+    mine = code // 1000 == town[row[hit]]
+    good = np.flatnonzero(np.bincount(hit[mine], minlength=len(kid)) == 1)
+    pick = np.zeros(len(kid), dtype=np.int64)
+    pick[hit[mine]] = code[mine]
+    rows, at = np.unique(row[good], return_index=True)
+    village[rows] = pick[good[at]]
+    return village
 
 
 def _finish(m: AddressMatch, idx: RegionIndex) -> AddressMatch:

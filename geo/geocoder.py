@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
 import re
 import threading
 import unicodedata
@@ -26,14 +27,16 @@ import numpy as np
 import pandas as pd
 
 from geo.address import (
+    ANSWER_FIELDS,
     AddressMatch,
+    BatchAnswers,
     normalise,
     normalise_many,
     parse_address,
     parse_normalised,
-    quick_answer,
+    prepare_batch,
+    quick_answers,
     region_index,
-    scan,
     village_in_township,
 )
 from geo.gazetteer import Region, load_gazetteer
@@ -109,10 +112,6 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
                                  column=col)
     n = len(frame)
     idx = region_index(reg.code)
-    out = {k: np.full(n, "", dtype=object) for k in ("county_code", "township_code", "township_name",
-                                                     "village_code", "village_name", "match_method",
-                                                     "match_note", "candidates")}
-    status = np.full(n, "unmatched", dtype=object)
 
     def col(role: str) -> list[str]:
         if role not in role_map:
@@ -120,15 +119,8 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
         return frame[role_map[role]].astype("string").fillna("").tolist()
 
     cols = [col(r) for r in ("division_code", "township", "village", "county", "address", "name")]
-    answers = _answers(reg, idx, cols, n)
-    fields = ("match_status", "county_code", "township_code", "township_name", "village_code", "village_name",
-              "match_method", "match_note", "candidates")
-    if answers:
-        for name_, values in zip(fields, zip(*answers, strict=True), strict=True):
-            if name_ == "match_status":
-                status = np.array(values, dtype=object)
-            else:
-                out[name_] = np.array(values, dtype=object)
+    out = _answers(reg, idx, cols, n)
+    status = out.pop("match_status")
 
     problems = getattr(sheet, "problems", None)
     if problems is not None and len(problems) and n:
@@ -219,8 +211,8 @@ def _string_array(values: np.ndarray) -> Any:
     return pd.array(values, dtype="string")
 
 
-def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> list[tuple[str, ...]]:
-    """Each row's answer tuple; identical inputs are parsed once.
+def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> dict[str, np.ndarray]:
+    """Each row's answer, as object arrays keyed by :data:`geo.address.ANSWER_FIELDS`.
 
     Rows with only address/name text are keyed on their normalised texts (one vectorised
     normalisation per column); rows with code/乡镇/村/县 cells go through :func:`_place_row`.
@@ -257,13 +249,92 @@ def _collapse_digits(texts: list[str]) -> list[str]:
 
 
 def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: list[bool], addr_n: list[str],
-                 name_n: list[str]) -> list[tuple[str, ...]]:
+                 name_n: list[str]) -> dict[str, np.ndarray]:
+    """Each row's answer as columns; large sheets are split over forked worker processes.
+
+    Forking shares the region index (built once, read-only) and the rows with the workers, which send
+    back codes, not text. It is used only in a single-threaded process (the CLI, the benchmark), where
+    fork is safe; a server with threads (Streamlit) answers in-process.
+    """
+    rows = (reg, idx, cols, plain, addr_n, name_n)
+    workers = _workers(n)
+    if workers < 2:
+        parts = [_answer_part(rows, 0, n)]
+    else:
+        prepare_batch(idx)  # built once, before forking, and shared
+        bounds = np.linspace(0, n, workers + 1).astype(int).tolist()
+        _ROWS[:] = rows
+        try:
+            with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
+                pending = pool.starmap_async(_answer_forked, list(zip(bounds[1:-1], bounds[2:], strict=True)))
+                parts = [_answer_part(rows, 0, bounds[1]), *pending.get()]
+        finally:
+            _ROWS.clear()
+    out = {k: np.full(n, "", dtype=object) for k in ANSWER_FIELDS}
+    for batch_rows, batch, other_rows, answers in parts:
+        if batch is not None:
+            for k, values in batch.columns(idx).items():
+                out[k][batch_rows] = values
+        if answers:
+            where = np.asarray(other_rows, dtype=np.int64)
+            for k, values in zip(ANSWER_FIELDS, zip(*answers, strict=True), strict=True):
+                column = np.empty(len(values), dtype=object)
+                column[:] = values
+                out[k][where] = column
+    return out
+
+
+# The rows being answered, visible to forked workers without pickling (set only in _answer_rows).
+_ROWS: list[Any] = []
+
+
+def _workers(n: int) -> int:
+    """Processes for ``n`` rows: at least settings.GEOCODE_PARALLEL_MIN each, only where forking is
+    safe (a single-threaded process with fork) and pays for copying this process (see settings)."""
+    workers = min(settings.GEOCODE_WORKERS, max(1, n // settings.GEOCODE_PARALLEL_MIN))
+    if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return workers if n >= settings.GEOCODE_ROWS_PER_GB * _resident_gb() else 1
+
+
+def _resident_gb() -> float:
+    """This process's resident memory in GB (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _answer_forked(start: int, stop: int) -> tuple[Any, ...]:
+    return _answer_part(tuple(_ROWS), start, stop)
+
+
+def _answer_part(rows: tuple[Any, ...], start: int, stop: int
+                 ) -> tuple[np.ndarray, BatchAnswers | None, list[int], list[tuple[str, ...]]]:
+    """Rows ``start:stop``: plain rows (address/name only) as one array computation
+    (:func:`geo.address.quick_answers`), the rest row by row, each distinct input once.
+
+    Returns the rows given to the array computation and its answers, and the other rows with theirs.
+    """
+    reg, idx, cols, plain, addr_n, name_n = rows
     code, town, village, county, address, name = cols
-    # Distinct inputs, each answered once: plain rows by their normalised texts, others by their cells.
+    batch_rows = np.zeros(0, dtype=np.int64)
+    batch = None
+    done = np.zeros(stop - start, dtype=bool)
+    if len(reg.code) <= 6:  # township regions need the general path (geo.address._finish)
+        picked = [i for i in range(start, stop) if plain[i]]
+        batch_rows = np.asarray(picked, dtype=np.int64)
+        if len(picked) == stop - start:
+            batch = quick_answers(idx, addr_n[start:stop], name_n[start:stop])
+        else:
+            batch = quick_answers(idx, [addr_n[i] for i in picked], [name_n[i] for i in picked])
+        done[batch_rows - start] = batch.answered
     keys: dict[tuple[str, ...], int] = {}
     jobs: list[tuple[Any, ...]] = []
+    other_rows: list[int] = []
     of_row: list[int] = []
-    for i in range(n):
+    for i in (np.flatnonzero(~done) + start).tolist():
         if plain[i]:
             key: tuple[str, ...] = (addr_n[i], name_n[i])
         else:
@@ -272,56 +343,11 @@ def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: li
         if j is None:
             j = keys[key] = len(jobs)
             jobs.append(key if plain[i] else key[1:])
+        other_rows.append(i)
         of_row.append(j)
-    solved = _solve(reg, idx, jobs)
-    return [solved[j] for j in of_row]
-
-
-# Jobs of the batch being solved, visible to forked workers without pickling (set only during _solve).
-_BATCH: list[Any] = []
-
-
-def _solve(reg: Region, idx: Any, jobs: list[tuple[Any, ...]]) -> list[tuple[str, ...]]:
-    """Answer each distinct input; large batches are split over forked worker processes.
-
-    Forking shares the region index (built once, read-only) with the workers. It is used only in a
-    single-threaded process (the CLI, the benchmark), where fork is safe; a server with threads
-    (Streamlit) answers in-process.
-    """
-    workers = min(settings.GEOCODE_WORKERS, max(1, len(jobs) // settings.GEOCODE_PARALLEL_MIN))
-    if workers < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return _solve_range(reg, idx, jobs, 0, len(jobs))
-    bounds = np.linspace(0, len(jobs), workers + 1).astype(int)
-    _BATCH[:] = [reg, idx, jobs]
-    try:
-        with multiprocessing.get_context("fork").Pool(workers - 1) as pool:
-            pending = pool.starmap_async(_solve_batch, [(int(a), int(b)) for a, b in zip(bounds[1:-1], bounds[2:], strict=True)])
-            first = _solve_range(reg, idx, jobs, 0, int(bounds[1]))
-            rest = pending.get()
-    finally:
-        _BATCH.clear()
-    return [answer for part in (first, *rest) for answer in part]
-
-
-def _solve_batch(start: int, stop: int) -> list[tuple[str, ...]]:
-    reg, idx, jobs = _BATCH
-    return _solve_range(reg, idx, jobs, start, stop)
-
-
-def _solve_range(reg: Region, idx: Any, jobs: list[tuple[Any, ...]], start: int, stop: int
-                 ) -> list[tuple[str, ...]]:
-    out = []
-    append = out.append
-    quick = quick_answer if len(reg.code) <= 6 else None  # township regions need the general path
-    for job in jobs[start:stop]:
-        if len(job) == 2:
-            addr, name = job
-            hits = scan(idx, addr)
-            hit = quick(idx, addr, name, hits) if quick else None
-            append(hit if hit is not None else _row_answer(parse_normalised(idx, addr, name, hits=hits), ""))
-        else:
-            append(_row_answer(*_place_row(reg, idx, *job)))
-    return out
+    solved = [_row_answer(parse_normalised(idx, *job), "") if len(job) == 2 else _row_answer(*_place_row(reg, idx, *job))
+              for job in jobs]
+    return batch_rows, batch, other_rows, [solved[j] for j in of_row]
 
 
 def _row_answer(m: AddressMatch, extra: str) -> tuple[str, ...]:

@@ -193,29 +193,43 @@ def test_bare_village_stem_names_its_townships_but_is_never_placed() -> None:
         assert parse_address(text, ANYUE, name=name).status == "unmatched"
 
 
-def test_quick_answer_equals_the_general_path() -> None:
-    """The geocoder's fast path gives, row by row, the general path's answer (or declines)."""
+def _batch_against_general(region: str, texts: list[str], names: list[str]) -> tuple[int, int]:
+    """Rows the array path answered, and rows checked; every answer must equal the one-row path's."""
+    from geo.address import normalise_many, parse_normalised, quick_answers
+    from geo.geocoder import _row_answer
+
+    idx = region_index(region)
+    texts, names = normalise_many(texts), normalise_many(names)
+    batch = quick_answers(idx, texts, names)
+    answered = 0
+    for i, (t, n) in enumerate(zip(texts, names, strict=True)):
+        got = batch.row(idx, i)
+        if got is not None:
+            answered += 1
+            assert got == _row_answer(parse_normalised(idx, t, n), ""), (region, t, n)
+    return answered, len(texts)
+
+
+def test_array_path_equals_the_general_path_on_the_evaluation_set() -> None:
+    """The geocoder's array path (quick_answers) gives, row by row, the one-row path's answer (or declines)."""
     import pandas as pd
 
-    from geo.address import normalise_many, parse_normalised, quick_answer, scan
-    from geo.geocoder import _row_answer
     from towncover import settings
 
     eval_set = pd.read_csv(settings.DATA_DIR / "eval" / "addresses.csv", dtype=str, keep_default_na=False)
-    checked = answered = 0
-    for region, part in eval_set.groupby("region"):
-        if len(region) > 6:
-            continue
-        idx = region_index(region)
-        texts = normalise_many(part["address"].tolist())
-        names = normalise_many(part["name"].tolist()) if "name" in part else [""] * len(texts)
-        for t, n in zip(texts, names, strict=True):
-            fast = quick_answer(idx, t, n, scan(idx, t))
-            checked += 1
-            if fast is not None:
-                answered += 1
-                assert fast == _row_answer(parse_normalised(idx, t, n), ""), (region, t, n)
-    assert (checked, answered) == (3540, 2100)
+    got = [_batch_against_general(region, part["address"].tolist(), part["name"].tolist())
+           for region, part in eval_set.groupby("region") if len(region) <= 6]
+    assert (sum(a for a, _ in got), sum(n for _, n in got)) == (2460, 3540)
+
+
+def test_array_path_equals_the_general_path_on_national_rows() -> None:
+    """The same on the benchmark's generated rows (every sheet style) in three provinces."""
+    from bench.data import generate
+
+    rows = generate(6000, 0, provinces=["11", "44", "51"]).rows
+    got = {prov: _batch_against_general(prov, part["address"].tolist(), part["name"].tolist())
+           for prov, part in rows.groupby("province")}
+    assert got == {"11": (675, 675), "44": (2311, 2311), "51": (3014, 3014)}
 
 
 def test_service_centre_is_not_a_short_township_name() -> None:

@@ -225,6 +225,7 @@ def test_parallel_batches_give_the_same_answers(monkeypatch) -> None:
 
     monkeypatch.setattr(settings, "GEOCODE_WORKERS", 2)
     monkeypatch.setattr(settings, "GEOCODE_PARALLEL_MIN", 100)
+    monkeypatch.setattr(settings, "GEOCODE_ROWS_PER_GB", 0)
     monkeypatch.setattr(geocoder.threading, "active_count", lambda: 1)
     monkeypatch.setattr(geocoder.multiprocessing, "get_context", counting_context)
     parallel = geocode(sheet, "3609")
@@ -234,6 +235,22 @@ def test_parallel_batches_give_the_same_answers(monkeypatch) -> None:
     monkeypatch.setattr(geocoder.threading, "active_count", lambda: 3)
     pd.testing.assert_frame_equal(serial, geocode(sheet, "3609"))
     assert forks == ["fork"]
+
+
+def test_forks_only_when_the_rows_pay_for_copying_the_process(monkeypatch) -> None:
+    from geo import geocoder
+    from towncover import settings
+
+    monkeypatch.setattr(settings, "GEOCODE_WORKERS", 2)
+    monkeypatch.setattr(settings, "GEOCODE_PARALLEL_MIN", 5_000)
+    monkeypatch.setattr(settings, "GEOCODE_ROWS_PER_GB", 40_000)
+    monkeypatch.setattr(geocoder.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(geocoder, "_resident_gb", lambda: 2.0)  # a process holding 2 GB
+    assert [geocoder._workers(n) for n in (9_999, 10_000, 79_999, 80_000)] == [1, 1, 1, 2]
+    monkeypatch.setattr(geocoder, "_resident_gb", lambda: 0.1)
+    assert [geocoder._workers(n) for n in (9_999, 10_000)] == [1, 2]
+    monkeypatch.undo()
+    assert 0.01 < geocoder._resident_gb() < 64  # the real one reads /proc/self/statm
 
 
 def test_digits_are_folded_only_where_no_name_holds_one() -> None:

@@ -26,10 +26,13 @@ TOWN_MAX = 199  # 100-199 镇; 200-399 乡
 # Coordinates in facility sheets are usually copied from Amap, so GCJ-02 unless the user says otherwise.
 DEFAULT_SHEET_CRS = "gcj02"
 
-# Geocoding: batches of at least GEOCODE_PARALLEL_MIN distinct inputs per worker are split over
-# forked processes (single-threaded callers only: the CLI and the benchmark, never the app's server).
+# Geocoding: sheets of at least GEOCODE_PARALLEL_MIN rows per worker are split over forked
+# processes (single-threaded callers only: the CLI and the benchmark, never the app's server), and
+# only with at least GEOCODE_ROWS_PER_GB rows per GB the process holds: forking copies the page
+# tables (~40 ms per GB measured) and every page either side then writes.
 GEOCODE_WORKERS = max(1, min(int(os.environ.get("TOWNCOVER_WORKERS", os.cpu_count() or 1)), 8))
-GEOCODE_PARALLEL_MIN = 10_000
+GEOCODE_PARALLEL_MIN = 5_000
+GEOCODE_ROWS_PER_GB = 40_000
 
 # Limits for uploaded files (stated in the UI).
 MAX_UPLOAD_MB = 50
