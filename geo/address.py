@@ -914,12 +914,18 @@ def _key_table(idx: RegionIndex) -> _KeyTable:
             np.cumsum(np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)), out=start[1:])
             return start, np.fromiter((int(c) for codes in lists for c in codes), dtype=np.int64, count=int(start[-1]))
 
-        towns = np.array(sorted(int(c) for c in idx.town_name), dtype=np.int64)
-        villages = np.array(sorted(int(c) for c in idx.village_name), dtype=np.int64)
-        firsts = {(t, stem[:2]) for t, stems in idx.village_stems.items() for stem, _ in stems}
+        def columns(*values: list[str]) -> np.ndarray:
+            out = np.empty((len(values[0]), len(values)), dtype=object)
+            for j, column in enumerate(values):
+                out[:, j] = column
+            return out
+
+        # Codes of one level have one length, so sorting the strings sorts the numbers.
+        town_codes, village_codes = sorted(idx.town_name), sorted(idx.village_name)
+        position = {c: i for i, c in enumerate(town_codes)}
         stem_starts = np.unique(np.array(
-            [(int(np.searchsorted(towns, int(t))) << 42) | (ord(two[0]) << 21) | ord(two[1]) for t, two in firsts],
-            dtype=np.int64))
+            [(position[t] << 42) | (ord(stem[0]) << 21) | ord(stem[1])
+             for t, stems in idx.village_stems.items() if t in position for stem, _ in stems], dtype=np.int64))
         (town_start, town_code), (county_start, county_code), (village_start, village_code) = (
             flat("towns"), flat("counties"), flat("villages"))
         idx.table = _KeyTable(
@@ -928,12 +934,12 @@ def _key_table(idx: RegionIndex) -> _KeyTable:
             shorts=np.fromiter((bool(k.shorts) for k in keys), dtype=bool, count=len(keys)),
             shadowed=np.fromiter((bool(k.shadow) for k in keys), dtype=bool, count=len(keys)),
             town_start=town_start, town_code=town_code, county_start=county_start, county_code=county_code,
-            village_start=village_start, village_code=village_code, towns=towns, stem_starts=stem_starts,
-            town_text=np.array([[c, c[:6], idx.town_name[c], idx.town_key[c]] for c in map(str, towns.tolist())],
-                               dtype=object).reshape(-1, 4),
-            villages=villages,
-            village_text=np.array([[c, idx.village_name[c]] for c in map(str, villages.tolist())],
-                                  dtype=object).reshape(-1, 2),
+            village_start=village_start, village_code=village_code,
+            towns=np.array(town_codes, dtype=np.int64), stem_starts=stem_starts,
+            town_text=columns(town_codes, [c[:6] for c in town_codes], [idx.town_name[c] for c in town_codes],
+                              [idx.town_key[c] for c in town_codes]),
+            villages=np.array(village_codes, dtype=np.int64),
+            village_text=columns(village_codes, [idx.village_name[c] for c in village_codes]),
         )
     return idx.table
 
