@@ -126,12 +126,12 @@ def facility_points(analysis: Any) -> gpd.GeoDataFrame:
     since a real coordinate may fall in another township's schematic cell and mislead. Rows with
     neither are left out of the layer (they remain in the tables and the review queue).
     """
-    placed = analysis.placed
+    placed = analysis.placed.reset_index(drop=True)
     roles = analysis.sheet.roles
     lng = pd.to_numeric(placed["lng_wgs84"], errors="coerce").to_numpy(dtype="float64")
     lat = pd.to_numeric(placed["lat_wgs84"], errors="coerce").to_numpy(dtype="float64")
     own = np.isfinite(lng) & np.isfinite(lat)
-    town = placed["township_code"].fillna("").astype(str)
+    town = placed["township_code"].fillna("").astype("str")
     if analysis.units is not None:
         centres = analysis.units.set_index("code").geometry.representative_point()
         fallback = centres.reindex(town.to_numpy())
@@ -139,21 +139,28 @@ def facility_points(analysis: Any) -> gpd.GeoDataFrame:
         fallback = pd.Series([None] * len(placed), dtype=object)
     if analysis.schematic:
         own &= fallback.isna().to_numpy()
-    geometry = np.where(own, shapely.points(lng, lat), fallback.to_numpy())
+    geometry = np.array(fallback.to_numpy(), dtype=object)
+    geometry[own] = shapely.points(lng[own], lat[own])
     keep = own | fallback.notna().to_numpy()
+
+    def text(column: str, *, blank: bool = False) -> pd.Series:
+        # Columns stay Arrow-backed: no round trip through Python objects.
+        values = placed[column]
+        return (values.fillna("") if blank else values).astype("str")
+
     frame = pd.DataFrame({
         "row": placed["row"].to_numpy(),
-        "name": placed[roles["name"]].to_numpy() if "name" in roles else "",
-        "address": placed[roles["address"]].to_numpy() if "address" in roles else "",
-        "category": placed["category"].to_numpy(),
-        "category_label": placed["category_label"].to_numpy(),
-        "township_code": town.to_numpy(),
-        "township_name": placed["township_name"].fillna("").to_numpy(),
-        "village_code": placed["village_code"].fillna("").to_numpy(),
-        "village_name": placed["village_name"].fillna("").to_numpy(),
-        "match_status": placed["match_status"].to_numpy(),
-        "match_method": placed["match_method"].to_numpy(),
+        "name": text(roles["name"]) if "name" in roles else "",
+        "address": text(roles["address"]) if "address" in roles else "",
+        "category": text("category"),
+        "category_label": text("category_label"),
+        "township_code": town,
+        "township_name": text("township_name", blank=True),
+        "village_code": text("village_code", blank=True),
+        "village_name": text("village_name", blank=True),
+        "match_status": text("match_status"),
+        "match_method": text("match_method"),
         "position": np.where(own, "coordinates", "township_centre"),
     })
-    points = gpd.GeoDataFrame(frame, geometry=list(geometry), crs="EPSG:4326")
+    points = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"), crs="EPSG:4326")
     return points[keep].reset_index(drop=True)
