@@ -1211,6 +1211,7 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str]
         unique = plain & (n_towns == 1)
         shared = plain & (n_towns > 1) & (n_sets == 1)
         defer[alone[~(unique | shared)[alone]]] = True
+        towns_seen = towns_seen[shared[towns_seen // 1_000_000_000]]
         shared_towns = dict(_grouped(towns_seen // 1_000_000_000, towns_seen % 1_000_000_000))
         town[f_rows] = f_code // 1000
         village[f_rows[n_codes[f_rows] == 1]] = f_code[n_codes[f_rows] == 1]
@@ -1283,10 +1284,10 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str]
 
 def _grouped(keys: np.ndarray, values: np.ndarray) -> list[tuple[int, list[int]]]:
     """(key, values) per distinct key of a key-sorted pair of arrays."""
-    if not len(keys):
-        return []
-    cuts = np.flatnonzero(np.diff(keys)) + 1
-    return [(int(k[0]), v.tolist()) for k, v in zip(np.split(keys, cuts), np.split(values, cuts), strict=True)]
+    out: dict[int, list[int]] = {}
+    for k, v in zip(keys.tolist(), values.tolist(), strict=True):
+        out.setdefault(k, []).append(v)
+    return list(out.items())
 
 
 def _hit_array(found: list[tuple[int, int, int]]) -> np.ndarray:
