@@ -1255,13 +1255,14 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str]
         where = np.searchsorted(table.towns, town[need[owner]]).astype(np.int64)
         pair = (where << 42) | (codes[pos].astype(np.int64) << 21) | codes[pos + 1].astype(np.int64)
         candidate = cut < 0
-        candidate[owner[np.isin(pair, table.stem_starts)]] = True
+        candidate[owner[_sorted_contains(table.stem_starts, pair)]] = True
         for i, town_code in zip(need[candidate].tolist(), texts[candidate, 0].tolist(), strict=True):
             code = _village_code(idx, town_code, primary[i], [])
             if code:
                 village[i] = int(code)
     # else a village form in the facility name (五里村农村幸福院).
-    ask = [i for i in answered[village[answered] < 0].tolist() if secondary[i] and _NAMES_A_VILLAGE.search(secondary[i])]
+    ask = np.flatnonzero(_names_a_village(secondary))
+    ask = ask[~defer[ask] & (village[ask] < 0)].tolist()
     if ask:
         asked = [secondary[i] for i in ask]
         joined_names = _SEP.join(asked)
@@ -1288,6 +1289,32 @@ def _grouped(keys: np.ndarray, values: np.ndarray) -> list[tuple[int, list[int]]
     for k, v in zip(keys.tolist(), values.tolist(), strict=True):
         out.setdefault(k, []).append(v)
     return list(out.items())
+
+
+def _sorted_contains(values: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``np.isin(x, values)`` for sorted ``values`` (a binary search, no sort of ``x``)."""
+    at = np.minimum(np.searchsorted(values, x), max(len(values) - 1, 0))
+    return values[at] == x if len(values) else np.zeros(len(x), dtype=bool)
+
+
+def _names_a_village(texts: list[str]) -> np.ndarray:
+    """Per text, ``_NAMES_A_VILLAGE.search(text) is not None`` (村, 社区, 居委, 嘎查 or 委员会 in it)."""
+    if not texts:
+        return np.zeros(0, dtype=bool)
+    joined = _SEP.join(texts)
+    found = np.zeros(len(texts), dtype=bool)
+    try:
+        codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:
+        return np.array([_NAMES_A_VILLAGE.search(t) is not None for t in texts], dtype=bool)
+    nxt = np.append(codes[1:], 0)
+    nxt2 = np.append(nxt[1:], 0)
+    hit = ((codes == ord("村")) | ((codes == ord("社")) & (nxt == ord("区"))) | ((codes == ord("居")) & (nxt == ord("委")))
+           | ((codes == ord("嘎")) & (nxt == ord("查"))) | ((codes == ord("委")) & (nxt == ord("员")) & (nxt2 == ord("会"))))
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    begin = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    found[np.searchsorted(begin, np.flatnonzero(hit), side="right") - 1] = True
+    return found
 
 
 def _hit_array(found: list[tuple[int, int, int]]) -> np.ndarray:

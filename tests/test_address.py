@@ -238,3 +238,12 @@ def test_service_centre_is_not_a_short_township_name() -> None:
     assert m.township_code == "" and m.status in ("ambiguous", "unmatched")
     m = parse_address("", "51", name="幸福院")
     assert m.township_code == ""
+
+
+def test_village_word_search_on_many_names_equals_the_regex() -> None:
+    from geo.address import _NAMES_A_VILLAGE, _names_a_village
+
+    names = ["五里村农村幸福院", "石羊镇敬老院", "青龙社区", "社", "区社", "居委会", "居", "嘎查", "嘎", "委员会",
+             "委员", "村", "", "社区居委会", "大社区", "光明养老院", "委", "会委员会x"]
+    assert _names_a_village(names).tolist() == [_NAMES_A_VILLAGE.search(n) is not None for n in names]
+    assert _names_a_village(names).tolist().count(True) == 9
