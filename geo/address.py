@@ -10,18 +10,22 @@ Ambiguity is reported, never guessed.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 import numpy as np
+import pandas as pd
 
-from geo.gazetteer import Region, load_gazetteer
+from geo.gazetteer import Gazetteer, Region, load_gazetteer
 
 # --------------------------------------------------------------------------------------------------
 # Normalisation
@@ -207,6 +211,7 @@ def _village_forms(name: str, kind: str) -> tuple[list[str], str]:
 
 # Entry kinds while building.
 ANCESTOR, COUNTY, COUNTY_SHORT, TOWN, TOWN_SHORT, VILLAGE, FOREIGN, FOREIGN_SHORT, FOREIGN_TWO, SHADOW = range(10)
+_N_KINDS = SHADOW + 1
 # Token categories at match time (one per key, by precedence).
 _C_COUNTY, _C_FOREIGN, _C_ANCESTOR, _C_PLACE = range(4)
 
@@ -245,7 +250,74 @@ class RegionIndex:
     table: _KeyTable | None = None  # the keys as arrays, for quick_answers (built on first use)
 
 
+class _Entries(NamedTuple):
+    """Index entries while building, in the order they are added: one per key, kind and code."""
+
+    key: np.ndarray  # normalised name (object)
+    kind: np.ndarray  # ANCESTOR ... SHADOW (int)
+    code: np.ndarray  # division code (object)
+
+
+def _entries(keys: Sequence[str], kind: int | Sequence[int], codes: Sequence[str]) -> _Entries:
+    """Entries for the keys long enough to be indexed (two characters or more).
+
+    Parameters
+    ----------
+    keys : sequence of str
+        Normalised names.
+    kind : int or sequence of int
+        Entry kind, one for all keys or one per key.
+    codes : sequence of str
+        Division code of each key.
+
+    Returns
+    -------
+    _Entries
+    """
+    key, code = _object_array(keys), _object_array(codes)
+    kinds = np.broadcast_to(np.asarray(kind, dtype=np.int64), key.shape)
+    long = np.fromiter(map(len, key), dtype=np.int64, count=len(key)) >= 2
+    return _Entries(key[long], kinds[long], code[long])
+
+
+def _object_array(values: Sequence[str]) -> np.ndarray:
+    """``values`` as a NumPy object array (as they are when they are one)."""
+    if isinstance(values, np.ndarray):
+        return values
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _concat(parts: Sequence[_Entries]) -> _Entries:
+    """The entries of ``parts``, one after another."""
+    return _Entries(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while an index is built, then count what it built as old.
+
+    Building allocates some 10^5 keys, lists and tuples per province: the collections they would
+    trigger, and the one after of all the new objects, traverse every live object (a tenth of the
+    build time, more in a process holding more). The index holds no reference cycles and lives on in
+    the cache, so its objects go straight to the oldest generation (``freeze`` + ``unfreeze``; not
+    when objects are frozen already), as they would after surviving two collections.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
 @lru_cache(maxsize=16)
+@_gc_paused()
 def region_index(code: str) -> RegionIndex:
     """Build (once per region, cached) the name index for a region code.
 
@@ -263,97 +335,235 @@ def region_index(code: str) -> RegionIndex:
     scope = code[:6] if len(code) > 6 else code
     counties = gaz.counties_in(scope)
     towns = gaz.townships_in(scope)
-    villages = gaz.villages_in(scope)
-
-    keys: dict[str, list[tuple[int, str]]] = {}
-
-    def add(key: str, kind: int, c: str) -> None:
-        if len(key) < 2:
-            return
-        lst = keys.setdefault(key, [])
-        if (kind, c) not in lst:
-            lst.append((kind, c))
-
-    def admin_names(frame_codes: list[tuple[str, str]]) -> None:
-        for c, name in frame_codes:
-            if name in _PLACEHOLDERS:
-                continue
-            add(normalise(name), ANCESTOR, c)
-            short = _admin_short(name)
-            if short:
-                add(normalise(short), ANCESTOR, c)
 
     # Ancestors (province, city) and, for a province region, its cities: they name no township.
-    admin_names([(scope[:n], gaz.name_of(scope[:n])) for n in (2, 4) if n < len(scope) or n == len(scope) < 6])
+    admin = [(scope[:n], gaz.name_of(scope[:n])) for n in (2, 4) if n < len(scope) or n == len(scope) < 6]
     if len(scope) == 2:
-        admin_names(gaz.cities.loc[gaz.cities["code"].str.startswith(scope), ["code", "name"]].to_numpy().tolist())
-    county_name = dict(zip(counties["code"], counties["name"], strict=True))
-    county_short: dict[str, list[str]] = {}
-    for c, name in county_name.items():
-        add(normalise(name), COUNTY, c)
-        short = _admin_short(name)
-        if short:
-            county_short.setdefault(normalise(short), []).append(c)
-
-    town_name = dict(zip(towns["code"], towns["name"], strict=True))
-    town_short: dict[str, list[str]] = {}
-    for c, name in town_name.items():
-        full, stem = _town_forms(name)
-        for f in full:
-            add(normalise(f), TOWN, c)
-        if stem:
-            town_short.setdefault(normalise(stem), []).append(c)
-
-    village_name = dict(zip(villages["code"], villages["name"], strict=True))
-    village_stems: dict[str, list[tuple[str, str]]] = {}
-    for c, name, kind in villages[["code", "name", "kind"]].to_numpy():
-        forms, stem = _village_forms(name, kind)
-        for f in forms:
-            add(normalise(f), VILLAGE, c)
-        if len(stem) >= 2:
-            village_stems.setdefault(c[:9], []).append((normalise(stem), c))
-    for lst in village_stems.values():
-        lst.sort(key=lambda t: -len(t[0]))
+        admin += gaz.cities.loc[gaz.cities["code"].str.startswith(scope), ["code", "name"]].to_numpy().tolist()
+    ancestor = _ancestor_entries(admin)
+    county_name = dict(zip(counties["code"].tolist(), counties["name"].tolist(), strict=True))
+    county = _entries(normalise_many(list(county_name.values())), COUNTY, list(county_name))
+    county_short = _by_short_name({c: s for c, name in county_name.items() if (s := _admin_short(name))})
+    town_name = dict(zip(towns["code"].tolist(), towns["name"].tolist(), strict=True))
+    town, town_short = _town_entries(town_name)
+    village, village_name, village_stems = _village_entries(gaz.villages_in(scope))
 
     # Short forms only where they collide with no fuller in-scope name; a township short name equal
     # to a village form is remembered (a "shadow") so that such a text is reported as ambiguous.
-    for key, codes in town_short.items():
-        kinds = {k for k, _ in keys.get(key, [])}
-        for c in codes:
-            if VILLAGE in kinds:
-                add(key, SHADOW, c)
-            elif not kinds & {COUNTY, TOWN}:
-                add(key, TOWN_SHORT, c)
-    for key, codes in county_short.items():
-        if key not in keys and len(codes) == 1:
-            add(key, COUNTY_SHORT, codes[0])
+    village_forms = set(village.key)
+    fuller = set(county.key) | set(town.key)
+    town_shorts = _town_short_entries(town_short, village_forms, fuller)
+    taken = village_forms  # grows to every in-scope key (not copied: it holds 10^5)
+    taken.update(ancestor.key, fuller, town_shorts.key)
+    county_shorts = _unique_shorts(county_short, COUNTY_SHORT, taken)
+    taken.update(county_shorts.key)
 
-    # Divisions outside the region: full names (and province/city short forms), never in-scope keys.
-    ancestors = {scope[:2], scope[:4]}
-    shorts: dict[str, list[str]] = {}
-    for frame, n in ((gaz.provinces, 2), (gaz.cities, 4), (gaz.counties, 6)):
-        for c, name in frame[["code", "name"]].to_numpy():
-            if c.startswith(scope) or scope.startswith(c) or c in ancestors or name in _PLACEHOLDERS:
-                continue
-            key = normalise(name)
-            if key in keys and any(k not in (FOREIGN, FOREIGN_SHORT, FOREIGN_TWO) for k, _ in keys[key]):
-                continue
-            # 城区, 东区, 新县: two-character county names count only before a township-like name.
-            add(key, FOREIGN_TWO if n == 6 and len(name) <= 2 else FOREIGN, c)
-            if n < 6:
-                short = _admin_short(name)
-                if short:
-                    shorts.setdefault(normalise(short), []).append(c)
-    for key, codes in shorts.items():
-        if key not in keys and len(codes) == 1:
-            add(key, FOREIGN_SHORT, codes[0])
-
-    patterns = list(keys)
+    entries = _concat([ancestor, county, town, village, town_shorts, county_shorts,
+                       _foreign_entries(gaz, scope, taken)])
+    patterns, keys = _compile_keys(entries)
     automaton = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
-    return RegionIndex(region=region, scope=scope, automaton=automaton, keys=[_compile_key(keys[k]) for k in patterns],
+    return RegionIndex(region=region, scope=scope, automaton=automaton, keys=keys,
                        town_name=town_name, village_name=village_name, village_stems=village_stems,
-                       county_name=county_name, town_key={c: normalise(n) for c, n in town_name.items()},
+                       county_name=county_name,
+                       town_key=dict(zip(town_name, normalise_many(list(town_name.values())), strict=True)),
                        names_hold_digits=re.search("[0-9]", "".join(patterns)) is not None)
+
+
+def _ancestor_entries(frame_codes: list[tuple[str, str]]) -> _Entries:
+    """Full and short names of the region's ancestors (and of a province's cities), placeholders left out."""
+    forms, codes = [], []
+    for c, name in frame_codes:
+        if name in _PLACEHOLDERS:
+            continue
+        short = _admin_short(name)
+        forms += [name, short] if short else [name]
+        codes += [c, c] if short else [c]
+    return _entries(normalise_many(forms), ANCESTOR, codes)
+
+
+def _town_entries(town_name: dict[str, str]) -> tuple[_Entries, dict[str, list[str]]]:
+    """Entries of the full forms of every township (see :func:`_town_forms`), and codes by short name."""
+    forms, codes, stems = [], [], {}
+    for c, name in town_name.items():
+        full, stem = _town_forms(name)
+        forms += full
+        codes += [c] * len(full)
+        if stem:
+            stems[c] = stem
+    return _entries(normalise_many(forms), TOWN, codes), _by_short_name(stems)
+
+
+def _by_short_name(shorts: dict[str, str]) -> dict[str, list[str]]:
+    """Codes by normalised short name (``shorts`` maps each code to its short name)."""
+    grouped: dict[str, list[str]] = {}
+    for key, c in zip(normalise_many(list(shorts.values())), shorts, strict=True):
+        grouped.setdefault(key, []).append(c)
+    return grouped
+
+
+def _town_short_entries(town_short: dict[str, list[str]], village_forms: set[str], fuller: set[str]
+                        ) -> _Entries:
+    """Township short names: a shadow where a village form is the same, none where a fuller name is."""
+    keys, kinds, codes = [], [], []
+    for key, short_codes in town_short.items():
+        if key in village_forms or key not in fuller:
+            keys += [key] * len(short_codes)
+            kinds += [SHADOW if key in village_forms else TOWN_SHORT] * len(short_codes)
+            codes += short_codes
+    return _entries(keys, kinds, codes)
+
+
+def _unique_shorts(shorts: dict[str, list[str]], kind: int, *taken: set[str]) -> _Entries:
+    """Entries for the short names that belong to one division and are no other key (in ``taken``)."""
+    unique = {key: codes[0] for key, codes in shorts.items()
+              if len(codes) == 1 and not any(key in keys for keys in taken)}
+    return _entries(list(unique), kind, list(unique.values()))
+
+
+def _village_entries(villages: pd.DataFrame
+                     ) -> tuple[_Entries, dict[str, str], dict[str, list[tuple[str, str]]]]:
+    """Entries of the village forms, names by code, and bare stems by township code (longest first).
+
+    Parameters
+    ----------
+    villages : pandas.DataFrame
+        Committees of the region (``code``, ``name``, ``kind``).
+
+    Returns
+    -------
+    entries : _Entries
+        Each committee's forms (see :func:`_village_forms`) in turn.
+    village_name : dict
+    village_stems : dict
+    """
+    codes = villages["code"].to_numpy(dtype=object)
+    names = villages["name"].to_numpy(dtype=object)
+    # Forms are worked out once per distinct (name, kind): a third of a province's committees share theirs.
+    shape = villages.groupby(["name", "kind"], sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(shape, return_index=True)[1]
+    kinds = villages["kind"].to_numpy(dtype=object)
+    shapes = list(map(_village_forms, names[first].tolist(), kinds[first].tolist()))
+    n_forms = np.fromiter((len(forms) for forms, _ in shapes), dtype=np.int64, count=len(shapes))
+    folded = _object_array(normalise_many([form for forms, _ in shapes for form in forms]))
+    per_village = n_forms[shape]
+    at = _ranges(starts=(np.cumsum(n_forms) - n_forms)[shape], lengths=per_village)
+    entries = _entries(folded[at], VILLAGE, np.repeat(codes, per_village))
+
+    # Bare stems (of two characters or more before normalising), grouped by township, longest first.
+    stems = [stem for _, stem in shapes]
+    has_stem = (np.fromiter(map(len, stems), dtype=np.int64, count=len(stems)) >= 2)[shape]
+    stem, code = _object_array(normalise_many(stems))[shape[has_stem]], codes[has_stem]
+    town_id, town = pd.factorize(villages["code"].str.slice(0, 9)[has_stem])
+    length = np.fromiter(map(len, stem), dtype=np.int64, count=len(stem))
+    order = np.argsort(town_id * (length.max(initial=0) + 1) - length, kind="stable")
+    listed = list(zip(stem[order].tolist(), code[order].tolist(), strict=True))
+    bounds = np.searchsorted(town_id[order], np.arange(len(town) + 1)).tolist()
+    village_stems = {t: listed[bounds[i]:bounds[i + 1]] for i, t in enumerate(town.tolist())}
+    return entries, dict(zip(codes.tolist(), names.tolist(), strict=True)), village_stems
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``range(start, start + length)`` for each start and length, one after another."""
+    ends = np.cumsum(lengths)
+    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths - starts, lengths)
+
+
+def _foreign_entries(gaz: Gazetteer, scope: str, taken: set[str]) -> _Entries:
+    """Divisions outside the region: full names (and province/city short forms), never in-scope keys."""
+    div = _divisions(gaz)
+    inside = div["code"].str.startswith(scope) | div["code"].isin([scope[:2], scope[:4], scope[:6]])
+    taken_key = np.fromiter(map(taken.__contains__, div["key"].tolist()), dtype=bool, count=len(div))
+    div = div[~(inside | div["placeholder"]).to_numpy() & ~taken_key]
+    foreign = _entries(div["key"].to_numpy(), div["kind"].to_numpy(), div["code"].to_numpy())
+    shorts: dict[str, list[str]] = {}
+    for short, c in zip(div["short"].tolist(), div["code"].tolist(), strict=True):
+        if short is not None:
+            shorts.setdefault(short, []).append(c)
+    return _concat([foreign, _unique_shorts(shorts, FOREIGN_SHORT, taken, set(foreign.key))])
+
+
+@lru_cache(maxsize=1)
+def _divisions(gaz: Gazetteer) -> pd.DataFrame:
+    """Every province, city and county, as region indexes see those outside them.
+
+    Columns ``code``, ``name``, ``key`` (normalised name), ``kind`` (FOREIGN; FOREIGN_TWO for 城区,
+    东区, 新县: two-character county names count only before a township-like name), ``short``
+    (normalised short name of a province or city, else None) and ``placeholder`` (市辖区...).
+    """
+    parts = []
+    for frame, n in ((gaz.provinces, 2), (gaz.cities, 4), (gaz.counties, 6)):
+        names = frame["name"].tolist()
+        shorts = [_admin_short(name) if n < 6 else None for name in names]
+        folded = [f if short else None for f, short in zip(normalise_many([s or "" for s in shorts]), shorts,
+                                                           strict=True)]
+        parts.append(pd.DataFrame({
+            "code": frame["code"].tolist(),
+            "name": names,
+            "key": normalise_many(names),
+            "kind": [FOREIGN_TWO if n == 6 and len(name) <= 2 else FOREIGN for name in names],
+            "short": pd.Series(folded, dtype=object),
+            "placeholder": [name in _PLACEHOLDERS for name in names],
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _compile_keys(entries: _Entries) -> tuple[list[str], list[_Key]]:
+    """The patterns (distinct keys, in order of their first entry) and what each means (:func:`_compile_key`).
+
+    An entry repeated for a key counts once. Keys with the same entries (a village's 村 and 村委会
+    forms) share one ``_Key`` (immutable).
+    """
+    key_id, patterns = pd.factorize(entries.key)
+    code_id, codes = pd.factorize(entries.code)
+    first = ~pd.Series((key_id * _N_KINDS + entries.kind) * len(codes) + code_id).duplicated().to_numpy()
+    key_id, kind, code_id = key_id[first], entries.kind[first], code_id[first]
+    keys = np.empty(len(patterns), dtype=object)
+
+    # Keys of one entry (nine in ten): a _Key per distinct (kind, code), most of them a village's.
+    one = np.bincount(key_id, minlength=len(patterns))[key_id] == 1
+    meaning_id, meaning = pd.factorize(kind[one] * len(codes) + code_id[one])
+    meant_kind, meant_code = meaning // len(codes), codes[meaning % len(codes)]
+    made = np.empty(len(meaning), dtype=object)
+    for k in np.unique(meant_kind).tolist():
+        made[meant_kind == k] = _keys_of_one(k, meant_code[meant_kind == k].tolist())
+    keys[key_id[one]] = made[meaning_id]
+
+    # Keys of several entries: a _Key per distinct list of entries. Villages only (nineteen in
+    # twenty: villages of the same name) mean their codes, sorted, as in _compile_key.
+    rows = np.flatnonzero(~one)
+    rows = rows[np.argsort(key_id[rows], kind="stable")]
+    starts = np.flatnonzero(np.diff(key_id[rows], prepend=-1))
+    bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True))
+    kinds, several = kind[rows].tolist(), codes[code_id[rows]].tolist()
+    meanings: list[tuple] = [tuple(sorted(several[start:stop])) for start, stop in bounds]
+    mixed: dict[tuple[tuple[int, str], ...], None] = {}
+    for i in np.flatnonzero(np.add.reduceat(kind[rows] != VILLAGE, starts) if len(rows) else []).tolist():
+        start, stop = bounds[i]
+        meanings[i] = tuple(zip(kinds[start:stop], several[start:stop], strict=True))
+        mixed[meanings[i]] = None
+    villages = [meaning for meaning in dict.fromkeys(meanings) if meaning not in mixed]
+    compiled = dict(zip(villages, _many_keys(len(villages), cat=itertools.repeat(_C_PLACE), villages=villages,
+                                             check=itertools.repeat(2)), strict=True))
+    compiled.update((meaning, _compile_key(meaning)) for meaning in mixed)
+    keys[key_id[rows[starts]]] = list(map(compiled.__getitem__, meanings))
+    return patterns.tolist(), keys.tolist()
+
+
+def _many_keys(n: int, **columns: Iterable) -> list[_Key]:
+    """``n`` keys, given the values of some fields (the others take their default).
+
+    Parameters
+    ----------
+    n : int
+    **columns : iterable
+        The values of a field, one per key (``itertools.repeat(value)``: the same for all).
+
+    Returns
+    -------
+    list of _Key
+        As ``_Key(**fields)`` n times, but faster: positional arguments, and no Python loop.
+    """
+    return list(map(_Key, *(columns.get(f.name, itertools.repeat(f.default, n)) for f in fields(_Key))))
 
 
 # A name hit: (index into RegionIndex.keys, start, stop), character offsets, stop exclusive.
@@ -379,20 +589,28 @@ def scan(idx: RegionIndex, text: str) -> list[Hit]:
     return idx.automaton.find_matches_as_indexes(text) if text else []
 
 
-def _compile_key(lst: list[tuple[int, str]]) -> _Key:
-    if len(lst) == 1:  # most names mean one thing: the same answer as below, without the set work
-        kind, c = lst[0]
-        if kind in (COUNTY, COUNTY_SHORT):
-            return _Key(_C_COUNTY, counties=(c,), check=0 if kind == COUNTY else 1)
-        if kind in (FOREIGN, FOREIGN_SHORT, FOREIGN_TWO):
-            return _Key(_C_FOREIGN, foreign=c, check=0 if kind == FOREIGN else (3 if kind == FOREIGN_TWO else 1))
-        if kind == TOWN:
-            return _Key(_C_PLACE, towns=(c,), check=0)
-        if kind == TOWN_SHORT:
-            return _Key(_C_PLACE, shorts=(c,), check=1)
-        if kind == VILLAGE:
-            return _Key(_C_PLACE, villages=(c,), check=2)
-        return _Key(_C_ANCESTOR)
+# A key of one entry, by the entry's kind: its category, the field that holds the code, and its check
+# (ANCESTOR, SHADOW: _Key(_C_ANCESTOR)). What _compile_key answers, without the set work.
+_ONE_ENTRY = {
+    COUNTY: (_C_COUNTY, "counties", 0), COUNTY_SHORT: (_C_COUNTY, "counties", 1),
+    FOREIGN: (_C_FOREIGN, "foreign", 0), FOREIGN_SHORT: (_C_FOREIGN, "foreign", 1),
+    FOREIGN_TWO: (_C_FOREIGN, "foreign", 3),
+    TOWN: (_C_PLACE, "towns", 0), TOWN_SHORT: (_C_PLACE, "shorts", 1), VILLAGE: (_C_PLACE, "villages", 2),
+}
+
+
+def _keys_of_one(kind: int, codes: list[str]) -> list[_Key]:
+    """What a key means that has one entry, of this kind, for each of these codes."""
+    if kind not in _ONE_ENTRY:
+        return [_Key(_C_ANCESTOR)] * len(codes)
+    cat, holder, check = _ONE_ENTRY[kind]
+    held = codes if holder == "foreign" else zip(codes)  # a code, or a tuple of one
+    return _many_keys(len(codes), cat=itertools.repeat(cat), check=itertools.repeat(check), **{holder: held})
+
+
+def _compile_key(lst: Sequence[tuple[int, str]]) -> _Key:
+    if len(lst) == 1:  # most names mean one thing
+        return _keys_of_one(lst[0][0], [lst[0][1]])[0]
     kinds = {k for k, _ in lst}
 
     def codes(*wanted: int) -> tuple[str, ...]:
