@@ -694,15 +694,12 @@ def _listing(names: dict[str, str], codes: list[str] | tuple[str, ...], limit: i
     return shown + ("…" if len(codes) > limit else "")
 
 
-def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = (), hits: list[Hit] | None = None
-                ) -> AddressMatch:
-    """Resolve one normalised text against the index; ``hits`` are its :func:`scan` (scanned here when None)."""
+def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = ()) -> AddressMatch:
+    """Resolve one normalised text against the index."""
     if "区域" in text:
         # 泉港区域养老服务中心: 区域 ("regional") must not complete a district name (泉州市泉港区).
         text = text.replace("区域", _OTHER + "域")
-        hits = None
-    if hits is None:
-        hits = scan(idx, text)
+    hits = scan(idx, text)
     infos = idx.keys
     counties: list[str] = []
     first_admin = ""  # "in" | "out"
@@ -998,16 +995,16 @@ def village_in_township(idx: RegionIndex, township_code: str, text: str, *, stem
     """
     if not text or township_code not in idx.town_name:
         return "", ""
-    code = _village_token(idx, township_code, text, None)
+    code = _village_token(idx, township_code, text)
     if not code and stems_too:  # no token named one village of the town: the stems, as _find_village reads them
         code = _village_code(idx, township_code, text, [])
     return code, idx.village_name[code] if code else ""
 
 
-def _village_token(idx: RegionIndex, town: str, text: str, hits: list[Hit] | None) -> str:
+def _village_token(idx: RegionIndex, town: str, text: str) -> str:
     """The first full village form in ``text`` naming exactly one village of ``town`` (no stems), or ""."""
     keys = idx.keys
-    for kid, _, stop in scan(idx, text) if hits is None else hits:
+    for kid, _, stop in scan(idx, text):
         if keys[kid].villages and text[stop:stop + 1] not in ("镇", "乡"):
             mine = [c for c in keys[kid].villages if c.startswith(town)]
             if len(mine) == 1:
@@ -1065,8 +1062,8 @@ def parse_address(text: str, region: str | Region, *, name: str | None = None,
 
 
 def parse_normalised(idx: RegionIndex, text: str, name: str = "",
-                     county_hint: tuple[str, ...] = (), hits: list[Hit] | None = None) -> AddressMatch:
-    """:func:`parse_address` on texts already folded by :func:`normalise` (the geocoder's batch path).
+                     county_hint: tuple[str, ...] = ()) -> AddressMatch:
+    """:func:`parse_address` on texts already folded by :func:`normalise` (the geocoder's one-row path).
 
     Parameters
     ----------
@@ -1076,19 +1073,17 @@ def parse_normalised(idx: RegionIndex, text: str, name: str = "",
         Normalised address and facility name ("" when none).
     county_hint : tuple of str, optional
         County codes to restrict to when the text names none.
-    hits : list, optional
-        :func:`scan` of ``text`` when the caller has it.
 
     Returns
     -------
     AddressMatch
     """
-    m = _match_text(idx, text, county_hint, hits)
+    m = _match_text(idx, text, county_hint)
     found = m.status != "unmatched" or bool(m.unknown_town)
     m.method = "address" if found else ""
     if m.status == "matched" and not m.village_code and name and _NAMES_A_VILLAGE.search(name):
         # The address gave the township only; the name may give the village (五里村农村幸福院).
-        code = _village_token(idx, m.township_code, name, None)
+        code = _village_token(idx, m.township_code, name)
         if code:
             m.village_code, m.village_name = code, idx.village_name[code]
     if not found and name:
