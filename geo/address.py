@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 import ahocorasick_rs
@@ -79,7 +79,7 @@ def normalise(text: object) -> str:
 
 
 _SEP = "\x00"  # a starter character NFKC leaves alone and the translation table keeps
-_EMPTY = frozenset(("", "<NA>", "nan", "None"))
+_MISSING = frozenset(("<NA>", "nan", "None"))  # what missing cells read as once made text
 
 
 @lru_cache(maxsize=1)
@@ -91,27 +91,47 @@ def _lookup() -> np.ndarray:
     return lut
 
 
-def _translate_joined(text: str) -> str:
-    """``text.translate(_translation())`` on a long string, as one NumPy gather (the text holds NUL separators)."""
+def _translate_joined(text: str, fold_digits: bool = False) -> str:
+    """``text.translate(_translation())`` on a long string, as one NumPy gather (the text holds NUL separators).
+
+    ``fold_digits``: each run of ASCII digits becomes one "0" (see :func:`normalise_many`).
+    """
     if len(text) < 256:
-        return text.translate(_translation())
+        out = text.translate(_translation())
+        return _DIGIT_RUN.sub("0", out) if fold_digits else out
     try:
         raw = text.encode("utf-32-le")
     except UnicodeEncodeError:  # lone surrogates (undecodable bytes kept by the reader)
-        return text.translate(_translation())
+        out = text.translate(_translation())
+        return _DIGIT_RUN.sub("0", out) if fold_digits else out
     codes = np.frombuffer(raw, dtype=np.uint32)
     mapped = _lookup()[codes]
     keep = (mapped != 0) | (codes == 0)
-    return mapped[keep].tobytes().decode("utf-32-le")
+    mapped = mapped[keep]
+    if fold_digits:
+        digit = (mapped >= ord("0")) & (mapped <= ord("9"))
+        run_on = digit.copy()
+        run_on[1:] &= digit[:-1]
+        mapped[digit] = ord("0")
+        mapped = mapped[~run_on]
+    return mapped.tobytes().decode("utf-32-le")
 
 
-def normalise_many(values: list[str]) -> list[str]:
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
+def normalise_many(values: list[str], *, fold_digits: bool = False) -> list[str]:
     """:func:`normalise` over a list of strings at once (one NFKC and one translate call in C).
 
     Parameters
     ----------
     values : list of str
         Cell values already converted to ``str`` ("" for missing).
+    fold_digits : bool, default False
+        Also write each run of digits as one "0" (育才路12号 and 育才路7号 then share one answer and
+        one cache entry). For matching only, where no division name of the region holds a digit
+        (a few in 北京 do: 黄寺大街24号社区): matching never reads a digit's value, only that a number
+        stands before 号/组.
 
     Returns
     -------
@@ -123,13 +143,16 @@ def normalise_many(values: list[str]) -> list[str]:
     quick, nfkc = unicodedata.is_normalized, unicodedata.normalize
     joined = _SEP.join([v if quick("NFKC", v) else nfkc("NFKC", v) for v in values])
     if joined.count(_SEP) != len(values) - 1:  # a value holds the separator itself: one by one
-        return [normalise(v) for v in values]
-    out = _translate_joined(joined).split(_SEP)
+        out = [normalise(v) for v in values]
+        return [_DIGIT_RUN.sub("0", v) for v in out] if fold_digits else out
+    out = _translate_joined(joined, fold_digits).split(_SEP)
     if len(out) != len(values):
-        return [normalise(v) for v in values]
-    for i, v in enumerate(values):
-        if v in _EMPTY:
-            out[i] = ""
+        out = [normalise(v) for v in values]
+        return [_DIGIT_RUN.sub("0", v) for v in out] if fold_digits else out
+    if not _MISSING.isdisjoint(values):  # ("" folds to "" by itself)
+        for i, v in enumerate(values):
+            if v in _MISSING:
+                out[i] = ""
     return out
 
 
@@ -1098,21 +1121,25 @@ def parse_normalised(idx: RegionIndex, text: str, name: str = "",
 @dataclass(frozen=True)
 class _KeyTable:
     """The keys of an index as arrays, for :func:`quick_answers`. A key's township codes are
-    ``town_code[town_start[k]:town_start[k + 1]]``; likewise its counties and villages (codes as integers)."""
+    ``town_code[town_start[k]:town_start[k + 1]]``; likewise the townships it names by their short
+    form, its counties and its villages (codes as integers)."""
 
     cat: np.ndarray  # int8, _C_*
     check: np.ndarray  # int8, see _Key
-    shorts: np.ndarray  # bool: names a township by its short form
     shadowed: np.ndarray  # bool: a township's short name equals this village form
+    foreign: np.ndarray  # object: the outside division a foreign key names ("" for the others)
     town_start: np.ndarray
     town_code: np.ndarray
+    short_start: np.ndarray
+    short_code: np.ndarray
     county_start: np.ndarray
     county_code: np.ndarray
     village_start: np.ndarray
     village_code: np.ndarray
     towns: np.ndarray  # int64, sorted: the region's township codes
     stem_starts: np.ndarray  # int64, sorted: (position in towns << 42) | first two characters of each village stem
-    town_text: np.ndarray  # object, aligned with towns: [code, county code, name, normalised name] per row
+    # object, aligned with towns: code, county code, name, normalised name, normalised short name, short name
+    town_text: np.ndarray
     villages: np.ndarray  # int64, sorted: the region's village codes
     village_text: np.ndarray  # object, aligned with villages: [code, name] per row
 
@@ -1139,38 +1166,58 @@ def _key_table(idx: RegionIndex) -> _KeyTable:
         stem_starts = np.unique(np.array(
             [(position[t] << 42) | (ord(stem[0]) << 21) | ord(stem[1])
              for t, stems in idx.village_stems.items() if t in position for stem, _ in stems], dtype=np.int64))
-        (town_start, town_code), (county_start, county_code), (village_start, village_code) = (
-            flat("towns"), flat("counties"), flat("villages"))
+        (town_start, town_code), (short_start, short_code), (county_start, county_code), (village_start, village_code) = (
+            flat("towns"), flat("shorts"), flat("counties"), flat("villages"))
+        short_names = [_short_of(idx, c) for c in town_codes]
+        foreign = np.empty(len(keys), dtype=object)
+        foreign[:] = [k.foreign for k in keys]
         idx.table = _KeyTable(
             cat=np.fromiter((k.cat for k in keys), dtype=np.int8, count=len(keys)),
             check=np.fromiter((k.check for k in keys), dtype=np.int8, count=len(keys)),
-            shorts=np.fromiter((bool(k.shorts) for k in keys), dtype=bool, count=len(keys)),
             shadowed=np.fromiter((bool(k.shadow) for k in keys), dtype=bool, count=len(keys)),
-            town_start=town_start, town_code=town_code, county_start=county_start, county_code=county_code,
-            village_start=village_start, village_code=village_code,
+            foreign=foreign,
+            town_start=town_start, town_code=town_code, short_start=short_start, short_code=short_code,
+            county_start=county_start, county_code=county_code, village_start=village_start, village_code=village_code,
             towns=np.array(town_codes, dtype=np.int64), stem_starts=stem_starts,
             town_text=columns(town_codes, [c[:6] for c in town_codes], [idx.town_name[c] for c in town_codes],
-                              [idx.town_key[c] for c in town_codes]),
+                              [idx.town_key[c] for c in town_codes], normalise_many(short_names), short_names),
             villages=np.array(village_codes, dtype=np.int64),
             village_text=columns(village_codes, [idx.village_name[c] for c in village_codes]),
         )
     return idx.table
 
 
-def _codes_of(chars: list[str]) -> np.ndarray:
-    return np.array([ord(c) for c in chars], dtype=np.uint32)
+_NOT_AFTER_ONE = "".join(w for w in _NOT_AFTER if len(w) == 1)
+_NOT_AFTER_PAIRS = np.sort(np.array([(ord(w[0]) << 21) | ord(w[1]) for w in _NOT_AFTER if len(w) == 2], dtype=np.int64))
+_TOWN_ENDS = "镇乡"
+_TOWN_TOKEN_ENDS = "镇乡街"  # where a _TOWN_TOKEN can end: 镇, 乡, 街道(办事处)
+_HOUSE_UNITS = "号弄栋幢"  # _HOUSE_NUMBER: digits, then 号 (号楼), 弄, 栋 or 幢
+# How an answer was found (BatchAnswers.method): nothing decisive, the address, the facility name.
+_METHODS = np.array(["", "address", "name"], dtype=object)
+_NONE, _BY_ADDRESS, _BY_NAME = 0, 1, 2
+_EMPTY_NOTE = "地址为空 / empty address"
 
 
-_NOT_AFTER_ONE = _codes_of([w for w in _NOT_AFTER if len(w) == 1])
-_NOT_AFTER_TWO = [(ord(w[0]), ord(w[1])) for w in _NOT_AFTER if len(w) == 2]
-_TOWN_ENDS = _codes_of(["镇", "乡"])
-_HOUSE_UNITS = _codes_of(["号", "弄", "栋", "幢"])  # _HOUSE_NUMBER: digits, then 号 (号楼), 弄, 栋 or 幢
+@cache
+def _char_set(chars: str) -> np.ndarray:
+    """Per BMP code point, and one entry for all above: whether it is one of ``chars`` (all in the BMP)."""
+    table = np.zeros(0x10001, dtype=bool)
+    table[[ord(c) for c in chars]] = True
+    return table
+
+
+def _one_of(codes: np.ndarray, chars: str) -> np.ndarray:
+    """``np.isin(codes, [ord(c) for c in chars])`` as one table look-up."""
+    return _char_set(chars)[np.minimum(codes, 0x10000)]
 
 
 @lru_cache(maxsize=1)
 def _is_decimal() -> np.ndarray:
     """Per code point: a decimal digit as the regex ``\\d`` reads it (Unicode Nd)."""
-    return np.array([chr(c).isdecimal() for c in range(0x110000)], dtype=bool)
+    table = np.zeros(0x110000, dtype=bool)
+    every = "".join(map(chr, range(0x110000)))  # the regex engine finds them in C (one pass, not 10^6 calls)
+    table[[m.start() for m in re.finditer(r"\d", every)]] = True
+    return table
 
 
 @dataclass
@@ -1180,23 +1227,23 @@ class BatchAnswers:
     Attributes
     ----------
     answered : numpy.ndarray
-        Bool per row.
+        Bool per row: decided here (placed, or reported as ambiguous, out of region or unmatched).
     township, village : numpy.ndarray
         Codes as integers (-1 where none).
-    by_name : numpy.ndarray
-        Bool per row: the facility name decided (method "name"), else the address.
+    method : numpy.ndarray
+        Int8 per row: 0 nothing decisive found, 1 the address decided, 2 the facility name did.
     notes : dict
         Row → note (Chinese / English) where there is one.
-    tied : dict
-        Ambiguous rows: row → (county code or "", candidate township codes).
+    others : dict
+        Rows answered but not placed: row → (match_status, county code or "", candidate townships).
     """
 
     answered: np.ndarray
     township: np.ndarray
     village: np.ndarray
-    by_name: np.ndarray
+    method: np.ndarray
     notes: dict[int, str]
-    tied: dict[int, tuple[str, list[str]]]
+    others: dict[int, tuple[str, str, list[str]]]
 
     def columns(self, idx: RegionIndex) -> dict[str, np.ndarray]:
         """The geocoder's answer fields as object arrays ("" on rows not answered).
@@ -1207,15 +1254,18 @@ class BatchAnswers:
         table = _key_table(idx)
         n = len(self.answered)
         cols = {k: np.full(n, "", dtype=object) for k in ANSWER_FIELDS}
-        cols["match_method"][self.answered] = np.where(self.by_name[self.answered], "name", "address")
-        for i, note in self.notes.items():
-            cols["match_note"][i] = note
-        for i, (county, candidates) in self.tied.items():
-            cols["match_status"][i], cols["county_code"][i], cols["candidates"][i] = (
-                "ambiguous", county, ";".join(candidates))
-        tied = np.zeros(n, dtype=bool)
-        tied[list(self.tied)] = True
-        rows = np.flatnonzero(self.answered & ~tied)
+        cols["match_method"][self.answered] = _METHODS[self.method[self.answered]]
+        if self.notes:
+            cols["match_note"][_row_array(self.notes)] = _object_array(list(self.notes.values()))
+        placed = self.answered.copy()
+        if self.others:
+            where = _row_array(self.others)
+            status, county, candidates = zip(*self.others.values(), strict=True)
+            cols["match_status"][where] = _object_array(status)
+            cols["county_code"][where] = _object_array(county)
+            cols["candidates"][where] = _object_array([";".join(c) for c in candidates])
+            placed[where] = False
+        rows = np.flatnonzero(placed)
         town = table.town_text[np.searchsorted(table.towns, self.township[rows])]
         cols["match_status"][rows] = "matched"
         cols["county_code"][rows], cols["township_code"][rows], cols["township_name"][rows] = (
@@ -1230,9 +1280,14 @@ class BatchAnswers:
         if not self.answered[i]:
             return None
         one = BatchAnswers(self.answered[i:i + 1], self.township[i:i + 1], self.village[i:i + 1],
-                           self.by_name[i:i + 1], {0: self.notes[i]} if i in self.notes else {},
-                           {0: self.tied[i]} if i in self.tied else {})
+                           self.method[i:i + 1], {0: self.notes[i]} if i in self.notes else {},
+                           {0: self.others[i]} if i in self.others else {})
         return tuple(col[0] for col in one.columns(idx).values())
+
+
+def _row_array(rows: dict[int, Any]) -> np.ndarray:
+    """The keys of a row → value dict as an index array."""
+    return np.fromiter(rows, dtype=np.int64, count=len(rows))
 
 
 ANSWER_FIELDS = ("match_status", "county_code", "township_code", "township_name", "village_code", "village_name",
@@ -1242,13 +1297,14 @@ ANSWER_FIELDS = ("match_status", "county_code", "township_code", "township_name"
 def quick_answers(idx: RegionIndex, texts: list[str], names: list[str]) -> BatchAnswers:
     """:func:`parse_normalised` over many rows at once, for the common cases, with array operations.
 
-    Answers a row when its text (the address, else the facility name) names one township in full
-    (several of that name are told apart by the county named), or one village whose name is unique
-    in the scope, and nothing that needs the one-row rules (a short name that may count, a
-    two-character county, another region, 区域, an old township name); a row whose address names
-    nothing at all is answered from its facility name the same way. Every other row is left
-    unanswered for :func:`parse_normalised`. ``tests/test_address.py`` checks the answers equal the
-    one-row path's row by row.
+    Answers a row when its text (the address, else the facility name) names one township in full or
+    by a short name that counts (several of that name are told apart by the county named; else a
+    tie), or one village whose name is unique in the scope (shared: a tie), or leads with a division
+    outside the region (out_of_region), or names an old township right after the county (unmatched,
+    reported), or nothing at all (then the facility name decides, within the county named). Rows
+    needing the one-row rules (a second short name, a two-character county, 区域, a bare village
+    stem, ...) are left unanswered for :func:`parse_normalised`. ``tests/test_address.py`` checks
+    the answers equal the one-row path's row by row.
 
     Parameters
     ----------
@@ -1263,48 +1319,74 @@ def quick_answers(idx: RegionIndex, texts: list[str], names: list[str]) -> Batch
     """
     primary = [t or m for t, m in zip(texts, names, strict=True)]
     secondary = [m if t else "" for t, m in zip(texts, names, strict=True)]
-    by_name = np.fromiter((not t for t in texts), dtype=bool, count=len(texts))
-    answered, town, village, notes, tied, silent = _answer_batch(idx, primary, secondary)
-    # An address that names nothing (not even an old township or a bare village stem): the name decides.
-    ask = [i for i in silent if texts[i] and names[i] and _says_nothing(idx, texts[i])]
+    first = _answer_batch(idx, primary, secondary)
+    answered, town, village, notes, others = first.done, first.town, first.village, first.notes, first.others
+    method = np.where(np.fromiter(map(bool, texts), dtype=bool, count=len(texts)), _BY_ADDRESS, _BY_NAME
+                      ).astype(np.int8)
+
+    def unmatched(i: int, note: str, county: int) -> None:  # nothing found: the address's own note
+        answered[i], method[i] = True, _NONE
+        others[i] = ("unmatched", str(county) if county else "", [])
+        notes[i] = note
+
+    # Where the address finds nothing decisive, the facility name decides within the county named.
+    ask = [i for i in first.nothing if texts[i] and names[i]]
+    for i, note in first.nothing.items():
+        if not texts[i]:  # the address is empty: the row reads the name already
+            unmatched(i, _EMPTY_NOTE, 0)
+        elif note is not None and not names[i]:
+            unmatched(i, note, int(first.county[i]))
     if ask:
-        got = _answer_batch(idx, [names[i] for i in ask], [""] * len(ask))
         rows = np.asarray(ask, dtype=np.int64)
-        answered[rows], town[rows], village[rows], by_name[rows] = got[0], got[1], got[2], got[0]
-        notes.update({ask[j]: note for j, note in got[3].items()})
-        tied.update({ask[j]: tie for j, tie in got[4].items()})
-    return BatchAnswers(answered, town, village, by_name, notes, tied)
+        got = _answer_batch(idx, [names[i] for i in ask], [""] * len(ask), hint=first.county[rows])
+        answered[rows], town[rows], village[rows] = got.done, got.town, got.village
+        method[rows] = _BY_NAME
+        notes.update({ask[j]: note for j, note in got.notes.items()})
+        others.update({ask[j]: other for j, other in got.others.items()})
+        for j in got.nothing:  # the name finds nothing either
+            i = ask[j]
+            if first.nothing[i] is not None:
+                unmatched(i, first.nothing[i], int(first.county[i]))
+    return BatchAnswers(answered, town, village, method, notes, others)
 
 
 def prepare_batch(idx: RegionIndex) -> None:
     """Build what :func:`quick_answers` needs of an index (once; before forking workers that share it)."""
     _key_table(idx)
     _is_decimal()
+    for chars in (_NOT_AFTER_ONE, _TOWN_ENDS, _TOWN_TOKEN_ENDS, _HOUSE_UNITS):
+        _char_set(chars)
 
 
-def _says_nothing(idx: RegionIndex, text: str) -> bool:
-    """Whether a text without any name hit leaves the row unmatched with nothing found (see _match_text)."""
-    if _TOWN_TOKEN.match(text):
-        return False
-    _, codes = _leading_stem(idx, text)
-    return len({c[:9] for c in codes}) <= 1
+@dataclass
+class _Found:
+    """What :func:`_answer_batch` found in one text per row."""
+
+    done: np.ndarray  # bool: decided (placed, tied, out of region, an old township name)
+    town: np.ndarray  # int64 township code, -1
+    village: np.ndarray  # int64 village code, -1
+    notes: dict[int, str]
+    others: dict[int, tuple[str, str, list[str]]]  # decided, not placed: row → (status, county, candidates)
+    # Rows in which nothing decisive was found → their note when that is the answer (None: a bare village
+    # stem is noted, which the one-row path words).
+    nothing: dict[int, str | None]
+    county: np.ndarray  # int64: the one county in the row's scope, 0 when none or several
 
 
-def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str]
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str], dict[int, tuple[str, list[str]]],
-                             list[int]]:
-    """The work of :func:`quick_answers` on one text per row: answered (bool), township and village
-    codes, notes, ambiguous rows, and the rows in which no name counted."""
+def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hint: np.ndarray | None = None
+                  ) -> _Found:
+    """The work of :func:`quick_answers` on one text per row (``secondary``: a facility name that may
+    give the village; ``hint``: per row, a county code to scope a text that names none, 0 for none)."""
     n = len(primary)
     town = np.full(n, -1, dtype=np.int64)
-    nothing: tuple[Any, ...] = (np.zeros(n, dtype=bool), town, town.copy(), {}, {}, [])
+    found = _Found(np.zeros(n, dtype=bool), town, town.copy(), {}, {}, {}, np.zeros(n, dtype=np.int64))
     if not n:
-        return nothing
+        return found
     joined = _SEP.join(primary)
     try:
         codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     except UnicodeEncodeError:  # lone surrogates kept by the reader: row by row
-        return nothing
+        return found
     table = _key_table(idx)
     lengths = np.fromiter(map(len, primary), dtype=np.int64, count=n)
     begin = np.zeros(n + 1, dtype=np.int64)
@@ -1315,111 +1397,211 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str]
     padded = np.concatenate([codes, np.zeros(3, dtype=np.uint32)])  # the text's end reads as NUL
     a1, a2, a3 = padded[stop], padded[stop + 1], padded[stop + 2]
     cat, check = table.cat[kid], table.check[kid]
-    defer = lengths == 0
-    region = (codes[:-1] == ord("区")) & (codes[1:] == ord("域"))
-    if region.any():
+    defer = np.zeros(n, dtype=bool)
+    if "区域" in joined:
+        region = (codes[:-1] == ord("区")) & (codes[1:] == ord("域"))
         defer[np.searchsorted(begin, np.flatnonzero(region), side="right") - 1] = True
     defer[row[check == 3]] = True  # two-character county names: the one-row check
 
     # Skipped hits (see _passed_over). Village forms before 镇/乡:
-    village_skip = (check == 2) & np.isin(a1, _TOWN_ENDS)
-    # Short names: each must be passed over for the row to be answered here. One right after a kept
-    # hit (or first in the text) is passed over only when a road, a house number or another
-    # township name follows it.
+    village_skip = (check == 2) & _one_of(a1, _TOWN_ENDS)
+    # Short names count when first in the text or right after a kept hit, unless a road, a house
+    # number or another township name follows.
     short = check == 1
-    if short.any():
-        same_row_prev = np.zeros(len(row), dtype=bool)
-        same_row_prev[1:] = row[1:] == row[:-1]
-        prev_stop = np.concatenate([[-1], stop[:-1]])
-        prev_kept = np.concatenate([[False], ~(village_skip[:-1] | (check[:-1] == 1))])
-        adjacent = (start == begin[row]) | (same_row_prev & (prev_stop == start) & prev_kept)
-        not_after = np.isin(a1, _NOT_AFTER_ONE)
-        for first, second in _NOT_AFTER_TWO:
-            not_after |= (a1 == first) & (a2 == second)
-        digit = _is_decimal()[padded]
-        house = np.zeros(len(row), dtype=bool)
-        numbered = short & digit[stop]
+    counted = np.zeros(len(row), dtype=bool)
+    s = np.flatnonzero(short)
+    if len(s):
+        r, b1, b2, b3 = row[s], a1[s], a2[s], a3[s]
+        p = np.maximum(s - 1, 0)  # the hit before (the first hit has none: start == begin then)
+        adjacent = (start[s] == begin[r]) | ((s > 0) & (row[p] == r) & (stop[p] == start[s]) & ~village_skip[p]
+                                             & (check[p] != 1))
+        not_after = _one_of(b1, _NOT_AFTER_ONE) | _sorted_contains(_NOT_AFTER_PAIRS, (b1.astype(np.int64) << 21) | b2)
+        house = np.zeros(len(s), dtype=bool)
+        numbered = _is_decimal()[b1]
         if numbered.any():
+            digit = _is_decimal()[padded]
             others = np.flatnonzero(~digit)
-            house[numbered] = np.isin(padded[others[np.searchsorted(others, stop[numbered])]], _HOUSE_UNITS)
-        cjk1 = (a1 >= 0x4E00) & (a1 <= 0x9FFF)
-        cjk2 = (a2 >= 0x4E00) & (a2 <= 0x9FFF)
-        town_after = cjk1 & (np.isin(a2, _TOWN_ENDS) | ((a2 == ord("街")) & (a3 == ord("道")))
-                             | (cjk2 & np.isin(a3, _TOWN_ENDS)))
-        town_after &= ~((a1 == ord("场")) & (a2 == ord("镇")))
-        defer[row[short & adjacent & ~not_after & ~house & ~town_after]] = True
-    kept = ~village_skip & ~short & (check != 3)
-    defer[row[kept & (cat == _C_FOREIGN)]] = True
+            house[numbered] = _one_of(padded[others[np.searchsorted(others, stop[s[numbered]])]], _HOUSE_UNITS)
+        cjk1 = (b1 >= 0x4E00) & (b1 <= 0x9FFF)
+        cjk2 = (b2 >= 0x4E00) & (b2 <= 0x9FFF)
+        town_after = cjk1 & (_one_of(b2, _TOWN_ENDS) | ((b2 == ord("街")) & (b3 == ord("道")))
+                             | (cjk2 & _one_of(b3, _TOWN_ENDS)))
+        town_after &= ~((b1 == ord("场")) & (b2 == ord("镇")))
+        counted[s] = adjacent & ~not_after & ~house & ~town_after
+        # Adjacency above takes short names as passed over: with two, the second may follow a counted first.
+        several = np.bincount(r, minlength=n) > 1
+        defer[row[counted & ((cat != _C_PLACE) | several[row])]] = True
+
+    # Another region named first (before any name of the region): out_of_region, whatever follows.
+    matters = ~village_skip & ((cat != _C_ANCESTOR) | (check != 0))
+    lead = np.flatnonzero(matters)
+    lead = lead[_run_starts(row[lead])]
+    lead_rows = row[lead]
+    outside = (cat[lead] == _C_FOREIGN) & (check[lead] == 0) & ~defer[lead_rows]
+    worded: dict[str, str] = {}
+    for i, code in zip(lead_rows[outside].tolist(), table.foreign[kid[lead[outside]]].tolist(), strict=True):
+        found.others[i] = ("out_of_region", "", [])
+        if code not in worded:
+            worded[code] = (f"地址属于区域外的“{_full_name(code)}”({code}),不在{idx.region.full_name} / "
+                            f"address names {code} ({_full_name(code)}), outside the region {idx.region.code}")
+        found.notes[i] = worded[code]
+    short_town = counted & (cat == _C_PLACE)
+    kept = (~village_skip & ~short & (check != 3)) | short_town
+    defer[row[kept & (cat == _C_FOREIGN)]] = True  # (the rows out of region are answered above)
 
     place = kept & (cat == _C_PLACE)
-    town_hit = place & (table.town_start[kid + 1] > table.town_start[kid])
+    full_town = place & (table.town_start[kid + 1] > table.town_start[kid])
+    town_hit = full_town | short_town
     has_villages = table.village_start[kid + 1] > table.village_start[kid]
     village_hit = place & ~town_hit & has_villages
-    defer[row[place & ~town_hit & table.shorts[kid]]] = True
     defer[row[town_hit & has_villages]] = True
     n_town = np.bincount(row[town_hit], minlength=n)
-    defer |= n_town > 1
+    by_short = np.zeros(n, dtype=bool)
+    by_short[row[short_town]] = True
+    defer |= (n_town > 1) | (by_short & (np.bincount(row[full_town], minlength=n) > 0))
     n_kept = np.bincount(row[kept], minlength=n)
     n_village = np.bincount(row[village_hit], minlength=n)
-    silent = np.flatnonzero((n_kept == 0) & ~defer).tolist()
-    defer |= (n_town == 0) & (n_village == 0)
 
-    # The county scope: every county the text names (rows naming none: the whole region).
+    # The county scope: every county the text names (else the hint; else the whole region).
     county_hit = kept & (cat == _C_COUNTY)
     c_rows, c_codes = _expand(table.county_start, table.county_code, kid[county_hit], row[county_hit])
+    named_county = np.zeros(n, dtype=bool)
+    named_county[c_rows] = True
+    if hint is not None:
+        hinted = np.flatnonzero((hint > 0) & ~named_county)
+        c_rows, c_codes = np.concatenate([c_rows, hinted]), np.concatenate([c_codes, hint[hinted]])
     scoped = np.zeros(n, dtype=bool)
     scoped[c_rows] = True
     scope = np.unique(c_rows * 1_000_000 + c_codes)
-    # The county of a row naming exactly one (an ambiguous answer keeps it).
+    # The county of a row with exactly one in scope (every answer but a placed one keeps it).
     one_county = np.bincount(scope // 1_000_000, minlength=n) == 1
-    row_county = np.zeros(n, dtype=np.int64)
-    row_county[scope // 1_000_000] = scope % 1_000_000
+    found.county[scope // 1_000_000] = scope % 1_000_000
+    found.county[~one_county] = 0
 
     def in_scope(rows: np.ndarray, county: np.ndarray) -> np.ndarray:
-        return ~scoped[rows] | np.isin(rows * 1_000_000 + county, scope)
+        return ~scoped[rows] | _sorted_contains(scope, rows * 1_000_000 + county)
 
     def county_of(i: int) -> str:
-        return str(row_county[i]) if one_county[i] else ""
+        return str(found.county[i]) if found.county[i] else ""
 
-    # Township named in full: its one code in the scope; several, and no village to settle them: a tie.
-    t_rows, t_codes = _expand(table.town_start, table.town_code, kid[town_hit], row[town_hit])
+    # Township named (in full, or by a short name that counts): its one code in the scope; several, and
+    # no village to settle them: a tie.
+    t_rows, t_codes = _expand(table.town_start, table.town_code, kid[full_town], row[full_town])
+    s_rows, s_codes = _expand(table.short_start, table.short_code, kid[short_town], row[short_town])
+    t_rows, t_codes = np.concatenate([t_rows, s_rows]), np.concatenate([t_codes, s_codes])
     ok = in_scope(t_rows, t_codes // 1000)
     n_in = np.bincount(t_rows[ok], minlength=n)
     town[t_rows[ok]] = t_codes[ok]
     tie = (n_town == 1) & (n_in > 1) & (n_village == 0) & ~defer
     defer[(n_town == 1) & (n_in != 1) & ~tie] = True
-    tied: dict[int, tuple[str, list[str]]] = {}
-    notes: dict[int, str] = {}
+    notes, tied = found.notes, found.others
     if tie.any():
         pairs = np.unique(t_rows[ok & tie[t_rows]] * 1_000_000_000 + t_codes[ok & tie[t_rows]])
         for i, codes_ in _grouped(pairs // 1_000_000_000, pairs % 1_000_000_000):
             kept_ = [str(c) for c in codes_]
-            tied[i] = (county_of(i), kept_)
+            tied[i] = ("ambiguous", county_of(i), kept_)
             notes[i] = (f"乡镇名在 {len(kept_)} 处重复或相互矛盾:{_listing(idx.town_name, kept_)};请给出县或村 / "
                         f"township name matches {len(kept_)} townships: {', '.join(kept_)}; give the county or village")
-        defer |= tie  # answered below as ties, not as townships
+        defer |= tie  # answered as ties, not as townships
 
     # Village (see _village_code): the first village form naming exactly one village of the township,
     vh = village_hit & ~defer[row] & (n_town[row] == 1)
     village = _single_village(table, kid[vh], row[vh], town, n)
 
-    # or, with no township named, the first village form with villages in the scope, when they all
-    # lie in one township (no old township name right after the county, no township short name alike);
-    # when they lie in several and no other village form narrows them: a tie.
-    alone = np.flatnonzero((n_town == 0) & ~defer)
+    # No township named: an old township name right after the county (or first) is reported,
+    bare = (n_town == 0) & ~defer
+    admin = kept & ((cat == _C_COUNTY) | (cat == _C_ANCESTOR))
+    admin_end = np.zeros(n, dtype=np.int64)
+    last = np.flatnonzero(admin)
+    last = last[_run_ends(row[last])]  # a row's hits are in order: its last admin hit ends last
+    admin_end[row[last]] = stop[last] - begin[row[last]]
+    if bare.any():
+        after = kept & (start - begin[row] >= admin_end[row])
+        gap_end = lengths.copy()
+        first = np.flatnonzero(after)
+        first = first[_run_starts(row[first])]
+        gap_end[row[first]] = start[first] - begin[row[first]]
+        # A _TOWN_TOKEN is 2–5 characters, then 镇, 乡 or 街道: rows without such an end in reach are passed by.
+        maybe = np.zeros(n, dtype=bool)
+        rows_ = np.flatnonzero(bare)
+        for k in range(2, 6):
+            at = admin_end[rows_] + k
+            reach = at < gap_end[rows_]
+            maybe[rows_[reach]] |= _one_of(codes[begin[rows_[reach]] + at[reach]], _TOWN_TOKEN_ENDS)
+        first_village = np.full(n, len(row), dtype=np.int64)
+        first = np.flatnonzero(village_hit)
+        first = first[_run_starts(row[first])]
+        first_village[row[first]] = first
+        cand = np.flatnonzero(maybe)
+        reported = []
+        for i, lo, hi, h, county in zip(cand.tolist(), admin_end[cand].tolist(), gap_end[cand].tolist(),
+                                        first_village[cand].tolist(), found.county[cand].tolist(), strict=True):
+            old = _TOWN_TOKEN.match(primary[i][lo:hi])
+            if old is None:
+                continue
+            unknown = old.group(1)
+            note_zh = f"乡镇名“{unknown}”不在 2023 年区划中(可能已撤并)"
+            note_en = f"township name '{unknown}' is not in the 2023 divisions (possibly merged away)"
+            if h < len(row):  # the first village named: whose it is, to check by hand
+                form = primary[i][int(start[h] - begin[i]):int(stop[h] - begin[i])]
+                k = int(kid[h])
+                v_codes = table.village_code[table.village_start[k]:table.village_start[k + 1]]
+                v_codes = v_codes[in_scope(np.full(len(v_codes), i), v_codes // 1_000_000)]
+                towns = [str(c) for c in np.unique(v_codes // 1000)]
+                if towns:
+                    note_zh += f";村名“{form}”属于 {_listing(idx.town_name, towns)},请核实"
+                    note_en += f"; village '{form}' belongs to {', '.join(towns)}: please check"
+            tied[i] = ("unmatched", str(county) if county else "", [])
+            notes[i] = f"{note_zh} / {note_en}"
+            reported.append(i)
+        bare[reported] = False
+        defer[reported] = True  # answered as reported, not as a township
+
+    # or nothing at all but the county (or nothing): the facility name may decide,
+    quiet = np.flatnonzero(bare & (n_village == 0) & (n_kept == np.bincount(row[admin], minlength=n)))
+    asked = np.zeros(n, dtype=bool)
+    asked[quiet] = True
+    asked &= named_county
+    counties_named = dict(_grouped(c_rows[asked[c_rows]], c_codes[asked[c_rows]]))
+    worded: dict[tuple[int, ...], str] = {}
+    for i, lo, size, in_county, scoped_ in zip(quiet.tolist(), admin_end[quiet].tolist(), lengths[quiet].tolist(),
+                                              named_county[quiet].tolist(), scoped[quiet].tolist(), strict=True):
+        _, stem_codes = _leading_stem(idx, primary[i][lo:]) if size - lo >= 2 else ("", ())
+        if stem_codes and scoped_:
+            stem_codes = tuple(c for c in stem_codes if i * 1_000_000 + int(c[:6]) in scope)
+        if len({c[:9] for c in stem_codes}) > 1:
+            continue  # ambiguous between the stem's villages: the one-row path words it
+        if stem_codes:
+            found.nothing[i] = None
+        elif in_county:
+            named = tuple(dict.fromkeys(counties_named[i]))
+            if named not in worded:
+                worded[named] = (f"只识别到县级“{'、'.join(idx.county_name[str(c)] for c in named)}”,未找到乡镇或村名 / "
+                                 "only the county was recognised; no township or village name found")
+            found.nothing[i] = worded[named]
+        else:
+            found.nothing[i] = ("地址中未找到本区域的乡镇或村名 / no township or village name of the region found"
+                                if size else _EMPTY_NOTE)
+    defer[quiet] = True
+    # or, with villages named, the first village form with villages in the scope, when they all lie in
+    # one township (no township short name alike); when they lie in several and no other village form
+    # narrows them: a tie.
+    bare &= ~defer
+    alone = np.flatnonzero(bare)
     if len(alone):
-        vh = village_hit & (n_town[row] == 0) & ~defer[row]
+        vh = village_hit & bare[row]
         v_hit, v_code = _expand(table.village_start, table.village_code, kid[vh], np.flatnonzero(vh))
         ok = in_scope(row[v_hit], v_code // 1_000_000)
         v_hit, v_code = v_hit[ok], v_code[ok]
         first_hit = np.full(n, len(row), dtype=np.int64)
-        np.minimum.at(first_hit, row[v_hit], v_hit)
+        first = v_hit[_run_starts(row[v_hit])]  # (hits in order, each with its codes)
+        first_hit[row[first]] = first
         mine = v_hit == first_hit[row[v_hit]]
         f_rows, f_code = row[v_hit[mine]], v_code[mine]
         n_codes = np.bincount(f_rows, minlength=n)
         towns_seen = np.unique(f_rows * 1_000_000_000 + f_code // 1000)
         n_towns = np.bincount(towns_seen // 1_000_000_000, minlength=n)
-        n_sets = np.bincount(row[np.unique(v_hit)], minlength=n)
+        n_sets = np.bincount(row[v_hit[_run_starts(v_hit)]], minlength=n)
         plain = (n_codes >= 1) & ~table.shadowed[kid[np.minimum(first_hit, len(row) - 1)]]
         unique = plain & (n_towns == 1)
         shared = plain & (n_towns > 1) & (n_sets == 1)
@@ -1428,54 +1610,56 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str]
         shared_towns = dict(_grouped(towns_seen // 1_000_000_000, towns_seen % 1_000_000_000))
         town[f_rows] = f_code // 1000
         village[f_rows[n_codes[f_rows] == 1]] = f_code[n_codes[f_rows] == 1]
-        # An old township name right after the county (or first) is the one-row path's to report.
-        admin = kept & ((cat == _C_COUNTY) | (cat == _C_ANCESTOR))
-        admin_end = np.zeros(n, dtype=np.int64)
-        np.maximum.at(admin_end, row[admin], stop[admin] - begin[row[admin]])
-        after = kept & (start - begin[row] >= admin_end[row])
-        gap_end = lengths.copy()
-        np.minimum.at(gap_end, row[after], start[after] - begin[row[after]])
-        for i in alone[(unique | shared)[alone]].tolist():
-            if gap_end[i] > admin_end[i] and _TOWN_TOKEN.match(primary[i][admin_end[i]:gap_end[i]]):
-                defer[i] = True
-                continue
-            h = int(first_hit[i])
-            form = primary[i][start[h] - begin[i]:stop[h] - begin[i]]
-            if unique[i]:
+        placed = alone[(unique | shared)[alone]]
+        h = first_hit[placed]
+        for i, lo, hi, alone_, county in zip(placed.tolist(), (start[h] - begin[placed]).tolist(),
+                                             (stop[h] - begin[placed]).tolist(), unique[placed].tolist(),
+                                             found.county[placed].tolist(), strict=True):
+            form = primary[i][lo:hi]
+            if alone_:
                 notes[i] = (f"未给出乡镇,由唯一的村名“{form}”确定 / "
                             f"no township given; placed by the unique village name '{form}'")
                 continue
             towns_ = [str(c) for c in shared_towns[i]]
-            tied[i] = (county_of(i), towns_)
+            tied[i] = ("ambiguous", str(county) if county else "", towns_)
             notes[i] = (f"村名“{form}”在 {len(towns_)} 个乡镇重复:{_listing(idx.town_name, towns_)};未给出乡镇 / "
                         f"village name '{form}' shared by {len(towns_)} townships: {', '.join(towns_)}; "
                         "no township given")
-            defer[i] = True  # answered as a tie, not as a township
+        defer[placed[~unique[placed]]] = True  # answered as ties, not as townships
     answered = np.flatnonzero(~defer)
 
-    # else (a township named) a village stem after the township's name (rows in which no stem of the
-    # township can start are left out at once),
+    # A township named by its short name says so.
+    short_rows = answered[by_short[answered]]
+    labels = table.town_text[np.searchsorted(table.towns, town[short_rows]), 5]
+    for i, code, label in zip(short_rows.tolist(), town[short_rows].tolist(), labels.tolist(), strict=True):
+        notes[i] = f"按乡镇简称“{label}”匹配 / matched on the township's short name ({code})"
+    # else (a township named) a village stem after the township's name, else its short name, else
+    # anywhere (rows in which no stem of the township can start are left out at once),
     need = answered[(village[answered] < 0) & (n_town[answered] == 1)]
     if len(need):
         texts = table.town_text[np.searchsorted(table.towns, town[need])]
-        keys = texts[:, 3].tolist()
-        cut = np.array([primary[i].find(k) for i, k in zip(need.tolist(), keys, strict=True)], dtype=np.int64)
-        # Not found: the one-row search (short name, whole text) decides.
-        rest = np.where(cut >= 0, cut + np.fromiter(map(len, keys), dtype=np.int64, count=len(keys)), 0)
+        rest = np.zeros(len(need), dtype=np.int64)
+        for j, (i, key, short_key) in enumerate(zip(need.tolist(), texts[:, 3].tolist(), texts[:, 4].tolist(),
+                                                    strict=True)):
+            cut = primary[i].find(key)
+            if cut >= 0:
+                rest[j] = cut + len(key)
+            elif (cut := primary[i].find(short_key)) >= 0:
+                rest[j] = cut + len(short_key)
         span = np.maximum(lengths[need] - rest - 1, 0)  # bigram starts after the cut
         owner = np.repeat(np.arange(len(need)), span)
         pos = begin[need[owner]] + rest[owner] + (np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span))
         where = np.searchsorted(table.towns, town[need[owner]]).astype(np.int64)
         pair = (where << 42) | (codes[pos].astype(np.int64) << 21) | codes[pos + 1].astype(np.int64)
-        candidate = cut < 0
+        candidate = np.zeros(len(need), dtype=bool)
         candidate[owner[_sorted_contains(table.stem_starts, pair)]] = True
         for i, town_code in zip(need[candidate].tolist(), texts[candidate, 0].tolist(), strict=True):
             code = _village_code(idx, town_code, primary[i], [])
             if code:
                 village[i] = int(code)
     # else a village form in the facility name (五里村农村幸福院).
-    ask = np.flatnonzero(_names_a_village(secondary))
-    ask = ask[~defer[ask] & (village[ask] < 0)].tolist()
+    ask = np.flatnonzero(~defer & (village < 0))
+    ask = ask[_names_a_village([secondary[i] for i in ask.tolist()])].tolist() if len(ask) else []
     if ask:
         asked = [secondary[i] for i in ask]
         joined_names = _SEP.join(asked)
@@ -1486,14 +1670,14 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str]
         np.cumsum(np.fromiter(map(len, asked), dtype=np.int64, count=len(ask)) + 1, out=name_begin[1:])
         which = np.asarray(ask, dtype=np.int64)[np.searchsorted(name_begin, name_hits[:, 1], side="right") - 1]
         k = name_hits[:, 0]
-        ok = (table.village_start[k + 1] > table.village_start[k]) & ~np.isin(name_codes[name_hits[:, 2]], _TOWN_ENDS)
+        ok = (table.village_start[k + 1] > table.village_start[k]) & ~_one_of(name_codes[name_hits[:, 2]], _TOWN_ENDS)
         from_name = _single_village(table, k[ok], which[ok], town, n)
         village = np.where(village < 0, from_name, village)
 
-    done = np.zeros(n, dtype=bool)
-    done[answered] = True
-    done[list(tied)] = True
-    return done, town, village, notes, tied, silent
+    found.village = village
+    found.done[answered] = True
+    found.done[list(tied)] = True
+    return found
 
 
 def _grouped(keys: np.ndarray, values: np.ndarray) -> list[tuple[int, list[int]]]:
@@ -1502,6 +1686,20 @@ def _grouped(keys: np.ndarray, values: np.ndarray) -> list[tuple[int, list[int]]
     for k, v in zip(keys.tolist(), values.tolist(), strict=True):
         out.setdefault(k, []).append(v)
     return list(out.items())
+
+
+def _run_starts(values: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values starts, in a sorted array (first of each)."""
+    edge = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=edge[1:])
+    return np.flatnonzero(edge)
+
+
+def _run_ends(values: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values ends, in a sorted array (last of each)."""
+    edge = np.ones(len(values), dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=edge[:-1])
+    return np.flatnonzero(edge)
 
 
 def _sorted_contains(values: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -1537,6 +1735,8 @@ def _hit_array(found: list[tuple[int, int, int]]) -> np.ndarray:
 
 def _expand(starts: np.ndarray, values: np.ndarray, kid: np.ndarray, tag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each key's codes (``values[starts[k]:starts[k + 1]]``) with the tag of the hit, flattened."""
+    if not len(kid):
+        return tag[:0], values[:0]
     first = starts[kid]
     size = starts[kid + 1] - first
     owner = np.repeat(np.arange(len(kid)), size)
@@ -1552,7 +1752,8 @@ def _single_village(table: _KeyTable, kid: np.ndarray, row: np.ndarray, town: np
     good = np.flatnonzero(np.bincount(hit[mine], minlength=len(kid)) == 1)
     pick = np.zeros(len(kid), dtype=np.int64)
     pick[hit[mine]] = code[mine]
-    rows, at = np.unique(row[good], return_index=True)
+    at = _run_starts(row[good])
+    rows = row[good][at]
     village[rows] = pick[good[at]]
     return village
 

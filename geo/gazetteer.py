@@ -106,6 +106,7 @@ class Gazetteer:
         self._names = pd.concat(
             [frame.set_index("code")["name"] for frame in (provinces, cities, counties, townships)]
         )
+        self._regions: dict[str, Region] = {}  # code → Region, filled as regions are asked for
 
     # -- look-up -------------------------------------------------------------------------------
     def name_of(self, code: str) -> str:
@@ -140,6 +141,9 @@ class Gazetteer:
         TowncoverError
             When nothing matches, or a bare name matches several divisions (the candidates are named).
         """
+        known = self._regions.get(query) if isinstance(query, str) else None
+        if known is not None:  # the geocoder asks for its region once per sheet
+            return known
         text = unicodedata.normalize("NFKC", str(query)).strip()
         if not text:
             raise TowncoverError("未指定区域", "no region given")
@@ -175,8 +179,11 @@ class Gazetteer:
         return self._region(codes[0])
 
     def _region(self, code: str) -> Region:
-        return Region(code=code, name=self.name_of(code), level=_LEVEL_BY_LENGTH[len(code)],
-                      full_name=self.full_name(code))
+        found = self._regions.get(code)
+        if found is None:
+            found = self._regions[code] = Region(code=code, name=self.name_of(code), level=_LEVEL_BY_LENGTH[len(code)],
+                                                 full_name=self.full_name(code))
+        return found
 
     # -- scoped frames ---------------------------------------------------------------------------
     def counties_in(self, code: str) -> pd.DataFrame:

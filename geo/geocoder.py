@@ -18,7 +18,6 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import re
 import threading
 import unicodedata
 from typing import Any
@@ -106,8 +105,9 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
         raise TowncoverError(f"不支持的坐标系“{crs}”,可选:{'、'.join(CRS_CHOICES)}",
                              f"unsupported CRS '{crs}'; choose one of {', '.join(CRS_CHOICES)}")
     frame, role_map, rows, rejected = _unpack(sheet, roles)
+    present = set(frame.columns)
     for role, col in role_map.items():
-        if col not in frame.columns:
+        if col not in present:
             raise TowncoverError(f"列“{col}”(用作 {role})不在表中", f"column '{col}' (for {role}) is not in the sheet",
                                  column=col)
     n = len(frame)
@@ -116,13 +116,16 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
     def col(role: str) -> list[str]:
         if role not in role_map:
             return [""] * n
-        return frame[role_map[role]].astype("string").fillna("").tolist()
+        values = frame[role_map[role]]
+        if isinstance(values.dtype, pd.StringDtype):  # already text: only the missing cells to fill
+            return values.to_numpy(dtype=object, na_value="").tolist()
+        return values.astype("string").fillna("").tolist()
 
     cols = [col(r) for r in ("division_code", "township", "village", "county", "address", "name")]
     out = _answers(reg, idx, cols, n)
     status = out.pop("match_status")
 
-    problems = getattr(sheet, "problems", None)
+    problems = None if isinstance(sheet, pd.DataFrame) else getattr(sheet, "problems", None)
     if problems is not None and len(problems) and n:
         _note_problems(out["match_note"], rows, problems)
     lng = np.full(n, np.nan)
@@ -131,7 +134,7 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
         lng, lat = _coordinates(frame[role_map["lng"]], frame[role_map["lat"]], crs, reg, boundaries,
                                 status, out, rows)
 
-    if (rejected is None or not len(rejected)) and not set(OUTPUT_COLUMNS) & set(frame.columns):
+    if (rejected is None or not len(rejected)) and not present.intersection(OUTPUT_COLUMNS):
         # The common case in one construction (no column-by-column inserts).
         new: dict[str, Any] = {"row": np.asarray(rows, dtype=int)}
         for k in OUTPUT_COLUMNS[1:]:
@@ -141,10 +144,9 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
                 new[k] = lat
             else:
                 new[k] = _string_array(status if k == "match_status" else out[k])
-        added = pd.DataFrame(new, index=frame.index)
-        if not len(frame.columns):
-            return added.reset_index(drop=True)
-        return pd.concat([frame, added], axis=1).reset_index(drop=True)
+        if frame.columns.is_unique:  # one construction, the sheet's columns first
+            return pd.DataFrame({**{c: frame[c].array for c in frame.columns}, **new}, copy=False)
+        return pd.concat([frame, pd.DataFrame(new, index=frame.index)], axis=1).reset_index(drop=True)
     result = frame.copy()
     result["row"] = np.asarray(rows, dtype=int)
     for k in ("county_code", "township_code", "township_name", "village_code", "village_name"):
@@ -180,12 +182,17 @@ def _note_problems(notes: np.ndarray, rows: list[int], problems: pd.DataFrame) -
 
 def _unpack(sheet: Any, roles: dict[str, str] | None) -> tuple[pd.DataFrame, dict[str, str], list[int], Any]:
     if isinstance(sheet, pd.DataFrame):
-        frame = sheet.reset_index(drop=True)
+        frame = sheet if _numbered_from_zero(sheet.index) else sheet.reset_index(drop=True)
         return frame, dict(roles or {}), list(range(2, len(frame) + 2)), None
-    frame = sheet.frame.reset_index(drop=True)
+    frame = sheet.frame if _numbered_from_zero(sheet.frame.index) else sheet.frame.reset_index(drop=True)
     role_map = {**getattr(sheet, "roles", {}), **(roles or {})}
     rows = list(getattr(sheet, "source_rows", range(2, len(frame) + 2)))
     return frame, role_map, rows, getattr(sheet, "rejected", None)
+
+
+def _numbered_from_zero(index: pd.Index) -> bool:
+    """Whether an index is 0, 1, 2, ... (a RangeIndex from 0 by 1), as ``reset_index`` would make it."""
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 def _with_rejected(result: pd.DataFrame, rejected: pd.DataFrame, columns: pd.Index) -> pd.DataFrame:
@@ -219,33 +226,17 @@ def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> dict[str, 
     """
     code, town, village, county, address, name = cols
     plain = [not (a or b or c or d) for a, b, c, d in zip(code, town, village, county, strict=True)]
+    # Digit runs fold to "0" where no name of the region holds a digit (see geo.address.normalise_many).
+    fold = not idx.names_hold_digits
     if all(plain):
-        addr_n, name_n = normalise_many(address), normalise_many(name)
+        addr_n, name_n = normalise_many(address, fold_digits=fold), normalise_many(name, fold_digits=fold)
     else:
         sel = [i for i in range(n) if plain[i]]
         addr_n, name_n = [""] * n, [""] * n
-        for i, a, b in zip(sel, normalise_many([address[i] for i in sel]), normalise_many([name[i] for i in sel]),
-                           strict=True):
+        for i, a, b in zip(sel, normalise_many([address[i] for i in sel], fold_digits=fold),
+                           normalise_many([name[i] for i in sel], fold_digits=fold), strict=True):
             addr_n[i], name_n[i] = a, b
-    if not idx.names_hold_digits:
-        addr_n, name_n = _collapse_digits(addr_n), _collapse_digits(name_n)
     return _answer_rows(reg, idx, cols, n, plain, addr_n, name_n)
-
-
-_DIGIT_RUN = re.compile(r"[0-9]+")
-
-
-def _collapse_digits(texts: list[str]) -> list[str]:
-    """Each run of digits as one "0": 育才路12号 and 育才路7号 share one answer and one cache entry.
-
-    Used only where no division name of the region holds a digit (a few in 北京 do: 黄寺大街24号社区), so
-    matching never reads a digit's value, only that a number stands before 号/组 (see geo.address).
-    """
-    if not texts:
-        return texts
-    joined = "\x00".join(texts)
-    out = _DIGIT_RUN.sub("0", joined).split("\x00")
-    return out if len(out) == len(texts) else texts
 
 
 def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: list[bool], addr_n: list[str],
@@ -270,6 +261,8 @@ def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: li
                 parts = [_answer_part(rows, 0, bounds[1]), *pending.get()]
         finally:
             _ROWS.clear()
+    if len(parts) == 1 and parts[0][1] is not None and len(parts[0][0]) == n and not parts[0][3]:
+        return parts[0][1].columns(idx)  # the array path answered every row
     out = {k: np.full(n, "", dtype=object) for k in ANSWER_FIELDS}
     for batch_rows, batch, other_rows, answers in parts:
         if batch is not None:
@@ -323,11 +316,12 @@ def _answer_part(rows: tuple[Any, ...], start: int, stop: int
     batch = None
     done = np.zeros(stop - start, dtype=bool)
     if len(reg.code) <= 6:  # township regions need the general path (geo.address._finish)
-        picked = [i for i in range(start, stop) if plain[i]]
-        batch_rows = np.asarray(picked, dtype=np.int64)
-        if len(picked) == stop - start:
+        if all(plain[start:stop]):
+            batch_rows = np.arange(start, stop, dtype=np.int64)
             batch = quick_answers(idx, addr_n[start:stop], name_n[start:stop])
         else:
+            picked = [i for i in range(start, stop) if plain[i]]
+            batch_rows = np.asarray(picked, dtype=np.int64)
             batch = quick_answers(idx, [addr_n[i] for i in picked], [name_n[i] for i in picked])
         done[batch_rows - start] = batch.answered
     keys: dict[tuple[str, ...], int] = {}
