@@ -247,3 +247,88 @@ def test_village_word_search_on_many_names_equals_the_regex() -> None:
              "委员", "村", "", "社区居委会", "大社区", "光明养老院", "委", "会委员会x"]
     assert _names_a_village(names).tolist() == [_NAMES_A_VILLAGE.search(n) is not None for n in names]
     assert _names_a_village(names).tolist().count(True) == 9
+
+
+def _mixed_rows(region: str, n: int, seed: int) -> tuple[list[str], list[str]]:
+    """Addresses and facility names glued from the region's own names, its short names, village names and
+    stems, counties, other regions' counties and townships, old-looking township names and filler (roads,
+    house numbers, 区域, 镇, facility words): every branch of the two paths, in every order."""
+    import random
+
+    from geo.address import _short_of
+    from geo.gazetteer import load_gazetteer
+
+    gaz, idx, rng = load_gazetteer(), region_index(region), random.Random(seed)
+    outside = ~gaz.counties["code"].str.startswith(region[:4])
+    pools = [
+        (list(idx.town_name.values()), 3), ([_short_of(idx, c) for c in idx.town_name], 3),
+        (list(idx.village_name.values()), 3), ([s for pairs in idx.village_stems.values() for s, _ in pairs], 2),
+        (list(idx.county_name.values()), 3), (gaz.counties.loc[outside, "name"].sample(200, random_state=1).tolist(), 1),
+        (gaz.townships.loc[~gaz.townships["code"].str.startswith(region[:4]), "name"]
+         .sample(200, random_state=2).tolist(), 1),
+        ([gaz.name_of(region[:2])] + ([gaz.name_of(region[:4])] if len(region) >= 4 else []), 1),
+        (["路12号", "敬老院", "村", "镇", "3组", "区域", "街道", "12号", "老街", "养老服务中心", "幸福院", "互助养老服务点",
+          "日间照料中心", "人民路", "社区", "乡", "中心", "县", "市", "大道8号", "", "号", "五组", "办事处", "居委会"], 4),
+    ]
+    cjk = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+
+    def token() -> str:
+        if rng.random() < 0.06:  # a township name that does not exist
+            return rng.choice(cjk) + rng.choice(cjk) + rng.choice(["镇", "乡", "街道"])
+        pool = rng.choices([p for p, _ in pools], weights=[w for _, w in pools])[0]
+        return rng.choice(pool)
+
+    texts = ["".join(token() for _ in range(rng.choice([0, 1, 1, 2, 2, 3, 4]))) for _ in range(n)]
+    names = ["".join(token() for _ in range(rng.choice([0, 1, 2, 2, 3]))) for _ in range(n)]
+    return texts, names
+
+
+def test_array_path_equals_the_general_path_on_mixed_rows() -> None:
+    """Glued rows reach every answer of the array path (placed, tie, out of region, old township name,
+    nothing found, by address and by name): each equals the one-row path's."""
+    from collections import Counter
+
+    from geo.address import normalise_many, quick_answers
+
+    got, kinds = {}, Counter()
+    for region in ("330782", "4420", "51"):
+        texts, names = _mixed_rows(region, 1500, 7)
+        got[region] = _batch_against_general(region, texts, names)
+        idx = region_index(region)
+        batch = quick_answers(idx, normalise_many(texts), normalise_many(names))
+        kinds.update(row[0] + "/" + row[6] for i in range(1500) if (row := batch.row(idx, i)) is not None)
+    assert got == {"330782": (1244, 1500), "4420": (1263, 1500), "51": (982, 1500)}
+    assert set(kinds) == {"matched/address", "matched/name", "ambiguous/address", "ambiguous/name",
+                          "out_of_region/address", "out_of_region/name", "unmatched/address", "unmatched/name",
+                          "unmatched/"}
+
+
+def test_digit_runs_fold_inside_normalisation() -> None:
+    import re
+
+    from geo.address import normalise_many
+
+    values = ["育才路12号3组", "a1b22c333", "", "nan", "１２３号", "0", "黄寺大街24号社区", "٣٤号"] * 40  # > 256 characters
+    want = [re.sub("[0-9]+", "0", v) for v in normalise_many(values)]
+    assert normalise_many(values, fold_digits=True) == want
+    assert normalise_many(values[:8], fold_digits=True) == want[:8]  # the short-text path
+    assert want[:3] == ["育才路0号0组", "a0b0c0", ""]
+
+
+def test_decimal_digit_table_is_unicode_nd() -> None:
+    from geo.address import _is_decimal
+
+    table = _is_decimal()
+    assert int(table.sum()) == sum(chr(c).isdecimal() for c in range(0x110000))
+    assert table[ord("7")] and table[ord("٣")] and table[0x1D7CE] and not table[ord("七")] and not table[ord("a")]
+
+
+def test_runs_in_sorted_arrays() -> None:
+    import numpy as np
+
+    from geo.address import _run_ends, _run_starts
+
+    values = np.array([0, 0, 1, 3, 3, 3, 7])
+    assert _run_starts(values).tolist() == [0, 2, 3, 6]
+    assert _run_ends(values).tolist() == [1, 2, 5, 6]
+    assert _run_starts(values[:0]).tolist() == [] and _run_ends(values[:1]).tolist() == [0]
