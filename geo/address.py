@@ -1522,12 +1522,11 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
         first = first[_run_starts(row[first])]
         gap_end[row[first]] = start[first] - begin[row[first]]
         # A _TOWN_TOKEN is 2–5 characters, then 镇, 乡 or 街道: rows without such an end in reach are passed by.
-        maybe = np.zeros(n, dtype=bool)
         rows_ = np.flatnonzero(bare)
-        for k in range(2, 6):
-            at = admin_end[rows_] + k
-            reach = at < gap_end[rows_]
-            maybe[rows_[reach]] |= _one_of(codes[begin[rows_[reach]] + at[reach]], _TOWN_TOKEN_ENDS)
+        at = (begin[rows_] + admin_end[rows_])[:, None] + np.arange(2, 6)
+        ends = _one_of(padded[np.minimum(at, len(codes))], _TOWN_TOKEN_ENDS) & (at < (begin[rows_] + gap_end[rows_])[:, None])
+        maybe = np.zeros(n, dtype=bool)
+        maybe[rows_] = ends.any(axis=1)
         first_village = np.full(n, len(row), dtype=np.int64)
         first = np.flatnonzero(village_hit)
         first = first[_run_starts(row[first])]
@@ -1637,19 +1636,20 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     # anywhere (rows in which no stem of the township can start are left out at once),
     need = answered[(village[answered] < 0) & (n_town[answered] == 1)]
     if len(need):
-        texts = table.town_text[np.searchsorted(table.towns, town[need])]
-        rest = np.zeros(len(need), dtype=np.int64)
-        for j, (i, key, short_key) in enumerate(zip(need.tolist(), texts[:, 3].tolist(), texts[:, 4].tolist(),
-                                                    strict=True)):
+        at_town = np.searchsorted(table.towns, town[need])
+        texts = table.town_text[at_town]
+        cuts = []
+        for i, key, short_key in zip(need.tolist(), texts[:, 3].tolist(), texts[:, 4].tolist(), strict=True):
             cut = primary[i].find(key)
-            if cut >= 0:
-                rest[j] = cut + len(key)
-            elif (cut := primary[i].find(short_key)) >= 0:
-                rest[j] = cut + len(short_key)
+            if cut < 0 and (cut := primary[i].find(short_key)) >= 0:
+                cuts.append(cut + len(short_key))
+            else:
+                cuts.append(cut + len(key) if cut >= 0 else 0)
+        rest = np.array(cuts, dtype=np.int64)
         span = np.maximum(lengths[need] - rest - 1, 0)  # bigram starts after the cut
         owner = np.repeat(np.arange(len(need)), span)
         pos = begin[need[owner]] + rest[owner] + (np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span))
-        where = np.searchsorted(table.towns, town[need[owner]]).astype(np.int64)
+        where = at_town.astype(np.int64)[owner]
         pair = (where << 42) | (codes[pos].astype(np.int64) << 21) | codes[pos + 1].astype(np.int64)
         candidate = np.zeros(len(need), dtype=bool)
         candidate[owner[_sorted_contains(table.stem_starts, pair)]] = True
@@ -1658,7 +1658,7 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
             if code:
                 village[i] = int(code)
     # else a village form in the facility name (五里村农村幸福院).
-    ask = np.flatnonzero(~defer & (village < 0))
+    ask = np.flatnonzero(~defer & (village < 0)) if any(secondary) else np.zeros(0, dtype=np.int64)
     ask = ask[_names_a_village([secondary[i] for i in ask.tolist()])].tolist() if len(ask) else []
     if ask:
         asked = [secondary[i] for i in ask]

@@ -225,7 +225,10 @@ def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> dict[str, 
     normalisation per column); rows with code/乡镇/村/县 cells go through :func:`_place_row`.
     """
     code, town, village, county, address, name = cols
-    plain = [not (a or b or c or d) for a, b, c, d in zip(code, town, village, county, strict=True)]
+    if any(map(any, (code, town, village, county))):
+        plain = [not (a or b or c or d) for a, b, c, d in zip(code, town, village, county, strict=True)]
+    else:  # address and name only: every row
+        plain = [True] * n
     # Digit runs fold to "0" where no name of the region holds a digit (see geo.address.normalise_many).
     fold = not idx.names_hold_digits
     if all(plain):
