@@ -29,7 +29,7 @@ from geo.geocoder import geocode  # noqa: E402
 
 EVAL = ROOT / "data" / "eval" / "addresses.csv"
 RESULTS = ROOT / "bench" / "results" / "geocode.json"
-REPEATS = 5  # best of, per region and tool
+REPEATS = 9  # best of, per region and tool
 
 
 def _score(frame: pd.DataFrame) -> dict[str, float | int]:

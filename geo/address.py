@@ -15,7 +15,7 @@ import itertools
 import os
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from functools import cache, lru_cache
@@ -1294,7 +1294,8 @@ ANSWER_FIELDS = ("match_status", "county_code", "township_code", "township_name"
                  "match_method", "match_note", "candidates")
 
 
-def quick_answers(idx: RegionIndex, texts: list[str], names: list[str]) -> BatchAnswers:
+def quick_answers(idx: RegionIndex, texts: list[str], names: list[str],
+                  fold: Callable[[list[str]], list[str]] | None = None) -> BatchAnswers:
     """:func:`parse_normalised` over many rows at once, for the common cases, with array operations.
 
     Answers a row when its text (the address, else the facility name) names one township in full or
@@ -1312,42 +1313,71 @@ def quick_answers(idx: RegionIndex, texts: list[str], names: list[str]) -> Batch
         A county-or-larger region's index.
     texts, names : list of str
         Normalised addresses and facility names, one pair per row.
+    fold : callable, optional
+        When given, ``names`` are as written and this folds a list of them (:func:`normalise_many`):
+        only the names the answers read are folded (those of rows whose address is empty or names
+        nothing, and those that may give a village).
 
     Returns
     -------
     BatchAnswers
     """
-    primary = [t or m for t, m in zip(texts, names, strict=True)]
+    fold = fold or _as_they_are
+    n = len(texts)
+    empty = [i for i, t in enumerate(texts) if not t]
+    primary = list(texts)
+    for i, name in zip(empty, fold([names[i] for i in empty]), strict=True):
+        primary[i] = name
     secondary = [m if t else "" for t, m in zip(texts, names, strict=True)]
-    first = _answer_batch(idx, primary, secondary)
+    # The names of rows whose address looks like a division's name alone (安岳县) are read in the same
+    # pass, in case the address names nothing else (each as _answer_batch row n + j, scoped by its row).
+    guess = [i for i, t in enumerate(texts) if t and len(t) <= 12 and t.endswith(_DIVISION_ENDS)]
+    named = dict(zip(guess, fold([names[i] for i in guess]), strict=True))
+    guess = [i for i in guess if named[i]]
+    both = _answer_batch(idx, primary + [named[i] for i in guess], secondary + [""] * len(guess), fold=fold,
+                         hint_from=np.asarray(guess, dtype=np.int64))
+    first, read = both.split(n)
     answered, town, village, notes, others = first.done, first.town, first.village, first.notes, first.others
-    method = np.where(np.fromiter(map(bool, texts), dtype=bool, count=len(texts)), _BY_ADDRESS, _BY_NAME
-                      ).astype(np.int8)
+    method = np.where(np.fromiter(map(bool, texts), dtype=bool, count=n), _BY_ADDRESS, _BY_NAME).astype(np.int8)
 
     def unmatched(i: int, note: str, county: int) -> None:  # nothing found: the address's own note
         answered[i], method[i] = True, _NONE
         others[i] = ("unmatched", str(county) if county else "", [])
         notes[i] = note
 
+    def by_name(rows: list[int], got: _Found) -> None:  # got: the names of these rows
+        at = np.asarray(rows, dtype=np.int64)
+        answered[at], town[at], village[at] = got.done, got.town, got.village
+        method[at] = _BY_NAME
+        notes.update({rows[j]: note for j, note in got.notes.items()})
+        others.update({rows[j]: other for j, other in got.others.items()})
+        for j in got.nothing:  # the name finds nothing either
+            i = rows[j]
+            if first.nothing[i] is not None:
+                unmatched(i, first.nothing[i], int(first.county[i]))
+
     # Where the address finds nothing decisive, the facility name decides within the county named.
-    ask = [i for i in first.nothing if texts[i] and names[i]]
+    said = [i for i in first.nothing if texts[i] and i not in named]
+    named.update(zip(said, fold([names[i] for i in said]), strict=True))
     for i, note in first.nothing.items():
         if not texts[i]:  # the address is empty: the row reads the name already
             unmatched(i, _EMPTY_NOTE, 0)
-        elif note is not None and not names[i]:
+        elif note is not None and not named[i]:
             unmatched(i, note, int(first.county[i]))
+    position = {i: j for j, i in enumerate(guess)}
+    asked = [i for i in first.nothing if texts[i] and named[i]]
+    read_rows = [i for i in asked if i in position]
+    if read_rows:
+        by_name(read_rows, read.pick([position[i] for i in read_rows]))
+    ask = [i for i in asked if i not in position]
     if ask:
-        rows = np.asarray(ask, dtype=np.int64)
-        got = _answer_batch(idx, [names[i] for i in ask], [""] * len(ask), hint=first.county[rows])
-        answered[rows], town[rows], village[rows] = got.done, got.town, got.village
-        method[rows] = _BY_NAME
-        notes.update({ask[j]: note for j, note in got.notes.items()})
-        others.update({ask[j]: other for j, other in got.others.items()})
-        for j in got.nothing:  # the name finds nothing either
-            i = ask[j]
-            if first.nothing[i] is not None:
-                unmatched(i, first.nothing[i], int(first.county[i]))
+        by_name(ask, _answer_batch(idx, [named[i] for i in ask], [""] * len(ask),
+                                   hint=first.county[np.asarray(ask, dtype=np.int64)]))
     return BatchAnswers(answered, town, village, method, notes, others)
+
+
+def _as_they_are(texts: list[str]) -> list[str]:
+    return texts
 
 
 def prepare_batch(idx: RegionIndex) -> None:
@@ -1356,6 +1386,9 @@ def prepare_batch(idx: RegionIndex) -> None:
     _is_decimal()
     for chars in (_NOT_AFTER_ONE, _TOWN_ENDS, _TOWN_TOKEN_ENDS, _HOUSE_UNITS):
         _char_set(chars)
+
+
+_DIVISION_ENDS = ("省", "市", "县", "区", "旗", "州", "盟")  # how a division's own name ends (see quick_answers)
 
 
 @dataclass
@@ -1372,11 +1405,32 @@ class _Found:
     nothing: dict[int, str | None]
     county: np.ndarray  # int64: the one county in the row's scope, 0 when none or several
 
+    def split(self, n: int) -> tuple[_Found, _Found]:
+        """Rows before ``n`` and rows from ``n`` on, each numbered from 0."""
+        def part(lo: int, hi: int) -> _Found:
+            return _Found(self.done[lo:hi], self.town[lo:hi], self.village[lo:hi],
+                          {i - lo: v for i, v in self.notes.items() if lo <= i < hi},
+                          {i - lo: v for i, v in self.others.items() if lo <= i < hi},
+                          {i - lo: v for i, v in self.nothing.items() if lo <= i < hi}, self.county[lo:hi])
 
-def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hint: np.ndarray | None = None
+        return part(0, n), part(n, len(self.done))
+
+    def pick(self, rows: list[int]) -> _Found:
+        """These rows, numbered from 0 in this order."""
+        at = np.asarray(rows, dtype=np.int64)
+        new = {i: j for j, i in enumerate(rows)}
+        return _Found(self.done[at], self.town[at], self.village[at],
+                      {new[i]: v for i, v in self.notes.items() if i in new},
+                      {new[i]: v for i, v in self.others.items() if i in new},
+                      {new[i]: v for i, v in self.nothing.items() if i in new}, self.county[at])
+
+
+def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hint: np.ndarray | None = None,
+                  fold: Callable[[list[str]], list[str]] | None = None, hint_from: np.ndarray | None = None
                   ) -> _Found:
     """The work of :func:`quick_answers` on one text per row (``secondary``: a facility name that may
-    give the village; ``hint``: per row, a county code to scope a text that names none, 0 for none)."""
+    give the village, folded by ``fold`` when given; ``hint``: per row, a county code to scope a text that
+    names none, 0 for none; ``hint_from``: for the last rows, the row whose one named county scopes each)."""
     n = len(primary)
     town = np.full(n, -1, dtype=np.int64)
     found = _Found(np.zeros(n, dtype=bool), town, town.copy(), {}, {}, {}, np.zeros(n, dtype=np.int64))
@@ -1467,6 +1521,13 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     c_rows, c_codes = _expand(table.county_start, table.county_code, kid[county_hit], row[county_hit])
     named_county = np.zeros(n, dtype=bool)
     named_county[c_rows] = True
+    if hint_from is not None and len(hint_from):
+        own = np.unique(c_rows * 1_000_000 + c_codes)
+        own_county = np.zeros(n, dtype=np.int64)
+        own_county[own // 1_000_000] = own % 1_000_000
+        own_county[np.bincount(own // 1_000_000, minlength=n) != 1] = 0
+        hint = np.zeros(n, dtype=np.int64)
+        hint[n - len(hint_from):] = own_county[hint_from]
     if hint is not None:
         hinted = np.flatnonzero((hint > 0) & ~named_county)
         c_rows, c_codes = np.concatenate([c_rows, hinted]), np.concatenate([c_codes, hint[hinted]])
@@ -1659,9 +1720,11 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
                 village[i] = int(code)
     # else a village form in the facility name (五里村农村幸福院).
     ask = np.flatnonzero(~defer & (village < 0)) if any(secondary) else np.zeros(0, dtype=np.int64)
-    ask = ask[_names_a_village([secondary[i] for i in ask.tolist()])].tolist() if len(ask) else []
+    ask_names = (fold or _as_they_are)([secondary[i] for i in ask.tolist()])
+    words = _names_a_village(ask_names)
+    asked = [name for name, word in zip(ask_names, words.tolist(), strict=True) if word]
+    ask = ask[words].tolist()
     if ask:
-        asked = [secondary[i] for i in ask]
         joined_names = _SEP.join(asked)
         name_hits = _hit_array(idx.automaton.find_matches_as_indexes(joined_names))
         name_codes = np.concatenate([np.frombuffer(joined_names.encode("utf-32-le"), dtype=np.uint32),

@@ -15,11 +15,13 @@ where address and coordinates disagree both answers are given and the row is not
 
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
 import threading
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -230,27 +232,27 @@ def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> dict[str, 
     else:  # address and name only: every row
         plain = [True] * n
     # Digit runs fold to "0" where no name of the region holds a digit (see geo.address.normalise_many).
-    fold = not idx.names_hold_digits
+    fold = functools.partial(normalise_many, fold_digits=not idx.names_hold_digits)
     if all(plain):
-        addr_n, name_n = normalise_many(address, fold_digits=fold), normalise_many(name, fold_digits=fold)
+        addr_n = fold(address)
     else:
+        addr_n = [""] * n
         sel = [i for i in range(n) if plain[i]]
-        addr_n, name_n = [""] * n, [""] * n
-        for i, a, b in zip(sel, normalise_many([address[i] for i in sel], fold_digits=fold),
-                           normalise_many([name[i] for i in sel], fold_digits=fold), strict=True):
-            addr_n[i], name_n[i] = a, b
-    return _answer_rows(reg, idx, cols, n, plain, addr_n, name_n)
+        for i, a in zip(sel, fold([address[i] for i in sel]), strict=True):
+            addr_n[i] = a
+    # Facility names are folded only where read (see geo.address.quick_answers).
+    return _answer_rows(reg, idx, cols, n, plain, addr_n, fold)
 
 
 def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: list[bool], addr_n: list[str],
-                 name_n: list[str]) -> dict[str, np.ndarray]:
+                 fold: Callable[[list[str]], list[str]]) -> dict[str, np.ndarray]:
     """Each row's answer as columns; large sheets are split over forked worker processes.
 
     Forking shares the region index (built once, read-only) and the rows with the workers, which send
     back codes, not text. It is used only in a single-threaded process (the CLI, the benchmark), where
     fork is safe; a server with threads (Streamlit) answers in-process.
     """
-    rows = (reg, idx, cols, plain, addr_n, name_n)
+    rows = (reg, idx, cols, plain, addr_n, fold)
     workers = _workers(n)
     if workers < 2:
         parts = [_answer_part(rows, 0, n)]
@@ -264,11 +266,10 @@ def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: li
                 parts = [_answer_part(rows, 0, bounds[1]), *pending.get()]
         finally:
             _ROWS.clear()
-    if len(parts) == 1 and parts[0][1] is not None and len(parts[0][0]) == n and not parts[0][3]:
-        return parts[0][1].columns(idx)  # the array path answered every row
-    out = {k: np.full(n, "", dtype=object) for k in ANSWER_FIELDS}
+    whole = len(parts) == 1 and parts[0][1] is not None and len(parts[0][0]) == n
+    out = parts[0][1].columns(idx) if whole else {k: np.full(n, "", dtype=object) for k in ANSWER_FIELDS}
     for batch_rows, batch, other_rows, answers in parts:
-        if batch is not None:
+        if batch is not None and not whole:
             for k, values in batch.columns(idx).items():
                 out[k][batch_rows] = values
         if answers:
@@ -313,7 +314,7 @@ def _answer_part(rows: tuple[Any, ...], start: int, stop: int
 
     Returns the rows given to the array computation and its answers, and the other rows with theirs.
     """
-    reg, idx, cols, plain, addr_n, name_n = rows
+    reg, idx, cols, plain, addr_n, fold = rows
     code, town, village, county, address, name = cols
     batch_rows = np.zeros(0, dtype=np.int64)
     batch = None
@@ -321,17 +322,20 @@ def _answer_part(rows: tuple[Any, ...], start: int, stop: int
     if len(reg.code) <= 6:  # township regions need the general path (geo.address._finish)
         if all(plain[start:stop]):
             batch_rows = np.arange(start, stop, dtype=np.int64)
-            batch = quick_answers(idx, addr_n[start:stop], name_n[start:stop])
+            batch = quick_answers(idx, addr_n[start:stop], name[start:stop], fold)
         else:
             picked = [i for i in range(start, stop) if plain[i]]
             batch_rows = np.asarray(picked, dtype=np.int64)
-            batch = quick_answers(idx, [addr_n[i] for i in picked], [name_n[i] for i in picked])
+            batch = quick_answers(idx, [addr_n[i] for i in picked], [name[i] for i in picked], fold)
         done[batch_rows - start] = batch.answered
+    left = (np.flatnonzero(~done) + start).tolist()
+    left_plain = [i for i in left if plain[i]]
+    name_n = dict(zip(left_plain, fold([name[i] for i in left_plain]), strict=True))
     keys: dict[tuple[str, ...], int] = {}
     jobs: list[tuple[Any, ...]] = []
     other_rows: list[int] = []
     of_row: list[int] = []
-    for i in (np.flatnonzero(~done) + start).tolist():
+    for i in left:
         if plain[i]:
             key: tuple[str, ...] = (addr_n[i], name_n[i])
         else:
