@@ -1521,19 +1521,19 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     c_rows, c_codes = _expand(table.county_start, table.county_code, kid[county_hit], row[county_hit])
     named_county = np.zeros(n, dtype=bool)
     named_county[c_rows] = True
+    scope = np.unique(c_rows * 1_000_000 + c_codes)  # (row, county) pairs
     if hint_from is not None and len(hint_from):
-        own = np.unique(c_rows * 1_000_000 + c_codes)
         own_county = np.zeros(n, dtype=np.int64)
-        own_county[own // 1_000_000] = own % 1_000_000
-        own_county[np.bincount(own // 1_000_000, minlength=n) != 1] = 0
+        own_county[scope // 1_000_000] = scope % 1_000_000
+        own_county[np.bincount(scope // 1_000_000, minlength=n) != 1] = 0
         hint = np.zeros(n, dtype=np.int64)
         hint[n - len(hint_from):] = own_county[hint_from]
     if hint is not None:
-        hinted = np.flatnonzero((hint > 0) & ~named_county)
+        hinted = np.flatnonzero((hint > 0) & ~named_county)  # rows naming no county: theirs are new pairs
         c_rows, c_codes = np.concatenate([c_rows, hinted]), np.concatenate([c_codes, hint[hinted]])
+        scope = np.sort(np.concatenate([scope, hinted * 1_000_000 + hint[hinted]]))
     scoped = np.zeros(n, dtype=bool)
     scoped[c_rows] = True
-    scope = np.unique(c_rows * 1_000_000 + c_codes)
     # The county of a row with exactly one in scope (every answer but a placed one keeps it).
     one_county = np.bincount(scope // 1_000_000, minlength=n) == 1
     found.county[scope // 1_000_000] = scope % 1_000_000
