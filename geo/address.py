@@ -1474,8 +1474,9 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
         numbered = _is_decimal()[b1]
         if numbered.any():
             digit = _is_decimal()[padded]
-            others = np.flatnonzero(~digit)
-            house[numbered] = _one_of(padded[others[np.searchsorted(others, stop[s[numbered]])]], _HOUSE_UNITS)
+            non_digits = np.flatnonzero(~digit)
+            after_digits = non_digits[np.searchsorted(non_digits, stop[s[numbered]])]
+            house[numbered] = _one_of(padded[after_digits], _HOUSE_UNITS)
         cjk1 = (b1 >= 0x4E00) & (b1 <= 0x9FFF)
         cjk2 = (b2 >= 0x4E00) & (b2 <= 0x9FFF)
         town_after = cjk1 & (_one_of(b2, _TOWN_ENDS) | ((b2 == ord("街")) & (b3 == ord("道")))
@@ -1555,12 +1556,12 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     town[t_rows[ok]] = t_codes[ok]
     tie = (n_town == 1) & (n_in > 1) & (n_village == 0) & ~defer
     defer[(n_town == 1) & (n_in != 1) & ~tie] = True
-    notes, tied = found.notes, found.others
+    notes, others = found.notes, found.others
     if tie.any():
         pairs = np.unique(t_rows[ok & tie[t_rows]] * 1_000_000_000 + t_codes[ok & tie[t_rows]])
         for i, codes_ in _grouped(pairs // 1_000_000_000, pairs % 1_000_000_000):
             kept_ = [str(c) for c in codes_]
-            tied[i] = ("ambiguous", county_of(i), kept_)
+            others[i] = ("ambiguous", county_of(i), kept_)
             notes[i] = (f"乡镇名在 {len(kept_)} 处重复或相互矛盾:{_listing(idx.town_name, kept_)};请给出县或村 / "
                         f"township name matches {len(kept_)} townships: {', '.join(kept_)}; give the county or village")
         defer |= tie  # answered as ties, not as townships
@@ -1611,7 +1612,7 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
                 if towns:
                     note_zh += f";村名“{form}”属于 {_listing(idx.town_name, towns)},请核实"
                     note_en += f"; village '{form}' belongs to {', '.join(towns)}: please check"
-            tied[i] = ("unmatched", str(county) if county else "", [])
+            others[i] = ("unmatched", str(county) if county else "", [])
             notes[i] = f"{note_zh} / {note_en}"
             reported.append(i)
         bare[reported] = False
@@ -1681,7 +1682,7 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
                             f"no township given; placed by the unique village name '{form}'")
                 continue
             towns_ = [str(c) for c in shared_towns[i]]
-            tied[i] = ("ambiguous", str(county) if county else "", towns_)
+            others[i] = ("ambiguous", str(county) if county else "", towns_)
             notes[i] = (f"村名“{form}”在 {len(towns_)} 个乡镇重复:{_listing(idx.town_name, towns_)};未给出乡镇 / "
                         f"village name '{form}' shared by {len(towns_)} townships: {', '.join(towns_)}; "
                         "no township given")
@@ -1739,7 +1740,7 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
 
     found.village = village
     found.done[answered] = True
-    found.done[list(tied)] = True
+    found.done[list(others)] = True
     return found
 
 
