@@ -1629,7 +1629,9 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
                                               named_county[quiet].tolist(), scoped[quiet].tolist(), strict=True):
         _, stem_codes = _leading_stem(idx, primary[i][lo:]) if size - lo >= 2 else ("", ())
         if stem_codes and scoped_:
-            stem_codes = tuple(c for c in stem_codes if i * 1_000_000 + int(c[:6]) in scope)
+            pairs = np.array([i * 1_000_000 + int(c[:6]) for c in stem_codes], dtype=np.int64)
+            stem_codes = tuple(c for c, ok in zip(stem_codes, _sorted_contains(scope, pairs).tolist(), strict=True)
+                               if ok)  # (a binary search: scope holds every row's counties)
         if len({c[:9] for c in stem_codes}) > 1:
             continue  # ambiguous between the stem's villages: the one-row path words it
         if stem_codes:
