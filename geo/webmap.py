@@ -125,6 +125,9 @@ _TEXT = {
 }
 
 
+_HTML_EXTRA = str.maketrans({"\\": "&#92;", "`": "&#96;", "$": "&#36;", "{": "&#123;", "}": "&#125;"})
+
+
 def escape_text(value: object) -> str:
     """Escape user text for HTML that folium places inside JavaScript template literals.
 
@@ -137,12 +140,13 @@ def escape_text(value: object) -> str:
     -------
     str
         ``html.escape`` of the text, with backtick, dollar sign and backslash also turned into
-        character references so the text can neither close a template literal nor interpolate.
+        character references so the text can neither close a template literal nor interpolate, and
+        braces too: branca compiles every rendered macro's output as a Jinja template once more, so a
+        name holding ``{{ ... }}`` or ``{#`` would otherwise run (or break) on the server.
     """
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
-    text = html.escape(str(value), quote=True)
-    return text.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
+    return html.escape(str(value), quote=True).translate(_HTML_EXTRA)
 
 
 def _escape_series(values: pd.Series) -> list[str]:

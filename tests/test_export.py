@@ -402,7 +402,7 @@ def test_html_map_escapes_names_and_labels_schematic(tmp_path, units, points):
     assert _as_js("&lt;script&gt;alert(1)&lt;/script&gt;") in page
     assert "\\u0026lt;script\\u0026gt;alert(1)\\u0026lt;/script\\u0026gt;" in page
     assert "<img src=x" not in page and "${alert(3)}" not in page
-    assert _as_js("敬老院&lt;img src=x onerror=alert(2)&gt;&#96;&#36;{alert(3)}&#96;") in page
+    assert _as_js("敬老院&lt;img src=x onerror=alert(2)&gt;&#96;&#36;&#123;alert(3)&#125;&#96;") in page
     assert "示意边界 / schematic boundaries" in page
     plain = export_layers({"units": units, "facilities": points}, tmp_path / "p", "html", schematic=False)
     assert "示意" not in plain.read_text(encoding="utf-8")

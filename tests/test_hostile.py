@@ -331,3 +331,60 @@ def test_workspace_round_trip_hostile_corrections(tmp_path, hostile):
     back = load_workspace_corrections(path)
     pd.testing.assert_frame_equal(back, HOSTILE_CORRECTIONS, check_dtype=False)
     assert load_workspace_corrections(path.read_bytes()).equals(back)
+
+
+# -- template syntax in user text (issue 19, item 1) ---------------------------------------------
+# branca compiles each rendered macro's output as a Jinja template again: user text must reach the
+# page with no template syntax left in it, or it runs on the server.
+PROBE = "/tmp/towncover-template-probe"
+TEMPLATES = [
+    "{{7*7}}敬老院",
+    "{# 注释未闭合",
+    "{% for x in range(3) %}循环{% endfor %}",
+    "{{ lipsum.__globals__.os.popen('touch " + PROBE + "').read() }}",
+]
+
+
+def _template_sheet(tmp_path: Path) -> Path:
+    path = tmp_path / "模板.csv"
+    rows = ["机构名称,地址,类型"] + [f'"{name}",四川省资阳市安岳县石羊镇,区域养老服务中心' for name in TEMPLATES]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _boundaries_with_template_name(tmp_path: Path) -> Path:
+    frame = gpd.GeoDataFrame({"code": ["512021110"], "name": ["{{7*7}}石羊镇"]},
+                             geometry=[shapely.box(105.3, 29.9, 105.4, 30.0)], crs=4326)
+    path = tmp_path / "towns.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    return path
+
+
+def test_cli_html_export_does_not_run_template_syntax(tmp_path, capsys):
+    from towncover.cli import main
+
+    Path(PROBE).unlink(missing_ok=True)
+    out = tmp_path / "map.html"
+    code = main(["export", str(_template_sheet(tmp_path)), "-r", "512021", "--boundaries",
+                 str(_boundaries_with_template_name(tmp_path)), "--format", "html", "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    page = out.read_text("utf-8")
+    assert not Path(PROBE).exists()
+    assert "49敬老院" not in page and "49石羊镇" not in page and "循环循环" not in page
+    # Every name is on the page, its braces as character references (the browser shows "{").
+    for text in ("&#123;&#123;7*7&#125;&#125;敬老院", "&#123;# 注释未闭合"):
+        assert text.replace("&", "\\u0026") in page
+
+
+def test_standalone_and_gap_maps_keep_template_syntax_as_text(tmp_path):
+    from facilities.views import add_proposals, standalone_html
+    from geo.boundaries import load_boundaries
+    from geo.webmap import coverage_map
+
+    units = load_boundaries(_boundaries_with_template_name(tmp_path))
+    fmap = coverage_map(units, None, schematic=False, title="{% raw %}{{7*7}}")
+    gap = pd.DataFrame({"rank": [1], "code": ["512021110"], "name": ["{{7*7}}石羊镇"]})
+    page = standalone_html(add_proposals(fmap, units, gap))
+    assert "49石羊镇" not in page and "{{7*7}}" not in page and "{% raw %}" not in page
+    assert "&#123;% raw %&#125;&#123;&#123;7*7&#125;&#125;" in page
+    assert "&#123;&#123;7*7&#125;&#125;石羊镇 (512021110)" in page

@@ -77,7 +77,7 @@ def facilities() -> gpd.GeoDataFrame:
 
 def test_escape_text():
     assert escape_text(SCRIPT) == "&lt;script&gt;alert(1)&lt;/script&gt;"
-    assert escape_text("a`${b}`\\c\"'&") == "a&#96;&#36;{b}&#96;&#92;c&quot;&#x27;&amp;"
+    assert escape_text("a`${b}`\\c\"'&") == "a&#96;&#36;&#123;b&#125;&#96;&#92;c&quot;&#x27;&amp;"
     assert escape_text(None) == "" and escape_text(float("nan")) == "" and escape_text(3) == "3"
 
 
@@ -172,7 +172,7 @@ def test_facilities_grouped_clustered_escaped(units, facilities):
     }
     assert elderly == {
         "xy": [30.05, 105.35, 30.05, 105.55],
-        "name": ["岳阳镇敬老院", "石羊镇敬老院&#96;&#36;{alert(2)}&#96;"],
+        "name": ["岳阳镇敬老院", "石羊镇敬老院&#96;&#36;&#123;alert(2)&#125;&#96;"],
         "address": ["外南街12号 &amp; 附1号", "石羊镇"],
         "town": [0, 2],
         "status": [0, 0],
