@@ -27,6 +27,7 @@ from facilities.pipeline import analyse, reapply
 from geo import boundaries as _boundaries
 from geo import export as _export
 from geo import webmap
+from geo.archive import upload_name, write_upload
 from geo.gazetteer import load_gazetteer
 from towncover import settings
 from towncover.errors import TowncoverError
@@ -63,9 +64,7 @@ def _all_counties() -> pd.DataFrame:
 @st.cache_resource(show_spinner=False, max_entries=12)
 def _boundaries_frame(data: bytes, name: str) -> gpd.GeoDataFrame:
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        path.write_bytes(data)
-        return _boundaries.load_boundaries(path)
+        return _boundaries.load_boundaries(write_upload(folder, data, name))
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
@@ -90,8 +89,7 @@ def _evaluation(key: tuple, plan_key: str, extra_key: tuple, _analysis_obj, _pla
 def _table_upload(data: bytes, name: str, kind: str, region: str) -> pd.DataFrame:
     """A population table or a planned-projects sheet from an upload (read by facilities.coverage)."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        path.write_bytes(data)
+        path = write_upload(folder, data, name)
         if kind == "population":
             return _coverage.read_population(path)
         return _coverage.read_planned(path, region)
@@ -154,7 +152,7 @@ basemap = sb.radio(T("basemap"), ["osm", "amap"], key="basemap", format_func=T, 
 
 # The sheet: the upload, else the region's synthetic demo sheet.
 if upload is not None:
-    sheet_bytes, sheet_name, is_demo = upload.getvalue(), upload.name, False
+    sheet_bytes, sheet_name, is_demo = upload.getvalue(), upload_name(upload.name), False
 else:
     demo = _demo_sheet(region_code)
     if demo is None:

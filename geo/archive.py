@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from towncover import settings
 from towncover.errors import TowncoverError
+
+# A file name's longest part kept (bytes of UTF-8): most file systems allow 255.
+_MAX_NAME_BYTES = 200
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 # A zip bomb compresses far better than any real Shapefile (which rarely beats 20:1).
 MAX_RATIO = 200
@@ -96,3 +101,64 @@ def _check_entry(entry: zipfile.ZipInfo) -> None:
             f"zip entry {name} has a suspicious compression ratio "
             f"({entry.file_size // max(entry.compress_size, 1)}:1): possible zip bomb",
         )
+
+
+def upload_name(name: str) -> str:
+    r"""A client's file name reduced to a plain name that can only mean a file in the folder it is put in.
+
+    Browsers and other clients send any text as the multipart file name (``../../x.geojson``,
+    ``/etc/x``, ``C:\x``); the name is kept for its suffix (which picks the reader) and for
+    messages, never as a path.
+
+    Parameters
+    ----------
+    name : str
+        The name the client sent.
+
+    Returns
+    -------
+    str
+        The last part after any ``/`` or ``\``, with control and reserved characters replaced by
+        ``_``, cut to 200 bytes (suffix kept); ``upload`` plus the suffix when nothing is left.
+
+    Examples
+    --------
+    >>> upload_name("../../../../tmp/x.geojson")
+    'x.geojson'
+    >>> upload_name(r"C:\Users\..\名录.xlsx")
+    '名录.xlsx'
+    >>> upload_name("..")
+    'upload'
+    >>> upload_name(".gpkg")
+    'upload.gpkg'
+    """
+    last = re.split(r"[/\\]", str(name))[-1]
+    stem, dot, suffix = _UNSAFE_NAME.sub("_", last).rpartition(".")
+    if not dot:
+        stem, suffix = suffix, ""
+    stem, suffix = stem.strip(" ."), suffix.strip(" ")
+    suffix = f".{suffix}" if suffix else ""
+    while stem and len((stem + suffix).encode("utf-8")) > _MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return stem + suffix if stem else f"upload{suffix}"
+
+
+def write_upload(folder: str | os.PathLike, data: bytes, name: str) -> Path:
+    """Write an upload's bytes into ``folder`` under :func:`upload_name` of its client-given name.
+
+    Parameters
+    ----------
+    folder : path
+        An existing folder (a fresh temporary one).
+    data : bytes
+    name : str
+        The client's file name.
+
+    Returns
+    -------
+    Path
+        The file written, always directly inside ``folder``.
+    """
+    path = Path(folder) / upload_name(name)
+    path.write_bytes(data)
+    return path

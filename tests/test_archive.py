@@ -64,3 +64,32 @@ def test_corrupt_archive(tmp_path):
     with pytest.raises(TowncoverError) as err:
         safe_extract(b"PK\x03\x04 not really a zip", tmp_path)
     assert "cannot be opened" in err.value.message_en
+
+
+# -- client-given file names (issue 19, item 2) ---------------------------------------------------
+@pytest.mark.parametrize("name, kept", [
+    ("../../../../../../tmp/x.geojson", "x.geojson"),
+    ("/etc/cron.d/x.csv", "x.csv"),
+    ("..\\..\\人口表.xlsx", "人口表.xlsx"),
+    ("C:\\Windows\\x.gpkg", "x.gpkg"),
+    ("..", "upload"),
+    ("", "upload"),
+    (".zip", "upload.zip"),
+    ("名\x00录\n.csv", "名_录_.csv"),
+    ("合法 名录 (2).xlsx", "合法 名录 (2).xlsx"),
+])
+def test_upload_written_inside_its_folder_under_a_plain_name(tmp_path, name, kept):
+    from geo.archive import write_upload
+
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    path = write_upload(folder, b"data", name)
+    assert path.parent == folder and path.name == kept and path.read_bytes() == b"data"
+    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [kept]
+
+
+def test_upload_name_cut_to_200_bytes_keeps_suffix():
+    from geo.archive import upload_name
+
+    name = upload_name("镇" * 300 + ".xlsx")
+    assert name.endswith(".xlsx") and len(name.encode("utf-8")) <= 200 and name.startswith("镇镇")
