@@ -1,17 +1,20 @@
 """Write map layers and tables to the formats planners use: GeoJSON, GeoPackage, Shapefile, KML,
 CSV, Excel and a standalone HTML map.
 
-Every file is written atomically: into a temporary directory beside the target, then moved into
-place with :func:`os.replace`, so a failed export never leaves a half-written file under the
-target's name.
+Every file is written atomically (:func:`towncover.files.atomic_write`), so a failed export never
+leaves a half-written file under the target's name. The file written is the path given: a path
+whose suffix does not fit the format (``x.geojson`` for two layers, ``x.shp`` for a Shapefile, which
+is several files and goes in a zip) is refused; a path without a suffix gets the format's.
 
 Schematic township cells (示意) stay labelled in every format: polygon layers get a ``boundary``
 column reading ``示意边界/schematic``, their layer names end in ``_schematic``, zipped exports carry
 a README.txt saying so, and the HTML legend says so.
 
 Spreadsheet outputs (CSV, Excel) neutralise cells that a spreadsheet would run as a formula
-(text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) by prefixing a single quote.
-KML text is HTML-escaped (``<`` → ``&lt;``), since KML viewers render names and data as HTML.
+(:func:`towncover.files.neutralise_cells`); Excel outputs drop the control characters XLSX cannot
+hold (:func:`towncover.files.xlsx_safe`). KML text is HTML-escaped (``<`` → ``&lt;``), since KML
+viewers render names and data as HTML; KML placemarks can be styled by a column's value
+(``kml_styles``), so covered and uncovered townships differ in Google Earth.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
 import unicodedata
+import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -33,22 +36,28 @@ import pyogrio
 import shapely
 
 from towncover.errors import TowncoverError
+from towncover.files import atomic_write, neutralise_cells, xlsx_safe
 
 __all__ = [
     "FORMATS",
     "SCHEMATIC_VALUE",
+    "KmlStyle",
     "export_layers",
+    "export_suffixes",
     "export_table",
     "neutralise_cells",
     "shapefile_field_names",
 ]
 
 Format = Literal["geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"]
+#: How a KML layer is styled: (column, value → "#rrggbb").
+KmlStyle = tuple[str, Mapping[str, str]]
+_KML_NS = "http://www.opengis.net/kml/2.2"
+_KML_ICON = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"  # built into Google Earth
 FORMATS: tuple[str, ...] = ("geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html")
 SCHEMATIC_VALUE = "示意边界/schematic"
 SCHEMATIC_SUFFIX = "_schematic"
 
-_FORMULA_START = r"^[=+\-@\t\r]"
 _EXCEL_CELL_MAX = 32767
 _DBF_TEXT_MAX = 254
 _DBF_NAME_MAX = 10
@@ -60,44 +69,11 @@ _ENCODINGS = {
     "UTF-8": "UTF-8",
     "UTF8": "UTF-8",
 }
-# openpyxl refuses control characters other than tab, newline and carriage return.
-_ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 # --------------------------------------------------------------------------------------------
 # Public helpers
 # --------------------------------------------------------------------------------------------
-
-
-def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix a single quote to text cells a spreadsheet would treat as a formula.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        Any table. Only text values are changed; numbers stay numbers.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy in which every text cell (and column header) starting with ``=``, ``+``, ``-``,
-        ``@``, tab or carriage return starts with ``'`` instead.
-    """
-    out = frame.copy()
-    for name in out.columns:
-        col = out[name]
-        if isinstance(col, pd.DataFrame):  # duplicate column labels
-            continue
-        if not (pd.api.types.is_string_dtype(col.dtype) or col.dtype == object):
-            continue
-        hit = col.str.match(_FORMULA_START)
-        hit = hit.astype("boolean").fillna(False).to_numpy(dtype=bool)
-        if hit.any():
-            values = col.astype(object).to_numpy(copy=True)
-            values[hit] = np.array(["'" + v for v in values[hit]], dtype=object)
-            out[name] = pd.Series(values, index=col.index, dtype=col.dtype if col.dtype != object else object)
-    out.columns = ["'" + c if isinstance(c, str) and re.match(_FORMULA_START, c) else c for c in out.columns]
-    return out
 
 
 def shapefile_field_names(columns: list[str], encoding: str = "UTF-8") -> dict[str, str]:
@@ -152,6 +128,9 @@ def export_layers(
     encoding: str = "UTF-8",
     schematic: bool,
     map_html: str | None = None,
+    name_field: str = "name",
+    point_columns: tuple[str, str] = ("lon", "lat"),
+    kml_styles: Mapping[str, KmlStyle] | None = None,
 ) -> Path:
     """Write one or more layers to a file in the chosen format.
 
@@ -162,9 +141,10 @@ def export_layers(
         without a CRS are taken to be WGS-84 already. Layer names are made ASCII
         (letters, digits, ``_``, ``-``) and unique in every format.
     path : str or os.PathLike
-        Target file. Its suffix is set to the format's: ``.geojson`` (one layer) or ``.zip``
-        (several), ``.gpkg``, ``.zip`` (Shapefile), ``.kml``, ``.csv`` (one layer) or ``.zip``,
-        ``.xlsx``, ``.html``.
+        Target file, written as given when its suffix fits the format (:func:`export_suffixes`):
+        ``.geojson``/``.json`` (one layer) or ``.zip`` (several), ``.gpkg``, ``.zip``
+        (Shapefile), ``.kml``, ``.csv`` (one layer) or ``.zip``, ``.xlsx``, ``.html``/``.htm``.
+        Without a suffix, the format's first suffix is added.
     fmt : {"geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"}
         Output format:
 
@@ -172,8 +152,9 @@ def export_layers(
         - gpkg: all layers in one GeoPackage.
         - shp: a zip holding one Shapefile per layer (.shp .shx .dbf .prj .cpg), field names cut
           to 10 bytes with ``fields.csv`` mapping short → full names, and README.txt.
-        - kml: one KML document, a folder per layer, placemark names from the ``name`` column.
-        - csv: UTF-8 with BOM; point layers get ``lon``/``lat`` columns, others a ``wkt`` column.
+        - kml: one KML document, a folder per layer, placemark names from ``name_field``,
+          placemarks styled by ``kml_styles``.
+        - csv: UTF-8 with BOM; point layers get ``point_columns`` (x, y), others a ``wkt`` column.
         - xlsx: a sheet per layer, geometry as in csv (WKT longer than Excel's 32,767-character
           cell limit is replaced by a note pointing to GeoPackage/GeoJSON).
         - html: a standalone folium map (:func:`geo.webmap.coverage_map` of the first polygon
@@ -186,6 +167,15 @@ def export_layers(
     map_html : str, optional
         For ``fmt="html"``: a page already rendered (e.g. the app's map) to write instead of
         drawing one; when ``schematic`` and the page lacks the 示意边界 label, a label is added.
+    name_field : str, default "name"
+        The column that names KML placemarks.
+    point_columns : (str, str), default ("lon", "lat")
+        Names of the x and y columns CSV and Excel give point layers; a layer that already has
+        both (its own WGS-84 coordinates as attributes) keeps them and gets no second pair.
+    kml_styles : mapping of str to KmlStyle, optional
+        Layer name (as in ``layers``) → ``(column, {value: "#rrggbb"})``: each placemark gets the
+        shared style of its value in ``column`` (outline and half-transparent fill for polygons,
+        icon colour for points); other values keep the viewer's default style.
 
     Returns
     -------
@@ -210,33 +200,34 @@ def export_layers(
         raise TowncoverError("没有可导出的图层", "There are no layers to export")
     prepared = _prepare_layers(layers, schematic)
     target = _target_path(Path(path), fmt, len(prepared))
+    styles = {new: kml_styles[old] for old, new in zip(layers, prepared, strict=True) if old in (kml_styles or {})}
 
     if fmt == "geojson":
         if len(prepared) == 1:
             name, frame = next(iter(prepared.items()))
-            _atomic(target, lambda tmp: _write_geojson(frame, name, tmp))
+            atomic_write(target, lambda tmp: _write_geojson(frame, name, tmp))
         else:
-            _atomic(target, lambda tmp: _zip_layers(prepared, tmp, "geojson", schematic, enc))
+            atomic_write(target, lambda tmp: _zip_layers(prepared, tmp, "geojson", schematic, enc, point_columns))
     elif fmt == "gpkg":
-        _atomic(target, lambda tmp: _write_gpkg(prepared, tmp))
+        atomic_write(target, lambda tmp: _write_gpkg(prepared, tmp))
     elif fmt == "shp":
-        _atomic(target, lambda tmp: _zip_layers(prepared, tmp, "shp", schematic, enc))
+        atomic_write(target, lambda tmp: _zip_layers(prepared, tmp, "shp", schematic, enc, point_columns))
     elif fmt == "kml":
-        _atomic(target, lambda tmp: _write_kml(prepared, tmp))
+        atomic_write(target, lambda tmp: _write_kml(prepared, tmp, name_field, styles))
     elif fmt == "csv":
         if len(prepared) == 1:
             frame = next(iter(prepared.values()))
-            _atomic(target, lambda tmp: _write_csv(_attribute_table(frame, excel=False), tmp))
+            atomic_write(target, lambda tmp: _write_csv(_attribute_table(frame, point_columns, excel=False), tmp))
         else:
-            _atomic(target, lambda tmp: _zip_layers(prepared, tmp, "csv", schematic, enc))
+            atomic_write(target, lambda tmp: _zip_layers(prepared, tmp, "csv", schematic, enc, point_columns))
     elif fmt == "xlsx":
-        sheets = {name: _attribute_table(frame, excel=True) for name, frame in prepared.items()}
-        _atomic(target, lambda tmp: _write_xlsx(sheets, tmp))
+        sheets = {name: _attribute_table(frame, point_columns, excel=True) for name, frame in prepared.items()}
+        atomic_write(target, lambda tmp: _write_xlsx(sheets, tmp))
     else:  # html
         page = map_html if map_html is not None else _render_map(layers, prepared, schematic)
         if schematic and "示意边界" not in page:
             page = _add_schematic_label(page)
-        _atomic(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+        atomic_write(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return target
 
 
@@ -280,9 +271,9 @@ def export_table(
     table = _plain_types(table, excel=fmt == "xlsx")
     table = neutralise_cells(table)
     if fmt == "csv":
-        _atomic(target, lambda tmp: _write_csv(table, tmp))
+        atomic_write(target, lambda tmp: _write_csv(table, tmp))
     else:
-        _atomic(target, lambda tmp: _write_xlsx({_sheet_name(sheet_name) or "table": table}, tmp))
+        atomic_write(target, lambda tmp: _write_xlsx({_sheet_name(sheet_name) or "table": table}, tmp))
     return target
 
 
@@ -380,36 +371,43 @@ def _plain_types(frame: pd.DataFrame, *, excel: bool) -> pd.DataFrame:
                 out[name] = col.astype("string")
         elif excel and isinstance(col.dtype, pd.DatetimeTZDtype):
             out[name] = col.dt.tz_localize(None)
-    if excel:
-        for name in out.columns:
-            col = out[name]
-            if not isinstance(col, pd.DataFrame) and pd.api.types.is_string_dtype(col.dtype):
-                out[name] = col.str.replace(_ILLEGAL_XLSX, "", regex=True)
     return out
 
 
-def _target_path(path: Path, fmt: str, n_layers: int) -> Path:
-    suffix = {
-        "geojson": ".geojson" if n_layers == 1 else ".zip",
-        "gpkg": ".gpkg",
-        "shp": ".zip",
-        "kml": ".kml",
-        "csv": ".csv" if n_layers == 1 else ".zip",
-        "xlsx": ".xlsx",
-        "html": ".html",
+def export_suffixes(fmt: str, n_layers: int) -> tuple[str, ...]:
+    """File suffixes a format can be written to, for ``n_layers`` layers (the first is the default).
+
+    GeoJSON and CSV hold one layer per file, so several go in a ``.zip``; a Shapefile is several
+    files and always goes in a ``.zip``.
+    """
+    one = n_layers <= 1
+    return {
+        "geojson": (".geojson", ".json") if one else (".zip",),
+        "gpkg": (".gpkg",),
+        "shp": (".zip",),
+        "kml": (".kml",),
+        "csv": (".csv",) if one else (".zip",),
+        "xlsx": (".xlsx",),
+        "html": (".html", ".htm"),
     }[fmt]
-    if path.suffix.lower() != suffix:
-        path = path.with_suffix(suffix) if path.suffix else path.with_name(path.name + suffix)
-    return path
 
 
-def _atomic(target: Path, write: Callable[[Path], object]) -> None:
-    """Run ``write`` on a path in a temporary directory beside ``target``, then move it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".towncover-", dir=target.parent) as tmpdir:
-        tmp = Path(tmpdir) / target.name
-        write(tmp)
-        os.replace(tmp, target)
+def _target_path(path: Path, fmt: str, n_layers: int) -> Path:
+    """``path`` itself when its suffix fits the format; with the format's suffix when it has none."""
+    suffixes = export_suffixes(fmt, n_layers)
+    if not path.suffix:
+        return path.with_name(path.name + suffixes[0])
+    if path.suffix.lower() in suffixes:
+        return path
+    if fmt == "shp":
+        why_zh, why_en = "Shapefile 由多个文件组成,写成 .zip", "a Shapefile is several files, written as a .zip"
+    elif suffixes == (".zip",):
+        why_zh = f"{fmt} 一个文件只放一个图层,{n_layers} 个图层写成 .zip(或只导出一个图层)"
+        why_en = f"a {fmt} file holds one layer; {n_layers} layers are written as a .zip (or export one layer)"
+    else:
+        why_zh, why_en = f"{fmt} 文件以 {'、'.join(suffixes)} 结尾", f"{fmt} files end in {', '.join(suffixes)}"
+    raise TowncoverError(f"不能把 {fmt} 写成“{path.name}”:{why_zh}",
+                         f"cannot write {fmt} as '{path.name}': {why_en}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,10 +437,12 @@ def _kml_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def _write_kml(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
+def _write_kml(
+    layers: dict[str, gpd.GeoDataFrame], path: Path, name_field: str, styles: dict[str, KmlStyle]
+) -> None:
     for i, (name, frame) in enumerate(layers.items()):
         frame = _kml_text(frame)
-        options = {"NameField": "name"} if "name" in frame.columns else {}
+        options = {"NameField": name_field} if name_field in frame.columns else {}
         pyogrio.write_dataframe(
             frame,
             path,
@@ -451,6 +451,63 @@ def _write_kml(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
             append=i > 0,
             dataset_options=options if i == 0 else None,
         )
+    if styles:
+        _style_kml(path, styles)
+
+
+def _kml_colour(hex_colour: str, alpha: int) -> str:
+    """``#rrggbb`` as KML's ``aabbggrr``."""
+    rgb = hex_colour.lstrip("#")
+    if len(rgb) == 3:
+        rgb = "".join(c * 2 for c in rgb)
+    return f"{alpha:02x}{rgb[4:6]}{rgb[2:4]}{rgb[0:2]}".lower()
+
+
+def _style_kml(path: Path, styles: dict[str, KmlStyle]) -> None:
+    """Shared ``<Style>`` elements in the document and a ``<styleUrl>`` on each placemark, by value."""
+    ns = {"k": _KML_NS}
+    ET.register_namespace("", _KML_NS)
+    tree = ET.parse(path)  # our own file, just written by GDAL
+    document = tree.getroot().find("k:Document", ns)
+    if document is None:
+        return
+    k = f"{{{_KML_NS}}}"
+    new_styles: list[ET.Element] = []
+    for folder in document.findall("k:Folder", ns):
+        layer = folder.findtext("k:name", default="", namespaces=ns)
+        if layer not in styles:
+            continue
+        column, colours = styles[layer]
+        ids = {}
+        for j, (value, colour) in enumerate(colours.items()):
+            ids[html.escape(str(value), quote=False)] = style_id = f"{layer}-{j + 1}"
+            style = ET.Element(f"{k}Style", id=style_id)
+            line = ET.SubElement(style, f"{k}LineStyle")
+            ET.SubElement(line, f"{k}color").text = _kml_colour(colour, 0xFF)
+            ET.SubElement(line, f"{k}width").text = "1.5"
+            ET.SubElement(ET.SubElement(style, f"{k}PolyStyle"), f"{k}color").text = _kml_colour(colour, 0x99)
+            icon = ET.SubElement(style, f"{k}IconStyle")
+            ET.SubElement(icon, f"{k}color").text = _kml_colour(colour, 0xFF)
+            ET.SubElement(ET.SubElement(icon, f"{k}Icon"), f"{k}href").text = _KML_ICON
+            new_styles.append(style)
+        for placemark in folder.findall("k:Placemark", ns):
+            value = _kml_value(placemark, column, ns)
+            if value in ids:
+                url = ET.Element(f"{k}styleUrl")
+                url.text = "#" + ids[value]
+                # KML orders a placemark's children: name, description …, styleUrl, ExtendedData, geometry.
+                later = [i for i, child in enumerate(placemark) if not child.tag.endswith(("}name", "}description"))]
+                placemark.insert(later[0] if later else len(placemark), url)
+    for j, style in enumerate(new_styles):
+        document.insert(j, style)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _kml_value(placemark: ET.Element, column: str, ns: dict[str, str]) -> str | None:
+    for data in placemark.iterfind(".//k:SimpleData", ns):
+        if data.get("name") == column:
+            return data.text or ""
+    return None
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> None:
@@ -468,7 +525,7 @@ def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
                 sheet = base[: 31 - len(tail)] + tail
                 k += 1
             used.add(sheet.lower())
-            table.to_excel(writer, sheet_name=sheet, index=False)
+            xlsx_safe(table).to_excel(writer, sheet_name=sheet, index=False)
 
 
 def _sheet_name(name: str) -> str:
@@ -488,19 +545,20 @@ def _wkt(geoms: np.ndarray, *, excel: bool) -> pd.Series:
     return pd.Series(text, dtype="string")
 
 
-def _attribute_table(frame: gpd.GeoDataFrame, *, excel: bool) -> pd.DataFrame:
-    """Attributes plus lon/lat (point layers) or WKT (other layers), formula cells neutralised."""
+def _attribute_table(frame: gpd.GeoDataFrame, point_columns: tuple[str, str], *, excel: bool) -> pd.DataFrame:
+    """Attributes plus x/y (point layers) or WKT (other layers), formula cells neutralised."""
     geoms = np.asarray(frame.geometry.array, dtype=object)
     table = pd.DataFrame(frame.drop(columns="geometry")).reset_index(drop=True)
     types = shapely.get_type_id(geoms)
     present = types >= 0
     if present.any() and (types[present] == 0).all():
-        x = np.full(len(geoms), np.nan)
-        y = np.full(len(geoms), np.nan)
-        x[present] = shapely.get_x(geoms[present])
-        y[present] = shapely.get_y(geoms[present])
-        table["lon"] = x
-        table["lat"] = y
+        if not set(point_columns) <= set(table.columns):
+            x = np.full(len(geoms), np.nan)
+            y = np.full(len(geoms), np.nan)
+            x[present] = shapely.get_x(geoms[present])
+            y[present] = shapely.get_y(geoms[present])
+            table[point_columns[0]] = x
+            table[point_columns[1]] = y
     else:
         table["wkt"] = _wkt(geoms, excel=excel).to_numpy()
     return neutralise_cells(_plain_types(table, excel=excel))
@@ -614,7 +672,8 @@ def _readme(layers: dict[str, gpd.GeoDataFrame], fmt: str, schematic: bool, enco
 
 
 def _zip_layers(
-    layers: dict[str, gpd.GeoDataFrame], path: Path, fmt: str, schematic: bool, encoding: str
+    layers: dict[str, gpd.GeoDataFrame], path: Path, fmt: str, schematic: bool, encoding: str,
+    point_columns: tuple[str, str],
 ) -> None:
     folder = path.parent / "layers"
     folder.mkdir()
@@ -625,7 +684,7 @@ def _zip_layers(
             _write_geojson(frame, name, folder / f"{name}.geojson")
             members.append(folder / f"{name}.geojson")
         elif fmt == "csv":
-            _write_csv(_attribute_table(frame, excel=False), folder / f"{name}.csv")
+            _write_csv(_attribute_table(frame, point_columns, excel=False), folder / f"{name}.csv")
             members.append(folder / f"{name}.csv")
         else:
             mapping = _write_shapefile(frame, name, folder, encoding)

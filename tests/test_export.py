@@ -92,7 +92,7 @@ def test_unknown_format_and_encoding_are_bilingual_errors(tmp_path, units):
 
 def test_geojson_single_layer_schematic(tmp_path, units):
     out = export_layers({"units": units}, tmp_path / "cells.json", "geojson", schematic=True)
-    assert out == tmp_path / "cells.geojson"
+    assert out == tmp_path / "cells.json"  # the path given, when its suffix fits the format
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["name"] == "units_schematic"
     props = [f["properties"] for f in data["features"]]
@@ -370,8 +370,8 @@ def test_export_table_csv_and_xlsx(tmp_path):
     ws = openpyxl.load_workbook(xlsx)["覆盖率"]
     assert [c.value for c in ws["A"]] == ["指标", "养老机构乡镇覆盖率", "'=1+1", "'\tcmd", "'-5"]
     assert [c.value for c in ws["B"]] == ["rate", 60.87, -2.5, 0, 1]
-    # XML reading turns the carriage return into a newline; the guarding quote stays first
-    assert [c.value for c in ws["C"]] == ["note", "'\nx", None, "ok", "'@SUM(A1)"]
+    # The carriage return is kept (written as &#13;); the guarding quote stays first
+    assert [c.value for c in ws["C"]] == ["note", "'\rx", None, "ok", "'@SUM(A1)"]
     assert _files(tmp_path) == ["report.csv", "report.xlsx"]
     with pytest.raises(TowncoverError):
         export_table(frame, tmp_path / "r", "gpkg")
