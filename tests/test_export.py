@@ -103,7 +103,7 @@ def test_geojson_single_layer_schematic(tmp_path, units):
     assert [p["boundary"] for p in props] == [SCHEMATIC_VALUE, SCHEMATIC_VALUE]
     assert props[0]["备注"] == "岳阳镇旧址"
     assert data["features"][0]["geometry"]["type"] == "Polygon"
-    assert _files(tmp_path) == ["cells.geojson"]
+    assert _files(tmp_path) == ["cells.json"]
 
 
 def test_geojson_several_layers_zip(tmp_path, units, points):
