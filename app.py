@@ -6,7 +6,6 @@ Run with ``make app`` (or ``streamlit run app.py``). Chinese by default, English
 from __future__ import annotations
 
 import hashlib
-import io
 import tempfile
 from pathlib import Path
 
@@ -395,9 +394,7 @@ with tabs[2]:
         st.subheader(T("corrections_header"))
         st.dataframe(_display(corrections), width="stretch", hide_index=True)
         k1, k2, k3 = st.columns(3)
-        buffer = io.StringIO()
-        corrections.reindex(columns=_corrections.COLUMNS).to_csv(buffer, index=False)
-        k1.download_button(T("corrections_csv"), ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+        k1.download_button(T("corrections_csv"), _corrections.corrections_csv(corrections),
                            file_name=f"{region.code}_corrections.csv", mime="text/csv", key="dl_corrections",
                            on_click="ignore")
         if k3.button(T("corrections_clear"), key="corrections_clear"):

@@ -7,12 +7,12 @@ row number in the user's file, so they survive re-running the analysis on the sa
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from towncover.errors import TowncoverError
+from towncover.files import atomic_write, neutralise_cells, restore_cells
 
 COLUMNS = ["row", "township_code", "village_code", "note"]
 
@@ -75,20 +75,14 @@ def apply_corrections(placed: pd.DataFrame, corrections: pd.DataFrame | None, ga
 
 
 def save_corrections(corrections: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write corrections to CSV atomically (a crash never leaves half a file)."""
-    path = Path(path)
-    frame = corrections.reindex(columns=COLUMNS)
-    fd, tmp = tempfile.mkstemp(prefix=".corrections-", suffix=".csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-            frame.to_csv(handle, index=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write corrections to CSV atomically (the bytes of :func:`corrections_csv`)."""
+    data = corrections_csv(corrections)
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def corrections_csv(corrections: pd.DataFrame) -> bytes:
+    """Corrections as CSV bytes (UTF-8 with BOM), text a spreadsheet would run as a formula neutralised."""
+    return neutralise_cells(corrections.reindex(columns=COLUMNS)).to_csv(index=False).encode("utf-8-sig")
 
 
 def load_corrections(source) -> pd.DataFrame:
@@ -109,6 +103,6 @@ def load_corrections(source) -> pd.DataFrame:
             f"更正文件第 {line} 行 \"row\" 不是整数", f"corrections file row {line}: \"row\" is not a whole number",
             row=line, column="row",
         )
-    out = frame.reindex(columns=COLUMNS).fillna("")
+    out = restore_cells(frame.reindex(columns=COLUMNS).fillna(""))
     out["row"] = out["row"].astype("int64")
     return out

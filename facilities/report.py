@@ -14,8 +14,9 @@ Formats by file suffix:
     ``{"targets": [...], "coverage": {id: {...units...}}, "gaps": {id: {...}}, "unplaced": [...],
     "unclassified": [...]}``.
 
-Text cells starting with ``=``, ``+``, ``-`` or ``@`` are written with a leading single quote in .csv
-and .xlsx so a spreadsheet never runs them as formulas.
+Text cells a spreadsheet would run as formulas get a leading single quote in .csv and .xlsx
+(:func:`towncover.files.neutralise_cells`); .xlsx drops the control characters it cannot hold
+(:func:`towncover.files.xlsx_safe`). Files are written atomically (:func:`towncover.files.atomic_write`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,40 +32,13 @@ import pandas as pd
 
 from facilities.coverage import CoverageResult, _plain, _records
 from towncover.errors import TowncoverError
+from towncover.files import atomic_write, xlsx_safe
+from towncover.files import neutralise_cells as neutralise
 
-_FORMULA_START = ("=", "+", "-", "@")
 _UNIT_COLUMNS = ["code", "name", "county_code", "township_code", "kind", "n_facilities", "n_within", "nearest_km",
                  "covered", "status"]
 _PERCENT_COLUMNS = ("measured", "target_value", "measured_planned", "change_from_baseline", "baseline")
 _RATE_COLUMNS = ("rate_after", "rate", "nearest_km")
-
-
-def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that start with = + - @ with a single quote (spreadsheet formula injection).
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy; numbers are left as they are.
-    """
-    out = frame.copy()
-    for col in out.columns:
-        series = out[col]
-        if series.dtype == object or pd.api.types.is_string_dtype(series):
-            text = series.astype("string")
-            risky = text.str.startswith(_FORMULA_START).fillna(False).to_numpy(bool)
-            is_str = np.array([isinstance(v, str) for v in series.to_numpy()], dtype=bool)
-            hit = risky & is_str
-            if hit.any():
-                values = series.to_numpy(dtype=object).copy()
-                values[hit] = ["'" + v for v in values[hit]]
-                out[col] = values
-    out.columns = ["'" + c if isinstance(c, str) and c.startswith(_FORMULA_START) else c for c in out.columns]
-    return out
 
 
 def _units_frame(result: CoverageResult | pd.DataFrame) -> pd.DataFrame:
@@ -144,12 +117,12 @@ def write_report(
     gaps = gaps or {}
     unplaced, unclassified = _problem_rows(geocoded)
     if suffix == ".xlsx":
-        _atomic(path, lambda tmp: _write_xlsx(tmp, evaluation, details, gaps, unplaced, unclassified))
+        atomic_write(path, lambda tmp: _write_xlsx(tmp, evaluation, details, gaps, unplaced, unclassified))
     elif suffix == ".csv":
-        _atomic(path, lambda tmp: neutralise(evaluation).to_csv(tmp, index=False, encoding="utf-8-sig"))
+        atomic_write(path, lambda tmp: neutralise(evaluation).to_csv(tmp, index=False, encoding="utf-8-sig"))
         long = _units_long(details)
         units_path = path.with_name(f"{path.stem}_units.csv")
-        _atomic(units_path, lambda tmp: neutralise(long).to_csv(tmp, index=False, encoding="utf-8-sig"))
+        atomic_write(units_path, lambda tmp: neutralise(long).to_csv(tmp, index=False, encoding="utf-8-sig"))
     elif suffix == ".json":
         payload = {
             "targets": _records(evaluation),
@@ -161,7 +134,7 @@ def write_report(
             "unclassified": _records(unclassified),
         }
         text = json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default)
-        _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+        atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     else:
         raise TowncoverError(f"报告只能写成 .xlsx、.csv 或 .json,而不是“{path.suffix}”",
                              f"the report can be .xlsx, .csv or .json, not '{path.suffix}'")
@@ -222,33 +195,21 @@ def _units_long(details: dict[str, CoverageResult | pd.DataFrame]) -> pd.DataFra
     return pd.concat(parts, ignore_index=True)
 
 
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_xlsx(tmp: str, evaluation: pd.DataFrame, details: dict, gaps: dict, unplaced: pd.DataFrame,
                 unclassified: pd.DataFrame) -> None:
     used: set[str] = set()
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
         sheet = _sheet_name("targets", used)
-        neutralise(evaluation).to_excel(writer, sheet_name=sheet, index=False)
+        _cells(evaluation).to_excel(writer, sheet_name=sheet, index=False)
         _format_percent(writer.sheets[sheet], evaluation)
         for tid, result in details.items():
             sheet = _sheet_name(f"cov_{tid}", used)
             frame = _units_frame(result)
-            neutralise(frame).to_excel(writer, sheet_name=sheet, index=False)
+            _cells(frame).to_excel(writer, sheet_name=sheet, index=False)
             _format_columns(writer.sheets[sheet], frame, _RATE_COLUMNS)
         for tid, gap in gaps.items():
             sheet = _sheet_name(f"gap_{tid}", used)
-            neutralise(gap).to_excel(writer, sheet_name=sheet, index=False)
+            _cells(gap).to_excel(writer, sheet_name=sheet, index=False)
             _format_columns(writer.sheets[sheet], gap, _RATE_COLUMNS)
             ws = writer.sheets[sheet]
             note_row = len(gap) + 3
@@ -259,7 +220,11 @@ def _write_xlsx(tmp: str, evaluation: pd.DataFrame, details: dict, gaps: dict, u
         for name, frame in (("unplaced", unplaced), ("unclassified", unclassified)):
             sheet = _sheet_name(name, used)
             out = frame if len(frame.columns) else pd.DataFrame({"row": []})
-            neutralise(out).to_excel(writer, sheet_name=sheet, index=False)
+            _cells(out).to_excel(writer, sheet_name=sheet, index=False)
+
+
+def _cells(frame: pd.DataFrame) -> pd.DataFrame:
+    return xlsx_safe(neutralise(frame))
 
 
 def _format_columns(ws, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:

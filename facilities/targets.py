@@ -24,8 +24,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +34,7 @@ import yaml
 from facilities.categories import CATEGORIES
 from towncover import settings
 from towncover.errors import TowncoverError
+from towncover.files import atomic_write
 
 # libyaml's safe loader when PyYAML was built with it (about 10× faster), else the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -612,12 +611,4 @@ def save_plan(plan: Plan, path: str | Path) -> Path:
     """
     path = Path(path)
     text = yaml.safe_dump(_plan_to_dict(plan), allow_unicode=True, sort_keys=False, width=1000)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

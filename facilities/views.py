@@ -27,6 +27,7 @@ from facilities import targets as _targets
 from geo.gazetteer import load_gazetteer
 from towncover import settings
 from towncover.errors import TowncoverError
+from towncover.files import atomic_write
 
 #: Rows the planner must look at: the geocoder could not place them on one township.
 REVIEW_STATUSES = ("ambiguous", "unmatched", "out_of_region")
@@ -553,10 +554,7 @@ def save_workspace(path: str | os.PathLike, layers: dict[str, gpd.GeoDataFrame],
     -------
     pathlib.Path
     """
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.gpkg")
-    tmp.unlink(missing_ok=True)
-    try:
+    def write(tmp: Path) -> None:
         for name, frame in layers.items():
             if frame is not None and len(frame):
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
@@ -566,10 +564,8 @@ def save_workspace(path: str | os.PathLike, layers: dict[str, gpd.GeoDataFrame],
         if placed is not None:
             plain = pd.DataFrame({c: placed[c].astype("string").fillna("").astype(str) for c in placed.columns})
             pyogrio.write_dataframe(plain, tmp, layer="placed", driver="GPKG")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+
+    return atomic_write(path, write)
 
 
 def load_workspace_corrections(source: str | os.PathLike | bytes) -> pd.DataFrame:

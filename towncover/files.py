@@ -33,11 +33,13 @@ import pandas as pd
 
 from towncover.errors import TowncoverError
 
-__all__ = ["FORMULA_START", "atomic_write", "neutralise_cells", "neutralise_text", "output_path", "xlsx_safe"]
+__all__ = ["FORMULA_START", "atomic_write", "neutralise_cells", "neutralise_text", "output_path", "restore_cells",
+           "xlsx_safe"]
 
 #: First characters that make a spreadsheet read a cell as a formula (ASCII and full-width forms).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _FORMULA_RE = re.compile("^[" + re.escape("".join(FORMULA_START)) + "]")
+_QUOTED_RE = re.compile("^'(?=[" + re.escape("".join(FORMULA_START)) + "])")
 #: Control characters an XLSX cell cannot hold (as openpyxl's ILLEGAL_CHARACTERS_RE).
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _TMP_PREFIX = ".towncover-tmp-"
@@ -146,7 +148,7 @@ def _alive(pid: int) -> bool:
 
 
 def _cannot_write(target: Path, exc: OSError) -> TowncoverError:
-    reason = exc.strerror or type(exc).__name__
+    reason = exc.strerror or str(exc) or type(exc).__name__
     return TowncoverError(f"无法写入 {target}:{reason}", f"cannot write {target}: {reason}")
 
 
@@ -193,6 +195,21 @@ def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def restore_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise_cells` on a table read back (the tool's own files, e.g. corrections).
+
+    A text cell starting with ``'`` followed by one of :data:`FORMULA_START` loses that quote.
+    """
+    out = frame.copy()
+    for position in range(out.shape[1]):
+        col = out.iloc[:, position]
+        if isinstance(col.dtype, pd.StringDtype):
+            out.isetitem(position, col.str.replace(_QUOTED_RE, "", regex=True))
+        elif col.dtype == object:
+            out.isetitem(position, col.map(lambda v: _QUOTED_RE.sub("", v) if isinstance(v, str) else v))
+    return out
+
+
 def xlsx_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells and headers hold no character an XLSX file cannot store.
 
@@ -202,7 +219,7 @@ def xlsx_safe(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for position in range(out.shape[1]):
         col = out.iloc[:, position]
-        if pd.api.types.is_string_dtype(col.dtype):
+        if isinstance(col.dtype, pd.StringDtype):
             out.isetitem(position, col.str.replace(_XLSX_ILLEGAL, "", regex=True))
         elif col.dtype == object:
             out.isetitem(position, col.map(lambda v: _XLSX_ILLEGAL.sub("", v) if isinstance(v, str) else v))
