@@ -14,7 +14,11 @@ import pandas as pd
 import shapely
 
 from facilities import coverage as _coverage
-from facilities.categories import label
+from facilities import i18n as _i18n
+from facilities import targets as _targets
+from facilities.categories import CATEGORIES, label
+from geo.webmap import _PALETTE as PALETTE  # until one vocabulary holds the category colours
+from geo.webmap import COVERED_COLOUR, NEUTRAL_COLOUR, UNCOVERED_COLOUR
 
 TOWNSHIP_LEVELS = ("county", "township_and_street", "township", "street")
 VILLAGE_LEVELS = ("village", "community", "village_and_community")
@@ -118,49 +122,254 @@ def build_layers(
 
 
 def facility_points(analysis: Any) -> gpd.GeoDataFrame:
-    """Facility rows as points (WGS-84).
+    """Facility rows as points (WGS-84), with every column of the sheet.
 
-    Rows with usable coordinates are drawn there (``position="coordinates"``); placed rows without
-    them are drawn at a point inside their township's polygon (``position="township_centre"``: a
-    display position, not a location). On schematic cells every placed row is drawn in its own cell,
-    since a real coordinate may fall in another township's schematic cell and mislead. Rows with
-    neither are left out of the layer (they remain in the tables and the review queue).
+    Rows with usable coordinates are drawn there (``position="coordinates"``), on real and schematic
+    boundaries alike; placed rows without them are drawn at a point inside their township's polygon
+    (``position="township_centre"``: a display position, not a location). Rows with neither are
+    left out of the layer (they remain in the tables and the review queue).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The columns of :func:`rows_table` plus ``position``, ``lng`` and ``lat`` (the point's
+        WGS-84 position), one row per drawn facility, in file order.
     """
     placed = analysis.placed.reset_index(drop=True)
-    roles = analysis.sheet.roles
     lng = pd.to_numeric(placed["lng_wgs84"], errors="coerce").to_numpy(dtype="float64")
     lat = pd.to_numeric(placed["lat_wgs84"], errors="coerce").to_numpy(dtype="float64")
     own = np.isfinite(lng) & np.isfinite(lat)
-    town = placed["township_code"].fillna("").astype("str")
+    town = placed["township_code"].fillna("").astype("str").to_numpy()
+    fallback = np.full(len(placed), None, dtype=object)
     if analysis.units is not None:
-        centres = analysis.units.set_index("code").geometry.representative_point()
-        fallback = centres.reindex(town.to_numpy())
-    else:
-        fallback = pd.Series([None] * len(placed), dtype=object)
-    if analysis.schematic:
-        own &= fallback.isna().to_numpy()
-    geometry = np.array(fallback.to_numpy(), dtype=object)
+        centres = _township_centres(analysis.units)
+        fallback = centres.reindex(town).to_numpy(dtype=object)
+    has_centre = ~pd.isna(fallback)
+    geometry = fallback.copy()
     geometry[own] = shapely.points(lng[own], lat[own])
-    keep = own | fallback.notna().to_numpy()
-
-    def text(column: str, *, blank: bool = False) -> pd.Series:
-        # Columns stay Arrow-backed: no round trip through Python objects.
-        values = placed[column]
-        return (values.fillna("") if blank else values).astype("str")
-
-    frame = pd.DataFrame({
-        "row": placed["row"].to_numpy(),
-        "name": text(roles["name"]) if "name" in roles else "",
-        "address": text(roles["address"]) if "address" in roles else "",
-        "category": text("category"),
-        "category_label": text("category_label"),
-        "township_code": town,
-        "township_name": text("township_name", blank=True),
-        "village_code": text("village_code", blank=True),
-        "village_name": text("village_name", blank=True),
-        "match_status": text("match_status"),
-        "match_method": text("match_method"),
-        "position": np.where(own, "coordinates", "township_centre"),
-    })
+    keep = own | has_centre
+    frame = rows_table(analysis)
+    frame["position"] = np.where(own, "coordinates", "township_centre")
+    present = ~pd.isna(geometry)
+    x = np.full(len(placed), np.nan)
+    y = np.full(len(placed), np.nan)
+    x[present] = shapely.get_x(geometry[present].astype(object))
+    y[present] = shapely.get_y(geometry[present].astype(object))
+    frame["lng"], frame["lat"] = x, y
     points = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"), crs="EPSG:4326")
     return points[keep].reset_index(drop=True)
+
+
+def _township_centres(units: gpd.GeoDataFrame) -> pd.Series:
+    """Township code → a point inside its polygon; one per code, whatever the features.
+
+    A township may come in several features (a multi-part township) and features whose code was
+    not recognised have none: the parts of a code are merged, features without a code or shape
+    are left out, so every code has exactly one point.
+    """
+    codes = units["code"].astype("string")
+    usable = (codes.fillna("") != "").to_numpy() & ~(units.geometry.is_empty | units.geometry.isna()).to_numpy()
+    shapes = gpd.GeoDataFrame({"code": codes[usable].to_numpy()}, geometry=units.geometry[usable].to_numpy(),
+                              crs=units.crs)
+    if not shapes["code"].is_unique:
+        shapes = shapes.dissolve(by="code", as_index=False)
+    return pd.Series(shapes.geometry.representative_point().to_numpy(), index=shapes["code"].to_numpy())
+
+
+#: The tool's columns in facility rows and points, in this order (the sheet's own columns follow ``row``).
+ROW_COLUMNS = ("row", "name", "address", "category", "category_label", "township_code", "township_name",
+               "village_code", "village_name", "match_status", "match_method", "match_note")
+_NUMBER_ROLES = ("beds", "nursing_beds", "lng", "lat")
+
+
+def rows_table(analysis: Any) -> pd.DataFrame:
+    """Every row of the sheet with its place: the tool's columns and every column of the sheet.
+
+    Parameters
+    ----------
+    analysis : facilities.pipeline.Analysis
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`ROW_COLUMNS` (``name`` and ``address`` copied from the sheet's recognised columns)
+        and the sheet's columns (one named like a tool column is kept as ``name(原表)``). The
+        sheet's number columns (beds, nursing beds, coordinates) are numbers — integers when every
+        value is whole — when every non-blank cell of the column reads as a number; otherwise
+        they stay text, so nothing the planner wrote is lost.
+    """
+    from facilities.pipeline import sheet_column_names
+
+    placed = analysis.placed.reset_index(drop=True)
+    roles = analysis.sheet.roles
+
+    def text(column: str | None) -> pd.Series:
+        if column is None or column not in placed.columns:
+            return pd.Series("", index=placed.index, dtype="string")
+        return placed[column].astype("string").fillna("")
+
+    tool = {c: text(c) for c in ROW_COLUMNS}
+    tool["row"] = placed["row"]
+    tool["name"], tool["address"] = text(roles.get("name")), text(roles.get("address"))
+    sheet_columns = [c for c in analysis.sheet.frame.columns if c in placed.columns and c not in ROW_COLUMNS]
+    renamed = sheet_column_names([str(c) for c in sheet_columns], set(ROW_COLUMNS) | {"position", "lng", "lat"})
+    own = {renamed.get(str(c), str(c)): _typed(analysis, placed, c) for c in sheet_columns}
+    return pd.DataFrame({"row": tool.pop("row"), **own, **tool})
+
+
+def _typed(analysis: Any, placed: pd.DataFrame, column: str) -> pd.Series:
+    """A sheet column as numbers when it is a number role and every non-blank cell reads as one."""
+    from facilities.sheets import numeric_column
+
+    values = placed[column]
+    role = next((r for r in _NUMBER_ROLES if analysis.sheet.roles.get(r) == column), None)
+    if role is None:
+        return values
+    by_row = pd.Series(numeric_column(analysis.sheet, role).to_numpy(), index=list(analysis.sheet.source_rows))
+    numbers = placed["row"].map(by_row).astype("float64")
+    blank = values.astype("string").fillna("").str.strip() == ""
+    if not (numbers.notna() | blank).all():
+        return values
+    finite = numbers.dropna()
+    if len(finite) and (finite == finite.round()).all() and finite.abs().max() < 2**53:
+        return numbers.round().astype("Int64")
+    return numbers
+
+
+# ------------------------------------------------------------------------------------------------
+# Exports: the layers in the planner's words
+# ------------------------------------------------------------------------------------------------
+
+#: Export headers of the tool's columns (zh, en); the sheet's own columns keep their headers.
+HEADERS: dict[str, tuple[str, str]] = {
+    **_i18n.COLUMN_LABELS,
+    "village_name": ("村(社区)", "Village"),
+    "match_method": ("定位依据", "Placed by"),
+    "position": ("点位来源", "Point position"),
+    "lng": ("经度(WGS-84)", "Longitude (WGS-84)"),
+    "lat": ("纬度(WGS-84)", "Latitude (WGS-84)"),
+    "lng_gcj02": ("经度(GCJ-02)", "Longitude (GCJ-02)"),
+    "lat_gcj02": ("纬度(GCJ-02)", "Latitude (GCJ-02)"),
+    "covered": ("是否覆盖", "Covered"),
+    "n_units": ("单元数(个)", "Units"),
+    "n_covered_units": ("已覆盖单元数(个)", "Covered units"),
+    "covered_share": ("覆盖比例(%)", "Covered share (%)"),
+    "status": ("覆盖状态", "Coverage"),
+    "level": ("统计层级", "Level"),
+    "boundary": ("边界", "Boundary"),
+}
+#: Export words for the tool's values (zh, en), per column.
+VALUES: dict[str, dict[str, tuple[str, str]]] = {
+    "match_status": _i18n.STATUS_LABELS,
+    "status": {"covered": ("已覆盖", "covered"), "not_covered": ("未覆盖", "not covered"),
+               "not_counted": ("不计入本层级", "not counted at this level")},
+    "match_method": {"code": ("区划代码", "division code"), "coordinates": ("坐标", "coordinates"),
+                     "address": ("地址", "address"), "name": ("名称", "name"),
+                     "corrected": ("人工更正", "corrected by the planner")},
+    "position": {"coordinates": ("表中坐标", "the sheet's coordinates"),
+                 "township_centre": ("乡镇内示意位置(无坐标)", "inside its township (no coordinates; approximate)")},
+    "kind": {"street": ("街道", "street"), "town": ("镇", "town"), "township": ("乡", "township"),
+             "special": ("特殊区域", "special unit")},
+    "level": _targets.LEVELS,
+}
+_YES_NO = {True: ("是", "yes"), False: ("否", "no")}
+_STATUS_COLOURS = {"covered": COVERED_COLOUR, "not_covered": UNCOVERED_COLOUR, "not_counted": NEUTRAL_COLOUR}
+
+
+def labelled(frame: gpd.GeoDataFrame | pd.DataFrame, lang: str = "zh", *, gcj02: bool = False) -> pd.DataFrame:
+    """A layer or table in the planner's words: headers and values in ``lang``, never raw ids.
+
+    Parameters
+    ----------
+    frame : DataFrame or GeoDataFrame
+        From :func:`build_layers`, :func:`facility_points` or :func:`rows_table`.
+    lang : {"zh", "en"}, default "zh"
+        Language of the tool's headers and values (the sheet's own columns keep theirs).
+    gcj02 : bool, default False
+        Add the point's GCJ-02 coordinates (Amap, Tencent maps) beside the WGS-84 ones.
+
+    Returns
+    -------
+    DataFrame or GeoDataFrame (as given)
+        The category id is dropped (its label, in ``lang``, stays); statuses, methods, positions,
+        kinds and levels are words; True/False are 是/否; columns :data:`HEADERS` names are
+        renamed. A sheet column already bearing that header keeps its name: the tool's copy of it
+        (名称, 地址) is dropped when it holds the same text, else it gets ``·towncover``.
+    """
+    en = lang == "en"
+    out = frame.copy()
+    if "category" in out.columns:
+        if en and "category_label" in out.columns:
+            ids = out["category"].astype("string").fillna("unclassified")
+            out["category_label"] = ids.map({c: label(c, "en") for c in ids.unique()})
+        out = out.drop(columns="category")
+    if gcj02 and {"lng", "lat"} <= set(out.columns):
+        from geo.crs import wgs84_to_gcj02
+
+        x, y = out["lng"].to_numpy(dtype=float), out["lat"].to_numpy(dtype=float)
+        gx, gy = wgs84_to_gcj02(x, y)
+        at = out.columns.get_loc("lat") + 1
+        out.insert(at, "lat_gcj02", gy)
+        out.insert(at, "lng_gcj02", gx)
+    for column, words in VALUES.items():
+        if column in out.columns:
+            out[column] = out[column].map({k: v[en] for k, v in words.items()}).fillna(out[column])
+    for column in out.columns:
+        if column in HEADERS and out[column].dtype in (bool, "boolean"):
+            out[column] = out[column].astype("boolean").map({k: v[en] for k, v in _YES_NO.items()})
+    names = {c: HEADERS[c][en] for c in out.columns if c in HEADERS and c != "geometry"}
+    for copy in ("name", "address"):  # the tool's copy of a sheet column under the same header: one is enough
+        header = names.get(copy)
+        if header in out.columns and copy in out.columns and out[header].astype("string").fillna("").equals(
+                out[copy].astype("string").fillna("")):
+            out, names = out.drop(columns=copy), {c: h for c, h in names.items() if c != copy}
+    clash = set(names.values()) & (set(out.columns) - set(names))
+    names = {c: (f"{h}·towncover" if h in clash else h) for c, h in names.items()}
+    return out.rename(columns=names)
+
+
+def write_layers(
+    layers: dict[str, gpd.GeoDataFrame],
+    path: str | Any,
+    fmt: str,
+    *,
+    schematic: bool,
+    lang: str = "zh",
+    gcj02: bool = False,
+    encoding: str = "UTF-8",
+    map_html: str | None = None,
+) -> Any:
+    """Export the layers of :func:`build_layers` in the planner's words (:func:`labelled`).
+
+    Parameters
+    ----------
+    layers : dict
+        ``"townships"`` and/or ``"facilities"`` (as from :func:`build_layers`).
+    path, fmt, encoding, schematic, map_html
+        As for :func:`geo.export.export_layers` (which writes exactly ``path`` when its suffix fits).
+    lang : {"zh", "en"}, default "zh"
+        Language of headers and values.
+    gcj02 : bool, default False
+        Add GCJ-02 coordinates to facility points.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written. KML townships are styled by coverage status, facilities by category.
+    """
+    from geo.export import export_layers
+
+    if str(fmt).lower() == "html":  # the map reads the layers' own columns
+        return export_layers(layers, path, "html", schematic=schematic, map_html=map_html)
+    en = lang == "en"
+    words = {name: labelled(frame, lang, gcj02=gcj02) for name, frame in layers.items()}
+    styles = {}
+    if "townships" in layers and "status" in layers["townships"].columns:
+        styles["townships"] = (HEADERS["status"][en],
+                               {VALUES["status"][k][en]: c for k, c in _STATUS_COLOURS.items()})
+    if "facilities" in layers and "category_label" in layers["facilities"].columns:
+        colours = {label(c, lang): PALETTE[i % len(PALETTE)] for i, c in enumerate(CATEGORIES)}
+        styles["facilities"] = (HEADERS["category_label"][en], colours)
+    return export_layers(words, path, fmt, encoding=encoding, schematic=schematic, name_field=HEADERS["name"][en],
+                         point_columns=(HEADERS["lng"][en], HEADERS["lat"][en]), kml_styles=styles,
+                         boundary_column=HEADERS["boundary"][en])

@@ -131,6 +131,7 @@ def export_layers(
     name_field: str = "name",
     point_columns: tuple[str, str] = ("lon", "lat"),
     kml_styles: Mapping[str, KmlStyle] | None = None,
+    boundary_column: str = "boundary",
 ) -> Path:
     """Write one or more layers to a file in the chosen format.
 
@@ -176,6 +177,8 @@ def export_layers(
         Layer name (as in ``layers``) → ``(column, {value: "#rrggbb"})``: each placemark gets the
         shared style of its value in ``column`` (outline and half-transparent fill for polygons,
         icon colour for points); other values keep the viewer's default style.
+    boundary_column : str, default "boundary"
+        Header of the column that labels schematic polygon layers.
 
     Returns
     -------
@@ -198,7 +201,7 @@ def export_layers(
     enc = _normalise_encoding(encoding)
     if not layers:
         raise TowncoverError("没有可导出的图层", "There are no layers to export")
-    prepared = _prepare_layers(layers, schematic)
+    prepared = _prepare_layers(layers, schematic, boundary_column)
     target = _target_path(Path(path), fmt, len(prepared))
     styles = {new: kml_styles[old] for old, new in zip(layers, prepared, strict=True) if old in (kml_styles or {})}
 
@@ -313,7 +316,9 @@ def _is_polygonal(frame: gpd.GeoDataFrame) -> bool:
     return bool(np.isin(types, (3, 6)).any())
 
 
-def _prepare_layers(layers: Mapping[str, gpd.GeoDataFrame], schematic: bool) -> dict[str, gpd.GeoDataFrame]:
+def _prepare_layers(
+    layers: Mapping[str, gpd.GeoDataFrame], schematic: bool, boundary_column: str = "boundary"
+) -> dict[str, gpd.GeoDataFrame]:
     """ASCII unique names, WGS-84, the ``boundary`` column and suffix on schematic polygon layers."""
     out: dict[str, gpd.GeoDataFrame] = {}
     used: set[str] = set()
@@ -333,7 +338,7 @@ def _prepare_layers(layers: Mapping[str, gpd.GeoDataFrame], schematic: bool) -> 
         gdf = gdf.reset_index(drop=True)
         base = _ascii_name(name, i)
         if schematic and _is_polygonal(gdf):
-            gdf["boundary"] = SCHEMATIC_VALUE
+            gdf[boundary_column] = SCHEMATIC_VALUE
             if not base.endswith(SCHEMATIC_SUFFIX):
                 base += SCHEMATIC_SUFFIX
         unique = base
@@ -442,15 +447,10 @@ def _write_kml(
 ) -> None:
     for i, (name, frame) in enumerate(layers.items()):
         frame = _kml_text(frame)
-        options = {"NameField": name_field} if name_field in frame.columns else {}
-        pyogrio.write_dataframe(
-            frame,
-            path,
-            driver="KML",
-            layer=name,
-            append=i > 0,
-            dataset_options=options if i == 0 else None,
-        )
+        if name_field in frame.columns and name_field != "Name":
+            # GDAL names placemarks from the field "Name" (its NameField option reaches the first layer only).
+            frame = frame.drop(columns=[c for c in frame.columns if c == "Name"]).rename(columns={name_field: "Name"})
+        pyogrio.write_dataframe(frame, path, driver="KML", layer=name, append=i > 0)
     if styles:
         _style_kml(path, styles)
 
@@ -473,7 +473,8 @@ def _style_kml(path: Path, styles: dict[str, KmlStyle]) -> None:
         return
     k = f"{{{_KML_NS}}}"
     new_styles: list[ET.Element] = []
-    for folder in document.findall("k:Folder", ns):
+    # GDAL writes the first layer as a Folder, appended ones as nested Documents.
+    for folder in [*document.findall("k:Folder", ns), *document.findall("k:Document", ns)]:
         layer = folder.findtext("k:name", default="", namespaces=ns)
         if layer not in styles:
             continue

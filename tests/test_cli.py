@@ -71,20 +71,21 @@ def test_coverage_report_xlsx(sheet, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["gpkg", "geojson", "shp", "kml", "csv", "xlsx", "html"])
 def test_export_every_format(sheet, tmp_path, fmt):
-    out = tmp_path / f"layers.{fmt}"
+    # Two layers: GeoJSON and CSV (one layer per file) and Shapefile (several files) go in a zip.
+    out = tmp_path / f"layers.{'zip' if fmt in ('geojson', 'shp', 'csv') else fmt}"
     assert main(["export", str(sheet), "-r", "321202", "--format", fmt, "-o", str(out),
                  "--encoding", "GBK"]) == 0
     written = [p for p in tmp_path.iterdir() if p.name.startswith("layers")]
-    assert len(written) == 1
+    assert written == [out]
     path = written[0]
     if fmt == "gpkg":
         layers = {name for name, _ in pyogrio.list_layers(path)}
         towns = pyogrio.read_dataframe(path, layer=next(n for n in layers if n.startswith("townships")))
         assert len(towns) == 11  # schematic cells exist for current townships only (no 400+ units)
-        status = towns.set_index("code")["status"]
-        assert status["321202001"] == "covered" and status["321202003"] == "not_covered"
-        assert (status == "covered").sum() == 4
-        assert set(towns["boundary"]) == {"示意边界/schematic"}
+        status = towns.set_index("代码")["覆盖状态"]
+        assert status["321202001"] == "已覆盖" and status["321202003"] == "未覆盖"
+        assert (status == "已覆盖").sum() == 4
+        assert set(towns["边界"]) == {"示意边界/schematic"}
     elif fmt == "shp":
         names = zipfile.ZipFile(path).namelist()
         assert any(n.endswith(".cpg") for n in names) and any(n.endswith("fields.csv") for n in names)
@@ -128,7 +129,7 @@ def test_cell_problems_reach_the_planner(tmp_path, capsys):
 
 def test_unusable_options_fail_before_any_work(sheet, tmp_path, capsys):
     assert main(["coverage", str(sheet), "-r", "321202", "-o", str(tmp_path / "r.pdf")]) == 2
-    assert capsys.readouterr().err.startswith("错误 / error: 报告只能写成 .xlsx、.csv 或 .json")
+    assert capsys.readouterr().err.startswith("错误 / error: 报告应以 .xlsx、.csv、.json 结尾")
     assert not (tmp_path / "r.pdf").exists()
     assert main(["coverage", str(sheet), "-r", "321202", "--category", "nursing_home"]) == 2
     assert "--category and --level go together" in capsys.readouterr().err

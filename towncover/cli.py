@@ -31,6 +31,16 @@ def _columns(pairs: list[str] | None) -> dict[str, str] | None:
     return out
 
 
+def _output(args: argparse.Namespace, suffixes: tuple[str, ...] | list[str],
+            what: tuple[str, str] = ("输出文件", "output file")) -> Path:
+    """The ``-o`` path, checked before any work: a file (not a folder, not ""), writable, not an input."""
+    from towncover.files import output_path
+
+    inputs = [getattr(args, name, None) for name in ("input", "boundaries", "population", "planned", "targets",
+                                                     "corrections")]
+    return output_path(args.output, inputs=inputs, suffixes=suffixes, what=what)
+
+
 def _analyse(args: argparse.Namespace):
     from facilities.pipeline import analyse
 
@@ -83,10 +93,10 @@ def cmd_regions(args: argparse.Namespace) -> int:
 def cmd_geocode(args: argparse.Namespace) -> int:
     from geo.export import export_table
 
+    out = _output(args, (".csv", ".xlsx"))
     analysis = _analyse(args)
-    out = Path(args.output)
     columns = [c for c in analysis.placed.columns if c not in ("category_label",)]
-    export_table(analysis.placed[columns], out, "csv")
+    export_table(analysis.placed[columns], out, out.suffix.lower().lstrip("."))
     _tell(analysis)
     print(f"已写出 / written: {out}", file=sys.stderr)
     return 0
@@ -95,9 +105,11 @@ def cmd_geocode(args: argparse.Namespace) -> int:
 def cmd_coverage(args: argparse.Namespace) -> int:
     from facilities import coverage
 
-    if args.output and Path(args.output).suffix.lower() not in (".xlsx", ".csv", ".json"):
-        raise TowncoverError(f"报告只能写成 .xlsx、.csv 或 .json,而不是“{args.output}”",
-                             f"the report is written as .xlsx, .csv or .json, not '{args.output}'")
+    if args.output is not None:
+        out = _output(args, (".xlsx", ".csv", ".json"), ("报告", "report"))
+        if out.suffix.lower() == ".csv":  # the report's second file, beside it
+            _output(argparse.Namespace(**{**vars(args), "output": out.with_name(f"{out.stem}_units.csv")}), (),
+                    ("报告", "report"))
     if bool(args.category) != bool(args.level) or (args.json and not args.category):
         raise TowncoverError("--category 和 --level 需要同时给出(--json 也需要两者)",
                              "--category and --level go together (and --json needs both)")
@@ -112,7 +124,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
             print(json.dumps(result.to_json(), ensure_ascii=False))
         else:
             print(f"{args.category} @ {args.level}: {result.covered}/{result.total} = {result.rate:.1f}%")
-        if not args.output:
+        if args.output is None:
             return 0
     if analysis.plan is None:
         raise TowncoverError(
@@ -123,7 +135,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
                                         population=population, planned=planned, units=analysis.units)
     _tell(analysis)
     print(coverage.format_evaluation(evaluation))
-    if args.output:
+    if args.output is not None:
         from facilities.report import write_report
 
         write_report(analysis, evaluation, args.output, population=population, planned=planned)
@@ -132,9 +144,10 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from facilities.layers import build_layers
-    from geo.export import export_layers
+    from facilities.layers import build_layers, write_layers
+    from geo.export import export_suffixes
 
+    out = _output(args, export_suffixes(args.format, 1 if args.layer else 2))
     analysis = _analyse(args)
     if analysis.units is None:
         raise TowncoverError(
@@ -142,7 +155,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"{analysis.region.code} has no built-in map; give township polygons with --boundaries",
         )
     layers = build_layers(analysis, category=args.category, level=args.level)
-    path = export_layers(layers, args.output, args.format, encoding=args.encoding, schematic=analysis.schematic)
+    if args.layer:
+        layers = {args.layer: layers[args.layer]}
+    path = write_layers(layers, out, args.format, encoding=args.encoding, schematic=analysis.schematic,
+                        lang=args.lang, gcj02=args.gcj02)
     _tell(analysis)
     print(f"已写出 / written: {path}", file=sys.stderr)
     return 0
@@ -171,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("geocode", help="place every row on township and village codes")
     sheet_args(p)
-    p.add_argument("-o", "--output", required=True, help="output .csv (UTF-8 with BOM)")
+    p.add_argument("-o", "--output", required=True, help="output .csv (UTF-8 with BOM) or .xlsx")
     p.set_defaults(func=cmd_geocode)
 
     p = sub.add_parser("coverage", help="measure the plan's targets")
@@ -191,7 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", default="elderly_regional_centre", help="category shown on the township layer")
     p.add_argument("--level", default="township_and_street")
     p.add_argument("--encoding", default="UTF-8", choices=["UTF-8", "GBK"], help="Shapefile attribute encoding")
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--layer", choices=["townships", "facilities"],
+                   help="export one layer only (a .geojson or .csv file holds one layer; both go in a .zip)")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of headers and values (default zh)")
+    p.add_argument("--gcj02", action="store_true", help="also give facility points GCJ-02 (Amap) coordinates")
+    p.add_argument("-o", "--output", required=True,
+                   help="the file written, exactly: .gpkg .kml .xlsx .html; .zip for shp; .geojson/.csv for "
+                        "one layer, .zip for both")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("app", help="start the Streamlit app")
