@@ -39,11 +39,69 @@ def test_township_level_status_and_points(analysis):
     assert set(towns["boundary"] if "boundary" in towns else ["示意边界/schematic"]) == {"示意边界/schematic"}
     points = layers["facilities"].set_index("row")
     assert sorted(points.index) == [2, 3, 4, 5]
-    # On schematic cells a placed row is drawn in its own cell, even when it has coordinates (row 3).
+    # A placed row without coordinates is drawn in its own cell; one with coordinates where they say,
+    # on schematic cells too (issue 14.6: the export carries the real position).
     cell = analysis.units.set_index("code").geometry["321202100"]
-    for row in (2, 3):
-        assert points.loc[row, "position"] == "township_centre"
-        assert cell.contains(points.loc[row].geometry)
+    assert points.loc[2, "position"] == "township_centre" and cell.contains(points.loc[2].geometry)
+    assert (points.loc[3, "position"], points.loc[3].geometry.x, points.loc[3].geometry.y) == (
+        "coordinates", 119.95, 32.50)
+    assert (points.loc[3, "lng"], points.loc[3, "lat"]) == (119.95, 32.50)
     # The unmatched row is drawn where its coordinates say.
     assert (points.loc[5, "position"], points.loc[5, "match_status"]) == ("coordinates", "unmatched")
     assert (points.loc[5].geometry.x, points.loc[5].geometry.y) == (119.90, 32.45)
+
+
+# -- issue 19.4: a township in two features, features without a recognised code ----------------------
+
+
+def test_multi_part_township_and_unrecognised_codes_are_exported(tmp_path):
+    import geopandas as gpd
+    import pyogrio
+
+    from geo.boundaries import township_cells
+
+    cells = township_cells("321202").set_index("code")
+    parts = [cells.geometry["321202001"].buffer(-0.002), cells.geometry["321202001"].centroid.buffer(0.001),
+             cells.geometry["321202100"], cells.geometry["321202101"]]
+    boundaries = gpd.GeoDataFrame({"代码": ["321202001", "321202001", "999999001", "999999002"]},
+                                  geometry=parts, crs=4326)
+    boundaries.to_file(tmp_path / "towns.geojson", driver="GeoJSON")
+    rows = [("城东街道综合养老服务中心", "区域养老服务中心", "海陵区城东街道"),
+            ("九龙镇敬老院", "敬老院", "海陵区九龙镇")]
+    pd.DataFrame(rows, columns=["机构名称", "类型", "地址"]).to_csv(tmp_path / "s.csv", index=False)
+    analysis = analyse(tmp_path / "s.csv", "321202", boundaries=tmp_path / "towns.geojson")
+    assert analysis.units["code"].isna().sum() == 2 and (analysis.units["code"] == "321202001").sum() == 2
+    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+    points = layers["facilities"]
+    # One point for the multi-part township, inside one of its parts; 九龙镇 has no polygon here: no point.
+    assert points["row"].tolist() == [2]
+    assert parts[0].union(parts[1]).contains(points.geometry.iloc[0])
+    from facilities.layers import write_layers
+
+    path = write_layers(layers, tmp_path / "x.gpkg", "gpkg", schematic=False)
+    back = pyogrio.read_dataframe(path, layer="facilities")
+    assert back["行号"].tolist() == [2] and back["乡镇代码"].tolist() == ["321202001"]
+    assert len(pyogrio.read_dataframe(path, layer="townships")) == 4
+
+
+# -- issue 14.6: the points keep every column of the sheet, typed, and their own position ---------------
+
+
+def test_points_keep_every_sheet_column_typed_at_their_coordinates(tmp_path):
+    header = ["机构名称", "机构类型", "所属乡镇", "地址", "床位数", "护理型床位数", "联系电话", "运营状态", "经度", "纬度"]
+    rows = [
+        ("九龙镇敬老院", "敬老院", "九龙镇", "海陵区九龙镇", "60", "20", "0523-86001234", "运营", "119.95", "32.50"),
+        ("城东街道综合养老服务中心", "区域养老服务中心", "城东街道", "海陵区城东街道", "35", "", "13800000000",
+         "运营", "", ""),
+    ]
+    pd.DataFrame(rows, columns=header).to_csv(tmp_path / "s.csv", index=False)
+    analysis = analyse(tmp_path / "s.csv", "321202", crs="wgs84")
+    points = build_layers(analysis, "elderly_regional_centre", "township_and_street")["facilities"]
+    assert list(points.columns[: len(header) + 1]) == ["row", *header]
+    assert points["床位数"].tolist() == [60, 35] and str(points["床位数"].dtype) == "Int64"
+    assert points["护理型床位数"].tolist()[0] == 20 and points["护理型床位数"].isna().tolist() == [False, True]
+    assert points["联系电话"].tolist() == ["0523-86001234", "13800000000"]  # text stays text
+    assert points["运营状态"].tolist() == ["运营", "运营"]
+    assert points["position"].tolist() == ["coordinates", "township_centre"]
+    assert (points["lng"].iloc[0], points["lat"].iloc[0]) == (119.95, 32.50)
+    assert (points.geometry.x.iloc[0], points.geometry.y.iloc[0]) == (119.95, 32.50)
