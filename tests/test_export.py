@@ -428,3 +428,80 @@ def test_atomic_overwrite_leaves_only_the_target(tmp_path, units, points):
     assert pyogrio.list_layers(tmp_path / "x.gpkg").shape == (2, 2)
     assert (tmp_path / "x.gpkg").stat().st_size == first
     assert _files(tmp_path) == ["x.gpkg", "x.html", "x.kml", "x.xlsx", "x.zip"]
+
+
+# ---- the path written, KML styles, the shared writers (issues 14.6, 19.10, 19.11) -------------------
+
+
+def test_the_path_given_is_written_or_refused_in_one_line(tmp_path, units, points):
+    both = {"townships": units, "facilities": points}
+    for name, fmt in (("x.geojson", "geojson"), ("x.csv", "csv"), ("x.shp", "shp"), ("x.gpkg", "kml")):
+        with pytest.raises(TowncoverError) as err:
+            export_layers(both, tmp_path / name, fmt, schematic=False)
+        assert "\n" not in err.value.message and name in err.value.message
+    assert _files(tmp_path) == []
+    assert export_layers(both, tmp_path / "x.zip", "csv", schematic=False) == tmp_path / "x.zip"
+    one = export_layers({"facilities": points}, tmp_path / "x.csv", "csv", schematic=False)
+    assert one == tmp_path / "x.csv"
+    assert export_layers({"facilities": points}, tmp_path / "p.geojson", "geojson", schematic=False).exists()
+    assert _files(tmp_path) == ["p.geojson", "x.csv", "x.zip"]
+
+
+def test_kml_placemarks_styled_by_a_column(tmp_path, units, points):
+    units = units.assign(status=["covered", "not_covered"])
+    path = export_layers({"townships": units, "facilities": points}, tmp_path / "m.kml", "kml", schematic=False,
+                         kml_styles={"townships": ("status", {"covered": "#1f78b4", "not_covered": "#e6550d"}),
+                                     "facilities": ("category", {"elderly_home": "#4e79a7"})})
+    k = "{http://www.opengis.net/kml/2.2}"
+    root = ET.parse(path).getroot()
+    styles = {s.get("id"): s for s in root.iter(f"{k}Style")}
+    assert styles["townships-1"].find(f"{k}PolyStyle/{k}color").text == "99b4781f"  # aabbggrr, fill half see-through
+    assert styles["townships-2"].find(f"{k}LineStyle/{k}color").text == "ff0d55e6"
+    assert styles["facilities-1"].find(f"{k}IconStyle/{k}color").text == "ffa7794e"
+    used = {p.findtext(f"{k}name"): p.findtext(f"{k}styleUrl") for p in root.iter(f"{k}Placemark")}
+    assert used == {"&lt;script&gt;alert(1)&lt;/script&gt;": "#townships-1", FORMULA: "#townships-2",
+                    "岳阳镇敬老院": "#facilities-1", "安岳县殡仪馆": None}
+
+
+def test_full_width_formula_starts_and_control_characters(tmp_path):
+    from towncover.files import neutralise_cells, restore_cells
+
+    frame = pd.DataFrame({"名称": ["＝1+1", "＋86", "－5", "＠SUM(A1)", "\rx", "正常", "a\x01b"],
+                          "床位数": [1, 2, 3, 4, 5, 6, 7]})
+    out = neutralise_cells(frame)
+    assert out["名称"].tolist() == ["'＝1+1", "'＋86", "'－5", "'＠SUM(A1)", "'\rx", "正常", "a\x01b"]
+    assert restore_cells(out)["名称"].tolist() == frame["名称"].tolist()
+    # A control character other than tab, newline or CR cannot be held by XLSX: it is removed.
+    book = openpyxl.load_workbook(export_table(frame, tmp_path / "t.xlsx", "xlsx"))
+    values = [c.value for c in book.active["A"]]
+    assert values[1] == "'＝1+1" and values[-1] == "ab"
+    assert [c.data_type for c in book.active["B"]][1:] == ["n"] * 7
+
+
+def test_atomic_write_ordinary_permissions_and_no_leftovers(tmp_path, monkeypatch):
+    import os
+
+    from towncover.files import atomic_write
+
+    # What a writer killed with -9 leaves: a private folder of a process that no longer exists.
+    dead = tmp_path / ".towncover-tmp-999999999-abc"
+    dead.mkdir()
+    (dead / "x.csv").write_text("half")
+    mine = tmp_path / f".towncover-tmp-{os.getpid()}-busy"  # a write in progress in this process
+    mine.mkdir()
+    old = os.umask(0o022)
+    try:
+        path = atomic_write(tmp_path / "x.csv", lambda tmp: tmp.write_text("a,b\n"))
+    finally:
+        os.umask(old)
+    assert path.read_text() == "a,b\n"
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name, "x.csv"]
+
+    def fail(tmp):
+        tmp.write_text("partial")
+        raise ValueError("writer failed")
+
+    with pytest.raises(ValueError):
+        atomic_write(tmp_path / "x.csv", fail)
+    assert path.read_text() == "a,b\n" and sorted(p.name for p in tmp_path.iterdir()) == [mine.name, "x.csv"]

@@ -105,3 +105,61 @@ def test_points_keep_every_sheet_column_typed_at_their_coordinates(tmp_path):
     assert points["position"].tolist() == ["coordinates", "township_centre"]
     assert (points["lng"].iloc[0], points["lat"].iloc[0]) == (119.95, 32.50)
     assert (points.geometry.x.iloc[0], points.geometry.y.iloc[0]) == (119.95, 32.50)
+
+
+def test_exports_in_the_planners_words_with_typed_numbers(tmp_path):
+    import csv
+    import io
+    import xml.etree.ElementTree as ET
+
+    import openpyxl
+    import pyogrio
+
+    from facilities.layers import labelled, rows_table, write_layers
+    from geo.export import export_table
+
+    header = ["机构名称", "类型", "地址", "床位数", "运营状态", "经度", "纬度"]
+    rows = [("城东街道综合养老服务中心", "区域养老服务中心", "海陵区城东街道", "40", "运营", "119.93", "32.53"),
+            ("九龙镇敬老院", "敬老院", "海陵区九龙镇", "25", "运营", "", ""),
+            ("火星敬老院", "敬老院", "火星大道99号", "10", "停业", "", "")]
+    pd.DataFrame(rows, columns=header).to_csv(tmp_path / "s.csv", index=False)
+    analysis = analyse(tmp_path / "s.csv", "321202", crs="wgs84")
+    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+
+    gpkg = write_layers(layers, tmp_path / "x.gpkg", "gpkg", schematic=True, gcj02=True)
+    points = pyogrio.read_dataframe(gpkg, layer="facilities")
+    assert list(points.columns[:8]) == ["行号", *header]
+    assert points["床位数"].tolist() == [40, 25] and points["床位数"].dtype.kind in "if"
+    assert points["匹配状态"].tolist() == ["已匹配", "已匹配"]
+    assert points["点位来源"].tolist() == ["表中坐标", "乡镇内示意位置(无坐标)"]
+    assert points["经度(WGS-84)"].iloc[0] == 119.93 and points["经度(GCJ-02)"].iloc[0] > 119.93
+    assert "category" not in points.columns and "类别" in points.columns
+    towns = pyogrio.read_dataframe(gpkg, layer="townships_schematic").set_index("代码")
+    assert towns.loc["321202001", ["覆盖状态", "是否覆盖", "统计层级"]].tolist() == ["已覆盖", "是", "乡镇(街道)"]
+    assert set(towns["覆盖状态"]) == {"已覆盖", "未覆盖"} and set(towns["边界"]) == {"示意边界/schematic"}
+
+    book = openpyxl.load_workbook(write_layers(layers, tmp_path / "x.xlsx", "xlsx", schematic=True, lang="en"))
+    sheet = book["facilities"]
+    head = [c.value for c in sheet[1]]
+    column = [row[head.index("床位数")] for row in sheet.iter_rows(min_row=2)]
+    assert [(c.value, c.data_type) for c in column] == [(40, "n"), (25, "n")]
+    assert {"Match status", "Point position", "Longitude (WGS-84)", "Category"} <= set(head)
+    assert [row[head.index("Match status")].value for row in sheet.iter_rows(min_row=2)] == ["matched", "matched"]
+    cells = {c.value for ws in book.worksheets for row in ws.iter_rows() for c in row}
+    assert not [v for v in cells if isinstance(v, bool)]
+    assert not cells & {"True", "False", "not_covered", "township_centre", "elderly_home", "township_and_street"}
+
+    kml = ET.parse(write_layers(layers, tmp_path / "x.kml", "kml", schematic=True)).getroot()
+    k = "{http://www.opengis.net/kml/2.2}"
+    styled = {p.findtext(f"{k}name"): p.findtext(f"{k}styleUrl") for p in kml.iter(f"{k}Placemark")}
+    assert styled["城东街道"] != styled["九龙镇"] and styled["城东街道"].startswith("#townships")
+    assert styled["九龙镇敬老院"].startswith("#facilities")
+
+    # The rows table (the app's "all rows" download): every row, numbers as numbers, words not ids.
+    table = labelled(rows_table(analysis))
+    out = export_table(table, tmp_path / "rows.csv", "csv")
+    back = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert [r["匹配状态"] for r in back] == ["已匹配", "已匹配", "未匹配"] and [r["床位数"] for r in back] == ["40", "25", "10"]
+    ws = openpyxl.load_workbook(export_table(table, tmp_path / "rows.xlsx", "xlsx")).active
+    col = [c.value for c in ws[1]].index("床位数")
+    assert sum(row[col].value for row in ws.iter_rows(min_row=2)) == 75
