@@ -143,3 +143,54 @@ def test_json_names_a_second_target_for_the_same_category_and_level(capsys):
     out, err = capsys.readouterr()
     assert json.loads(out)["target"] == 50.0
     assert "township_minors_protection_station_full_layout" in err and "see the full report" in err
+
+
+# -- -o: exactly the path given, or one line (issues 14.6, 19.5, 19.8) ---------------------------------
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("错误 / error:"), err
+    return err
+
+
+def test_export_writes_exactly_the_path_given(sheet, tmp_path, capsys):
+    base = ["export", str(sheet), "-r", "321202"]
+    for fmt, name in (("csv", "x.csv"), ("geojson", "x.geojson"), ("shp", "x.shp"), ("gpkg", "x")):
+        assert main([*base, "--format", fmt, "-o", str(tmp_path / name)]) == 2
+        _one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [sheet.name]
+    assert main([*base, "--format", "csv", "--layer", "facilities", "-o", str(tmp_path / "x.csv")]) == 0
+    assert main([*base, "--format", "geojson", "-o", str(tmp_path / "x.zip")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.csv", "x.zip", sheet.name]
+    table = pd.read_csv(tmp_path / "x.csv", dtype=str, encoding="utf-8-sig")
+    assert list(table.columns[:4]) == ["行号", "机构名称", "类型", "地址"] and "匹配状态" in table.columns
+
+
+@pytest.mark.parametrize("command", [["geocode"], ["coverage"], ["export", "--format", "gpkg"]])
+def test_o_onto_a_folder_nothing_or_an_unwritable_path_is_one_line(sheet, tmp_path, capsys, command):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    suffix = ".gpkg" if "export" in command else ".csv"
+    for target in (str(tmp_path), "", str(blocker / f"x{suffix}")):
+        assert main([command[0], str(sheet), "-r", "321202", *command[1:], "-o", target]) == 2
+        _one_line_error(capsys)
+    assert blocker.read_text() == "x"
+
+
+def test_o_onto_an_input_is_refused_for_every_command(sheet, tmp_path, capsys):
+    xlsx = tmp_path / "设施.xlsx"
+    pd.read_csv(sheet, encoding="gbk").to_excel(xlsx, index=False)
+    pop = tmp_path / "pop.csv"
+    pop.write_text("乡镇代码,常住人口,60岁以上老年人口\n321202001,1000,200\n", encoding="utf-8")
+    before = {p: p.read_bytes() for p in (sheet, xlsx, pop)}
+    runs = [
+        ["geocode", str(sheet), "-r", "321202", "-o", str(sheet)],
+        ["geocode", str(xlsx), "-r", "321202", "-o", str(tmp_path / "." / "设施.xlsx")],
+        ["export", str(xlsx), "-r", "321202", "--format", "xlsx", "-o", str(xlsx)],
+        ["coverage", str(sheet), "-r", "321202", "--population", str(pop), "-o", str(pop)],
+    ]
+    for argv in runs:
+        assert main(argv) == 2
+        assert "输入文件" in _one_line_error(capsys)
+    assert {p: p.read_bytes() for p in before} == before
