@@ -388,3 +388,101 @@ def test_standalone_and_gap_maps_keep_template_syntax_as_text(tmp_path):
     assert "49石羊镇" not in page and "{{7*7}}" not in page and "{% raw %}" not in page
     assert "&#123;% raw %&#125;&#123;&#123;7*7&#125;&#125;" in page
     assert "&#123;&#123;7*7&#125;&#125;石羊镇 (512021110)" in page
+
+
+# -- writing files (issue 19, items 10 and 11) ---------------------------------------------------------
+
+
+def test_control_character_in_a_cell_report_xlsx_written(tmp_path, capsys):
+    from towncover.cli import main
+
+    sheet = tmp_path / "控制字符.csv"
+    # The unplaced row goes to the report's "unplaced" sheet with its cells as written.
+    pd.DataFrame({"机构名称": ["城东街道综合\x01养老服务中心", "火星\x0b敬老院\x01"], "类型": ["区域养老服务中心", "敬老院"],
+                  "地址": ["海陵区城东街道", "火星大道99号"]}).to_csv(sheet, index=False)
+    out = tmp_path / "report.xlsx"
+    assert main(["coverage", str(sheet), "-r", "321202", "-o", str(out)]) == 0
+    book = openpyxl.load_workbook(out)
+    text = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [t for t in text if "\x01" in t or "\x0b" in t]
+    assert "火星敬老院" in text  # the control characters removed, the rest kept
+    assert out.stat().st_mode & 0o077 == 0o044  # readable by others like any new file, not 0600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.xlsx", sheet.name]
+
+
+def test_corrections_csv_neutralised_full_width_too(tmp_path):
+    from facilities.corrections import corrections_csv, load_corrections, save_corrections
+
+    frame = HOSTILE_CORRECTIONS.assign(note=["=cmd|' /C calc'!A0", "＝HYPERLINK(\"x\")", "＠SUM(1)", "－1"])
+    path = save_corrections(frame, tmp_path / "c.csv")
+    rows = list(csv.DictReader(io.StringIO(path.read_text("utf-8-sig"))))
+    assert [r["note"] for r in rows] == ["'=cmd|' /C calc'!A0", "'＝HYPERLINK(\"x\")", "'＠SUM(1)", "'－1"]
+    assert path.read_bytes() == corrections_csv(frame)  # the app's download is the same file
+    pd.testing.assert_frame_equal(load_corrections(path), frame, check_dtype=False)  # read back as written
+
+
+def test_full_width_formula_start_neutralised_in_exports(tmp_path):
+    from facilities.layers import build_layers, write_layers
+    from facilities.pipeline import analyse
+
+    sheet = tmp_path / "全角.csv"
+    pd.DataFrame({"机构名称": ["＝HYPERLINK(\"http://evil.example\")", "九龙镇敬老院"], "类型": ["敬老院", "敬老院"],
+                  "地址": ["海陵区城东街道", "海陵区九龙镇"], "备注": ["＋86", "＠x"]}).to_csv(sheet, index=False)
+    analysis = analyse(sheet, "321202")
+    layers = build_layers(analysis, "nursing_home", "township_and_street")
+    out = write_layers({"facilities": layers["facilities"]}, tmp_path / "f.csv", "csv", schematic=True)
+    rows = list(csv.DictReader(io.StringIO(out.read_text("utf-8-sig"))))
+    assert [r["机构名称"] for r in rows] == ["'＝HYPERLINK(\"http://evil.example\")", "九龙镇敬老院"]
+    assert [r["备注"] for r in rows] == ["'＋86", "'＠x"]
+
+
+def test_sheet_columns_named_like_the_tools_are_kept(tmp_path):
+    from facilities.pipeline import analyse
+
+    sheet = tmp_path / "列名.csv"
+    pd.DataFrame({"机构名称": ["城东街道综合养老服务中心", "无名点"], "地址": ["海陵区城东街道", ""],
+                  "row": ["A-1", "A-2"], "match_status": ["已核", "待核"]}).to_csv(sheet, index=False)
+    analysis = analyse(sheet, "321202")
+    placed = analysis.placed
+    assert placed["row"].tolist() == [2, 3] and placed["match_status"].tolist() == ["matched", "unmatched"]
+    assert placed["row(原表)"].tolist() == ["A-1", "A-2"]
+    assert placed["match_status(原表)"].tolist() == ["已核", "待核"]
+    assert any("row(原表)" in note for note in analysis.notes)
+
+
+def test_a_writer_killed_with_9_leaves_nothing_after_the_next_write(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ready = tmp_path / "ready"
+    script = (
+        "import sys, time, pathlib\n"
+        "from towncover.files import atomic_write\n"
+        "def slow(tmp):\n"
+        "    tmp.write_text('half')\n"
+        f"    pathlib.Path({str(ready)!r}).write_text('1')\n"
+        "    time.sleep(60)\n"
+        f"atomic_write(pathlib.Path({str(tmp_path / 'out.csv')!r}), slow)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[1])
+    try:
+        for _ in range(600):
+            if ready.exists():
+                break
+            time.sleep(0.05)
+        assert ready.exists()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith(".towncover-tmp-")]
+    assert len(left) == 1 and not (tmp_path / "out.csv").exists()
+    from towncover.files import atomic_write
+
+    atomic_write(tmp_path / "out.csv", lambda tmp: tmp.write_text("whole"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv", "ready"]
+    assert (tmp_path / "out.csv").read_text() == "whole"
