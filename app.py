@@ -21,7 +21,7 @@ from facilities import coverage as _coverage
 from facilities import targets as _targets
 from facilities import views
 from facilities.i18n import COLUMN_LABELS, STATUS_LABELS, text
-from facilities.layers import build_layers, facility_points
+from facilities.layers import build_layers, facility_points, labelled, rows_table, write_layers
 from facilities.pipeline import analyse, reapply
 from geo import boundaries as _boundaries
 from geo import export as _export
@@ -425,10 +425,10 @@ def _export_bytes(fmt: str, encoding: str = "UTF-8") -> bytes:
 
             write_report(evaluation, details, path, geocoded=analysis.placed, gaps=gaps)
         elif fmt in ("units_xlsx", "units_csv", "rows_xlsx", "rows_csv"):
-            frame = views.unit_table(result, LANG) if fmt.startswith("units") else analysis.placed
+            frame = views.unit_table(result, LANG) if fmt.startswith("units") else labelled(rows_table(analysis), LANG)
             path = _export.export_table(frame, target, fmt.split("_")[1])
         else:
-            path = _export.export_layers(_layers(), target, fmt, encoding=encoding, schematic=analysis.schematic)
+            path = write_layers(_layers(), target, fmt, encoding=encoding, schematic=analysis.schematic, lang=LANG)
         return Path(path).read_bytes()
 
 

@@ -220,12 +220,14 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
     tab(page, "导出")
     page.screenshot(path=screenshots / "exports.png", full_page=True)
 
-    def check_layers(path: Path, layers: dict[str, int]) -> None:
+    def check_layers(path: Path, layers: dict[str, int], labelled: bool = True) -> None:
         names = {str(n) for n, _ in pyogrio.list_layers(path)}
         town_layer = next(n for n in names if n.startswith("townships"))
         towns = pyogrio.read_dataframe(path, layer=town_layer)
         assert len(towns) == layers["townships"]
-        assert set(towns.loc[towns["covered"].astype(bool), "code"].astype(str)) == covered_codes
+        # Exports speak the planner's words (代码, 是否覆盖 = 是); the workspace keeps the data's own columns.
+        covered = towns["是否覆盖"] == "是" if labelled else towns["covered"].astype(bool)
+        assert set(towns.loc[covered, "代码" if labelled else "code"].astype(str)) == covered_codes
         fac_layer = next(n for n in names if n.startswith("facilities"))
         assert len(pyogrio.read_dataframe(path, layer=fac_layer)) == layers["facilities"]
 
@@ -248,7 +250,7 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
     town_shp = next(n for n in names if n.endswith(".shp") and "townships" in n)
     towns = pyogrio.read_dataframe(f"/vsizip/{shp}/{town_shp}")
     assert len(towns) == len(a.units)
-    assert set(towns["name"]) == set(a.units["name"])
+    assert set(towns["名称"]) == set(a.units["name"])
 
     page.get_by_text("GBK", exact=True).click()
     wait_idle(page)
@@ -258,7 +260,7 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
         cpg = [z.read(n).decode().strip() for n in z.namelist() if n.endswith(".cpg")]
     assert cpg and all(c.upper() == "GBK" for c in cpg)
     towns = pyogrio.read_dataframe(f"/vsizip/{gbk}/{town_shp}", encoding="GBK")
-    assert set(towns["name"]) == set(a.units["name"])
+    assert set(towns["名称"]) == set(a.units["name"])
 
     kml = download(page, "KML", tmp_path)
     text = kml.read_text(encoding="utf-8")
@@ -279,7 +281,7 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
     ws = openpyxl.load_workbook(rows_xlsx).worksheets[0]
     assert ws.max_row - 1 == len(a.placed)
     rows_csv = download(page, "全部行 .csv", tmp_path)
-    assert pd.read_csv(rows_csv, dtype=str, encoding="utf-8-sig")["row"].astype(int).tolist() == \
+    assert pd.read_csv(rows_csv, dtype=str, encoding="utf-8-sig")["行号"].astype(int).tolist() == \
         a.placed["row"].astype(int).tolist()
 
     html = download(page, "地图 .html", tmp_path).read_text(encoding="utf-8")
@@ -291,7 +293,7 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
     assert first.max_row - 1 == len(a.plan.targets)
 
     workspace = download(page, "工作空间", tmp_path)
-    check_layers(workspace, expected)
+    check_layers(workspace, expected, labelled=False)
     assert len(views.load_workspace_corrections(workspace)) == 0
 
 
