@@ -659,7 +659,8 @@ def _readme(layers: dict[str, gpd.GeoDataFrame], fmt: str, schematic: bool, enco
     if fmt == "csv":
         lines += [
             "",
-            "CSV 为 UTF-8（带 BOM）；点图层含 lon/lat 列，其余图层含 wkt 列 / CSV is UTF-8 with BOM",
+            "CSV 为 UTF-8（带 BOM）；点图层含经纬度列，其余图层含 wkt 列 / CSV is UTF-8 with BOM; point layers "
+            "have longitude/latitude columns, others a wkt column",
         ]
     if schematic:
         lines += [
@@ -667,7 +668,7 @@ def _readme(layers: dict[str, gpd.GeoDataFrame], fmt: str, schematic: bool, enco
             "注意：乡镇边界为示意边界（示意），不是官方界线；名称与代码真实，形状仅示意。",
             "NOTE: schematic boundaries — township cells are schematic, not official boundaries; "
             "codes and names are real, shapes are not.",
-            f"示意图层名以 {SCHEMATIC_SUFFIX} 结尾，并有 boundary 列（{SCHEMATIC_VALUE}）。",
+            f"示意图层名以 {SCHEMATIC_SUFFIX} 结尾，并有边界列（{SCHEMATIC_VALUE}）。",
         ]
     return "\r\n".join(lines) + "\r\n"
 
