@@ -200,14 +200,7 @@ def restore_cells(frame: pd.DataFrame) -> pd.DataFrame:
 
     A text cell starting with ``'`` followed by one of :data:`FORMULA_START` loses that quote.
     """
-    out = frame.copy()
-    for position in range(out.shape[1]):
-        col = out.iloc[:, position]
-        if isinstance(col.dtype, pd.StringDtype):
-            out.isetitem(position, col.str.replace(_QUOTED_RE, "", regex=True))
-        elif col.dtype == object:
-            out.isetitem(position, col.map(lambda v: _QUOTED_RE.sub("", v) if isinstance(v, str) else v))
-    return out
+    return _remove_in_text(frame, _QUOTED_RE)
 
 
 def xlsx_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -216,14 +209,20 @@ def xlsx_safe(frame: pd.DataFrame) -> pd.DataFrame:
     The control characters U+0000–U+0008, U+000B, U+000C and U+000E–U+001F are removed (tab,
     newline and carriage return stay); openpyxl would otherwise refuse the whole file.
     """
+    out = _remove_in_text(frame, _XLSX_ILLEGAL)
+    out.columns = [_XLSX_ILLEGAL.sub("", c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def _remove_in_text(frame: pd.DataFrame, pattern: re.Pattern[str]) -> pd.DataFrame:
+    """A copy with ``pattern`` removed from every text cell (numbers and missing values untouched)."""
     out = frame.copy()
     for position in range(out.shape[1]):
         col = out.iloc[:, position]
         if isinstance(col.dtype, pd.StringDtype):
-            out.isetitem(position, col.str.replace(_XLSX_ILLEGAL, "", regex=True))
+            out.isetitem(position, col.str.replace(pattern, "", regex=True))
         elif col.dtype == object:
-            out.isetitem(position, col.map(lambda v: _XLSX_ILLEGAL.sub("", v) if isinstance(v, str) else v))
-    out.columns = [_XLSX_ILLEGAL.sub("", c) if isinstance(c, str) else c for c in out.columns]
+            out.isetitem(position, col.map(lambda v: pattern.sub("", v) if isinstance(v, str) else v))
     return out
 
 
