@@ -191,24 +191,7 @@ def measure(
     check_level(level)
     check_columns(geocoded, ["township_code", "match_status", "category"])
     region_code = str(region_code)
-    if radius_km is not None:
-        radius_km = float(radius_km)
-        if not radius_km > 0:
-            raise TowncoverError(
-                f"服务半径必须为正数,而不是 {radius_km}", f"service radius must be positive, not {radius_km}",
-                column="radius_km",
-            )
-        if level in VILLAGE_LEVELS:
-            raise TowncoverError(
-                "村(社区)级没有点位或边界,无法按服务半径评估", "village-level coverage by service radius cannot "
-                "be evaluated: there are no village points or polygons", column="radius_km",
-            )
-        if units is None:
-            raise TowncoverError(
-                "按服务半径评估需要单元边界(乡镇边界或示意单元)",
-                "the service-radius rule needs unit polygons (township boundaries or schematic cells)",
-                column="radius_km",
-            )
+    radius_km = _checked_radius(radius_km, level, units)
     table = level_units(region_code, level, include_special=include_special)
     in_category = category_mask(geocoded, category)
     placed = in_category & placed_mask(geocoded, level)
@@ -226,19 +209,8 @@ def measure(
     facilities = _facility_frame(geocoded, placed, unit_code)
     shapes = None
     if radius_km is not None:
-        shapes, n_within, nearest = within_radius(table["code"], units, facilities, facilities_points, radius_km)
-        table["n_within"] = n_within
-        table["nearest_km"] = nearest
-        missing = table["code"][np.isnan(nearest) & (table["n_facilities"].to_numpy() == 0)
-                                & ~table["code"].isin(shapes["code"]).to_numpy()]
-        if len(missing):
-            notes.append(
-                f"{len(missing)} 个单元没有边界,只按编码落位计算:{'、'.join(missing.astype(str))} / "
-                f"{len(missing)} units have no polygon and are counted by placement only"
-            )
-        covered = covered | (n_within > 0)
-        notes.append(f"服务半径 {radius_km:g} km(设施到单元边界的距离)/ service radius {radius_km:g} km "
-                     "(distance from facility to unit polygon)")
+        shapes, within = _apply_radius(table, units, facilities, facilities_points, radius_km, notes)
+        covered = covered | within
     table["covered"] = covered
     table["status"] = np.where(covered, "已覆盖 / covered", "未覆盖 / not covered")
 
@@ -246,22 +218,8 @@ def measure(
     n_cov = int(covered.sum())
     rate = (100.0 * n_cov / total) if total else None
     unplaced = geocoded.loc[in_category & ~placed_mask(geocoded, level)]
-    if township_only_rows:
-        notes.append(
-            f"{township_only_rows} 个设施只定位到乡镇、未定位到村(社区),不能覆盖村(社区),已单列 / "
-            f"{township_only_rows} facilities are placed on a township but on no village or community; "
-            "they cannot cover one and are counted separately"
-        )
-    if outside_units_rows:
-        notes.append(
-            f"{outside_units_rows} 个设施位于本层级不计入的单元(如 400+ 特殊区域或其他类型单元) / "
-            f"{outside_units_rows} facilities lie in units not counted at this level "
-            "(e.g. 400+ special units, or units of another kind)"
-        )
-    if len(unplaced):
-        notes.append(f"{len(unplaced)} 行未定位到乡镇,未计入 / {len(unplaced)} rows not placed, not counted")
-    if not include_special and level != COUNTY_LEVEL:
-        notes.append("不含 400+ 特殊区域(开发区、园区等) / 400+ special units (development zones...) excluded")
+    notes.extend(_count_notes(township_only_rows, outside_units_rows, len(unplaced),
+                              not include_special and level != COUNTY_LEVEL))
     met = None if target is None or rate is None else compare(rate, comparator, float(target))
     return CoverageResult(
         category=_category_name(category),
@@ -285,6 +243,71 @@ def measure(
         notes=notes,
         unit_shapes=shapes,
     )
+
+
+def _checked_radius(radius_km: float | None, level: str, units: Any) -> float | None:
+    """The service radius as a float, or a bilingual error when it cannot be applied."""
+    if radius_km is None:
+        return None
+    radius_km = float(radius_km)
+    if not radius_km > 0:
+        raise TowncoverError(
+            f"服务半径必须为正数,而不是 {radius_km}", f"service radius must be positive, not {radius_km}",
+            column="radius_km",
+        )
+    if level in VILLAGE_LEVELS:
+        raise TowncoverError(
+            "村(社区)级没有点位或边界,无法按服务半径评估", "village-level coverage by service radius cannot "
+            "be evaluated: there are no village points or polygons", column="radius_km",
+        )
+    if units is None:
+        raise TowncoverError(
+            "按服务半径评估需要单元边界(乡镇边界或示意单元)",
+            "the service-radius rule needs unit polygons (township boundaries or schematic cells)",
+            column="radius_km",
+        )
+    return radius_km
+
+
+def _apply_radius(table: pd.DataFrame, units: Any, facilities: pd.DataFrame, facilities_points: Any,
+                  radius_km: float, notes: list[str]) -> tuple[Any, np.ndarray]:
+    """Add ``n_within``/``nearest_km`` to the unit table; the shapes used and which units a facility reaches."""
+    shapes, n_within, nearest = within_radius(table["code"], units, facilities, facilities_points, radius_km)
+    table["n_within"] = n_within
+    table["nearest_km"] = nearest
+    missing = table["code"][np.isnan(nearest) & (table["n_facilities"].to_numpy() == 0)
+                            & ~table["code"].isin(shapes["code"]).to_numpy()]
+    if len(missing):
+        notes.append(
+            f"{len(missing)} 个单元没有边界,只按编码落位计算:{'、'.join(missing.astype(str))} / "
+            f"{len(missing)} units have no polygon and are counted by placement only"
+        )
+    notes.append(f"服务半径 {radius_km:g} km(设施到单元边界的距离)/ service radius {radius_km:g} km "
+                 "(distance from facility to unit polygon)")
+    return shapes, n_within > 0
+
+
+def _count_notes(township_only_rows: int, outside_units_rows: int, unplaced_rows: int,
+                 specials_excluded: bool) -> list[str]:
+    """What the figures leave out, Chinese / English."""
+    notes = []
+    if township_only_rows:
+        notes.append(
+            f"{township_only_rows} 个设施只定位到乡镇、未定位到村(社区),不能覆盖村(社区),已单列 / "
+            f"{township_only_rows} facilities are placed on a township but on no village or community; "
+            "they cannot cover one and are counted separately"
+        )
+    if outside_units_rows:
+        notes.append(
+            f"{outside_units_rows} 个设施位于本层级不计入的单元(如 400+ 特殊区域或其他类型单元) / "
+            f"{outside_units_rows} facilities lie in units not counted at this level "
+            "(e.g. 400+ special units, or units of another kind)"
+        )
+    if unplaced_rows:
+        notes.append(f"{unplaced_rows} 行未定位到乡镇,未计入 / {unplaced_rows} rows not placed, not counted")
+    if specials_excluded:
+        notes.append("不含 400+ 特殊区域(开发区、园区等) / 400+ special units (development zones...) excluded")
+    return notes
 
 
 def coverage_targets(plan: Plan | None, category: str, level: str) -> list[Target]:
