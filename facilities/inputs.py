@@ -140,6 +140,7 @@ def population_total(population: pd.DataFrame, region_code: str, column: str) ->
 
 
 def population_column(population: pd.DataFrame, wanted: str | None) -> str | None:
+    """The population table's column for ``wanted`` (its header or an alias), or its only column; else None."""
     numeric = [c for c in population.columns if c not in ("code", "name")]
     if wanted:
         if wanted in population.columns:
