@@ -197,13 +197,7 @@ def measure(
     placed = in_category & placed_mask(geocoded, level)
     notes: list[str] = []
 
-    unit_code, township_only = unit_code_of(geocoded, level)
-    township_only_rows = int((placed & township_only).sum())
-    codes_placed = unit_code[placed & ~township_only]
-    in_units = codes_placed.isin(table["code"])
-    outside_units_rows = int((~in_units).sum())
-    counts = codes_placed[in_units].value_counts()
-    table["n_facilities"] = counts.reindex(table["code"]).fillna(0).astype("int64").to_numpy()
+    unit_code, township_only_rows, outside_units_rows = _count_in_units(geocoded, placed, level, table)
     covered = table["n_facilities"].to_numpy() > 0
 
     facilities = _facility_frame(geocoded, placed, unit_code)
@@ -243,6 +237,18 @@ def measure(
         notes=notes,
         unit_shapes=shapes,
     )
+
+
+def _count_in_units(geocoded: pd.DataFrame, placed: pd.Series, level: str,
+                    table: pd.DataFrame) -> tuple[pd.Series, int, int]:
+    """Add ``n_facilities`` per unit; each row's unit code, rows lacking a village, rows outside the units."""
+    unit_code, township_only = unit_code_of(geocoded, level)
+    township_only_rows = int((placed & township_only).sum())
+    codes_placed = unit_code[placed & ~township_only]
+    in_units = codes_placed.isin(table["code"])
+    counts = codes_placed[in_units].value_counts()
+    table["n_facilities"] = counts.reindex(table["code"]).fillna(0).astype("int64").to_numpy()
+    return unit_code, township_only_rows, int((~in_units).sum())
 
 
 def _checked_radius(radius_km: float | None, level: str, units: Any) -> float | None:
