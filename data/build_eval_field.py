@@ -75,6 +75,12 @@ class _Writer:
 
     def __init__(self, region: str, rng: random.Random) -> None:
         self.region, self.rng, self.rows = region, rng, []
+        self.villages = pd.DataFrame()
+
+    def village_of(self, town_code: str) -> pd.Series | None:
+        """A random village of a township (None if it has none)."""
+        here = self.villages[self.villages["township_code"] == town_code]
+        return self.pick(here) if len(here) else None
 
     def add(self, style: str, name: str, address: str, town: str = "", village: str = "", status: str = "matched",
             township: str = "") -> None:
@@ -126,10 +132,7 @@ def build(per_style: int = PER_STYLE, seed: int = SEED) -> pd.DataFrame:
                           | (history["old_name"].map(town_stem) == history["township_code"].map(
                               lambda c: town_stem(gaz.name_of(c)))))]
 
-        def village_of(town_code: str) -> pd.Series | None:
-            here = villages[villages["township_code"] == town_code]
-            return w.pick(here) if len(here) else None
-
+        w.villages = villages
         for _ in range(per_style):
             t = w.pick(uniq)
             w.add("road_after_township", f"{county}{w.facility()}",
@@ -137,30 +140,30 @@ def build(per_style: int = PER_STYLE, seed: int = SEED) -> pd.DataFrame:
             t = w.pick(towns)
             w.add("institution_words", f"{t['name']}{w.facility()}", f"{county}{t['name']}{w.rng.choice(_INSTITUTIONS)}",
                   t["code"])
-        _ethnic_rows(w, ethnic, county, village_of, per_style)
-        _renamed_rows(w, renamed, county, village_of, per_style)
+        _ethnic_rows(w, ethnic, county, per_style)
+        _renamed_rows(w, renamed, county, per_style)
         _merged_rows(w, hist, history, villages, county, per_style)
         _split_rows(w, villages, uniq, county, per_style)
-        _column_rows(w, uniq, ethnic, renamed, county, village_of, per_style)
+        _column_rows(w, uniq, ethnic, renamed, county, per_style)
         rows.extend(w.rows)
     return pd.DataFrame(rows, columns=list(COLUMNS)).drop_duplicates(ignore_index=True)
 
 
-def _ethnic_rows(w: _Writer, ethnic: pd.DataFrame, county: str, village_of, n: int) -> None:
+def _ethnic_rows(w: _Writer, ethnic: pd.DataFrame, county: str, n: int) -> None:
     for i in range(n if len(ethnic) else 0):
         t = w.pick(ethnic)
         short = _short_name(t["name"])
-        v = village_of(t["code"])
+        v = w.village_of(t["code"])
         if i % 2 and v is not None:
             w.add("ethnic_short_name", w.facility(), f"{county}{short}{v['form']}{w.number()}组", t["code"], v["code"])
         else:
             w.add("ethnic_short_name", f"{short}{w.facility()}", county, t["code"])
 
 
-def _renamed_rows(w: _Writer, renamed: pd.DataFrame, county: str, village_of, n: int) -> None:
+def _renamed_rows(w: _Writer, renamed: pd.DataFrame, county: str, n: int) -> None:
     for i in range(n if len(renamed) else 0):
         r = w.pick(renamed)
-        v = village_of(r["township_code"])
+        v = w.village_of(r["township_code"])
         if i % 2 and v is not None:
             w.add("renamed_township", w.facility(), f"{county}{r['old_name']}{v['form']}{w.number()}组",
                   r["township_code"], v["code"])
@@ -211,14 +214,14 @@ def _split_rows(w: _Writer, villages: pd.DataFrame, uniq: pd.DataFrame, county: 
 
 
 def _column_rows(w: _Writer, uniq: pd.DataFrame, ethnic: pd.DataFrame, renamed: pd.DataFrame, county: str,
-                 village_of, n: int) -> None:
+                 n: int) -> None:
     """所属乡镇 holds the ethnic short name, an old (renamed) name or the bare stem; the address a village."""
     sources = [(_short_name(t["name"]), t["code"]) for _, t in ethnic.iterrows()]
     sources += [(r["old_name"], r["township_code"]) for _, r in renamed.iterrows()]
     sources += [(t["stem"], t["code"]) for _, t in uniq.iterrows()]
     for _ in range(n):
         written, code = w.rng.choice(sources)
-        v = village_of(code)
+        v = w.village_of(code)
         if v is None:
             continue
         w.add("township_column", w.facility(), f"{v['form']}{w.number()}组", code, v["code"], township=written)

@@ -10,13 +10,17 @@ fetched there. Writes two gzip CSV tables (codes are strings):
 - ``villages.csv.gz``: for the villages of those townships whose name survives, ``county_code``,
   ``old_township``, ``village`` (old form, 山林村 / 顶新社区), ``township_code`` and ``village_code`` (2023).
 
-An old township is listed when its name (街道办事处 read as 街道) is not a 2023 township of the county its villages
-went to. Its successors are decided by where its villages went: each village or community of its last edition
-whose stem (name without 村/社区/嘎查 and committee words) names exactly one 2023 village of the county votes for
-that village's township; the old seat votes too, as the community or village named after the old township
-(毛公乡 → 毛公社区). A stem several townships share votes only among the townships that won unique votes. The
-successors are those with at least :data:`MIN_SHARE` of the votes (shares renormalised). A township with no
-surviving village but whose code is still a 2023 township of the county is that township renamed. Kinds:
+Each edition is compared with the next one, and the moves are followed edition by edition to 2023 (village names
+change in the same reforms — Sichuan merged villages in 2020 — so one step keeps the most of them). In one step,
+a township keeps its name in its county (a county recoded between editions, 县改区, is followed to the county
+that holds most of its township names), or its successors are decided by where its villages went: each village
+or community whose stem (name without 村/社区/嘎查 and committee words) names exactly one village of the county in
+the next edition votes for that village's township; the old seat votes too, as the community or village named
+after the old township (毛公乡 → 毛公社区). A stem several townships share votes only among the townships that won
+unique votes. Successors need at least :data:`MIN_SHARE` of the votes (shares renormalised, and again after
+composing the steps). A township with no surviving village but whose code is still there is that township
+renamed. An old name is listed when it is not a 2023 township of its successor's county (街道办事处 read as 街道),
+under the last edition that has it. Kinds:
 
 - ``renamed``: one successor that is the same unit — same code, the same stem with another suffix (石门乡 →
   石门镇, 城关办事处 → 城关街道, 苏木 → 乡), or a new name whose only predecessor is this township;
@@ -40,17 +44,14 @@ Checked against official approval texts (tests/test_history.py asserts these row
   510812100 whole; the table gives 0.8 / 0.2 (水磨沟镇) — one village name shared by chance: a stray vote makes
   a township ambiguous, never wrongly placed, which is the side to err on.
 
-On the 2017–2022 editions: 4,886 old names; of the Sichuan townships that vanished after the 2019 edition, the
-share with one successor and the share whose largest successor holds ≥ 75 % are printed by ``main``.
-
-Region codes follow the editions: a county recoded between editions (县改区) is followed to the 2023 county
-that holds most of its township names.
+Figures (built 2026-12-06): 4,886 old names in 5,452 rows (renamed 2,441, merged 1,965, split 480), 51,465
+village rows, 0.56 MB gzip. Sichuan, names last seen in the 2019–2022 editions: 1,666 vanished, 1,640 (98.4 %)
+with a successor, 84.2 % with exactly one, 91.4 % with one holding ≥ 75 % of the evidence. ``main`` prints them.
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tarfile

@@ -145,7 +145,7 @@ class History:
         found = self.townships.iloc[rows]
         found = found[found["last_year"] == found["last_year"].max()]  # the latest edition that had the name
         return [Successor(str(t), float(s), str(k)) for t, s, k in
-                zip(found["township_code"], found["share"], found["kind"])]
+                zip(found["township_code"], found["share"], found["kind"], strict=True)]
 
     def village_now(self, county_code: str, old_township_name: str, village_name: str) -> list[VillageNow]:
         """Where a village of a vanished township is now ("原X乡Y村": X乡, Y村).
