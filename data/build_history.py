@@ -37,16 +37,18 @@ Checked against official approval texts (tests/test_history.py asserts these row
 - 四川省人民政府关于同意成都市调整龙泉驿区等15个县(市、区)部分乡镇行政区划的批复 (川府民政〔2019〕24号), 大邑县
   items 107–109, http://m.studyofnet.com/229660412.html: 原上安镇, 原韩场镇 → 安仁镇 510129105; 原沙渠镇 → 沙渠街道
   510129002; 原蔡场镇 split, 蔡场社区、云南村、万延村、树德村 → 沙渠街道 and 万石社区、新福村 → 安仁镇 (the table:
-  0.75 / 0.25).
+  0.75 / 0.25); 原董场镇 split, 龙华社区… → 沙渠街道 and 正雄社区、白马村、兴隆村 → 安仁镇 (0.5 / 0.5).
 - 2021年金阳县部分乡镇行政区划调整方案 (凉山州金阳县), http://www.jyxdda-165532.com/sys-nd/353.html: 撤销南瓦乡、
   土沟乡 … 设立南瓦镇 513430104 (南瓦乡 renamed, 土沟乡 merged).
 - 广元市朝天区, 四川省人民政府 2019-12 (https://m.thepaper.cn/newsDetail_forward_5338403): 原陈家乡 → 朝天镇
-  510812100 whole; the table gives 0.8 / 0.2 (水磨沟镇) — one village name shared by chance: a stray vote makes
-  a township ambiguous, never wrongly placed, which is the side to err on.
+  510812100 whole; the 2020 edition, though, lists 陈家乡's 红坪村 under 水磨沟镇 510812111, so the table says
+  0.75 / 0.25 (split). The table follows the editions; a split makes a township ambiguous, never wrongly placed.
+  Before the rule that a stem another township already had is no evidence, such chance namesakes made 黄溪乡
+  (盐亭县, wholly → 玉龙镇 by the same 绵府批复) a split; it is now one successor.
 
-Figures (built 2026-12-06): 4,886 old names in 5,452 rows (renamed 2,441, merged 1,965, split 480), 51,465
-village rows, 0.56 MB gzip. Sichuan, names last seen in the 2019–2022 editions: 1,666 vanished, 1,640 (98.4 %)
-with a successor, 84.2 % with exactly one, 91.4 % with one holding ≥ 75 % of the evidence. ``main`` prints them.
+Figures (built 2026-12-06): 4,839 old names in 5,279 rows (renamed 2,452, merged 2,010, split 377), 51,302
+village rows, 0.56 MB gzip. Sichuan, names last seen in the 2019–2022 editions: 1,666 vanished, 1,631 (97.9 %)
+with a successor, 87.4 % with exactly one, 92.1 % with one holding ≥ 75 % of the evidence. ``main`` prints them.
 """
 
 from __future__ import annotations
@@ -139,6 +141,12 @@ def votes(gone: pd.DataFrame, old_villages: pd.DataFrame, next_villages: pd.Data
     seats = gone.assign(stem=gone["name"].map(town_stem))[["code", "county_next", "stem"]]
     voters = pd.concat([voters.rename(columns={"township_code": "old_code"}), seats.rename(columns={"code": "old_code"})])
     voters = voters[voters["stem"].str.len() >= 2].drop_duplicates()
+    # A stem another township of the county already had is no evidence of a move: its namesake may have stayed.
+    owners = old_villages.groupby(["county_code", "stem"])["township_code"].agg(["nunique", "first"])
+    owned = owners.reindex(pd.MultiIndex.from_arrays([voters["old_code"].str[:6], voters["stem"]]))
+    alone = owned["nunique"].isna().to_numpy() | ((owned["nunique"] == 1).to_numpy()
+                                                  & (owned["first"].to_numpy() == voters["old_code"].to_numpy()))
+    voters = voters[alone]
     later = next_villages[["county_code", "township_code", "stem"]].drop_duplicates()
     hits = voters.merge(later, left_on=["county_next", "stem"], right_on=["county_code", "stem"])
     n_towns = hits.groupby(["old_code", "stem"])["township_code"].transform("nunique")
@@ -276,7 +284,8 @@ def build(tarballs: dict[int, Path], out: Path = OUT) -> dict[str, object]:
     table["now_name"] = table["township_code"].map(names_now)
     table["kind"] = classify(table, pd.concat(old_keys))
     table = table[["county_code", "old_name", "old_code", "last_year", "township_code", "share", "kind", "evidence"]]
-    table = table.sort_values(["county_code", "old_name", "last_year", "share"], ascending=[True, True, False, False])
+    table = table.sort_values(["county_code", "old_name", "last_year", "share", "township_code"],
+                              ascending=[True, True, False, False, True])
     table["share"] = table["share"].round(3)
     table["evidence"] = table["evidence"].round(2)
     villages = pd.concat(village_tables, ignore_index=True).sort_values(["county_code", "old_township", "village"])

@@ -43,8 +43,11 @@ def test_known_rows(shipped: pd.DataFrame) -> None:
 
     # 孜热甫夏提塔吉克族乡 by its short name, with a village of it.
     assert truth("莎车县孜热甫夏提乡团结村10组") == ("653125207", "653125207203", "matched")
-    # 原金鸡镇启文村: 启文村 is the county's only 启文村, now in 嫘祖镇.
-    assert truth("盐亭县原金鸡镇启文村3组") == ("510723121", "510723121201", "matched")
+    # 原金鸡镇福禄村: 福禄村 is the county's only 福禄村, now in 嫘祖镇.
+    assert truth("盐亭县原金鸡镇福禄村3组") == ("510723121", "510723121204", "matched")
+    # 宗海乡 went to several townships (金孔镇 and others): its 敬老院 cannot be placed from the name.
+    row = shipped[(shipped["name"] == "宗海乡敬老院")].iloc[0]
+    assert (row["truth_township_code"], row["truth_status"]) == ("", "ambiguous")
     # A road named after 胜利乡 is a street of the banner seat: no township.
     assert truth("科尔沁左翼中旗胜利大道336号") == ("", "", "unmatched")
 
