@@ -23,7 +23,7 @@ renamed. An old name is listed when it is not a 2023 township of its successor's
 under the last edition that has it. Kinds:
 
 - ``renamed``: one successor that is the same unit — same code, the same stem with another suffix (石门乡 →
-  石门镇, 城关办事处 → 城关街道, 苏木 → 乡), or a new name whose only predecessor is this township;
+  石门镇, 城关办事处 → 城关街道, 协代苏木乡 → 协代苏木), or a new name whose only predecessor is this township;
 - ``merged``: one successor that also holds other townships' villages;
 - ``split``: several successors, with their shares.
 
