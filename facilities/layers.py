@@ -6,25 +6,26 @@ sees is what they export.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from facilities import coverage as _coverage
 from facilities import i18n as _i18n
-from facilities import targets as _targets
 from facilities.categories import CATEGORIES, label
-from geo.webmap import _PALETTE as PALETTE  # until one vocabulary holds the category colours
+from facilities.coverage import CoverageResult
 from geo.webmap import COVERED_COLOUR, NEUTRAL_COLOUR, UNCOVERED_COLOUR
+from towncover.vocabulary import COUNTY_LEVEL, LEVELS, MATCH_STATUSES, VILLAGE_LEVELS, category_colour
 
-TOWNSHIP_LEVELS = ("county", "township_and_street", "township", "street")
-VILLAGE_LEVELS = ("village", "community", "village_and_community")
+if TYPE_CHECKING:
+    from facilities.pipeline import Analysis
 
 
-def township_view(result: _coverage.CoverageResult) -> pd.DataFrame:
+def township_view(result: CoverageResult) -> pd.DataFrame:
     """One row per township of the result's region: coverage at the result's level, per township.
 
     Parameters
@@ -50,7 +51,7 @@ def township_view(result: _coverage.CoverageResult) -> pd.DataFrame:
         table["covered"] = table["n_covered_units"] == table["n_units"]
         table.index.name = "code"
         table = table.reset_index()
-    elif result.level == "county":
+    elif result.level == COUNTY_LEVEL:
         # A county-level unit covers all its townships on the map.
         by_county = units.set_index("code")[["covered", "n_facilities"]]
         table = pd.DataFrame({"code": pd.Series(dtype="string")})
@@ -65,24 +66,22 @@ def township_view(result: _coverage.CoverageResult) -> pd.DataFrame:
 
 
 def build_layers(
-    analysis: Any,
-    category: str,
-    level: str,
+    analysis: Analysis,
+    measurement: CoverageResult | str,
+    level: str | None = None,
     *,
-    result: _coverage.CoverageResult | None = None,
+    result: CoverageResult | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Layers for the map and exports of one category at one level.
+    """Layers for the map and exports of one measured category and level (formats it; never measures).
 
     Parameters
     ----------
     analysis : facilities.pipeline.Analysis
         Must have ``units`` (township polygons).
-    category : str
-        Category id shown on the township layer.
-    level : str
-        Unit level of the coverage figure (village levels aggregated per township).
-    result : CoverageResult, optional
-        Reuse a coverage result already computed for this category and level.
+    measurement : CoverageResult
+        From :func:`facilities.coverage.measure_for_target` (or an evaluation's ``details``): its
+        category and level are the layers'. The older form ``build_layers(analysis, category, level,
+        result=result)`` is still accepted.
 
     Returns
     -------
@@ -92,12 +91,21 @@ def build_layers(
         townships outside the level, e.g. 400+ special units);
         ``"facilities"``: one point per placed or coordinate-bearing row, ``position`` saying whether
         the point is the sheet's own coordinates or the township's schematic centre.
+
+    Raises
+    ------
+    TypeError
+        Without a measurement.
     """
-    if result is None:
-        result = _coverage.measure_for_target(analysis, category, level)
+    if not isinstance(measurement, CoverageResult):
+        if result is None:
+            raise TypeError("build_layers takes a measurement (facilities.coverage.measure_for_target)")
+        measurement = result
+    result = measurement
+    category, level = result.category, result.level
     units = analysis.units[["code", "name", "geometry"]].copy()
     view = township_view(result)
-    if level == "county":
+    if level == COUNTY_LEVEL:
         by_county = view.attrs["by_county"]
         county = units["code"].str[:6]
         units["covered"] = county.map(by_county["covered"]).astype("boolean")
@@ -121,7 +129,7 @@ def build_layers(
     return {"townships": townships, "facilities": facility_points(analysis)}
 
 
-def facility_points(analysis: Any) -> gpd.GeoDataFrame:
+def facility_points(analysis: Analysis) -> gpd.GeoDataFrame:
     """Facility rows as points (WGS-84), with every column of the sheet.
 
     Rows with usable coordinates are drawn there (``position="coordinates"``), on real and schematic
@@ -182,7 +190,7 @@ ROW_COLUMNS = ("row", "name", "address", "category", "category_label", "township
 _NUMBER_ROLES = ("beds", "nursing_beds", "lng", "lat")
 
 
-def rows_table(analysis: Any) -> pd.DataFrame:
+def rows_table(analysis: Analysis) -> pd.DataFrame:
     """Every row of the sheet with its place: the tool's columns and every column of the sheet.
 
     Parameters
@@ -217,7 +225,7 @@ def rows_table(analysis: Any) -> pd.DataFrame:
     return pd.DataFrame({"row": tool.pop("row"), **own, **tool})
 
 
-def _typed(analysis: Any, placed: pd.DataFrame, column: str) -> pd.Series:
+def _typed(analysis: Analysis, placed: pd.DataFrame, column: str) -> pd.Series:
     """A sheet column as numbers when it is a number role and every non-blank cell reads as one."""
     from facilities.sheets import numeric_column
 
@@ -260,7 +268,7 @@ HEADERS: dict[str, tuple[str, str]] = {
 }
 #: Export words for the tool's values (zh, en), per column.
 VALUES: dict[str, dict[str, tuple[str, str]]] = {
-    "match_status": _i18n.STATUS_LABELS,
+    "match_status": MATCH_STATUSES,
     "status": {"covered": ("已覆盖", "covered"), "not_covered": ("未覆盖", "not covered"),
                "not_counted": ("不计入本层级", "not counted at this level")},
     "match_method": {"code": ("区划代码", "division code"), "coordinates": ("坐标", "coordinates"),
@@ -270,7 +278,7 @@ VALUES: dict[str, dict[str, tuple[str, str]]] = {
                  "township_centre": ("乡镇内示意位置(无坐标)", "inside its township (no coordinates; approximate)")},
     "kind": {"street": ("街道", "street"), "town": ("镇", "town"), "township": ("乡", "township"),
              "special": ("特殊区域", "special unit")},
-    "level": _targets.LEVELS,
+    "level": LEVELS,
 }
 _YES_NO = {True: ("是", "yes"), False: ("否", "no")}
 _STATUS_COLOURS = {"covered": COVERED_COLOUR, "not_covered": UNCOVERED_COLOUR, "not_counted": NEUTRAL_COLOUR}
@@ -330,7 +338,7 @@ def labelled(frame: gpd.GeoDataFrame | pd.DataFrame, lang: str = "zh", *, gcj02:
 
 def write_layers(
     layers: dict[str, gpd.GeoDataFrame],
-    path: str | Any,
+    path: str | os.PathLike[str],
     fmt: str,
     *,
     schematic: bool,
@@ -338,7 +346,7 @@ def write_layers(
     gcj02: bool = False,
     encoding: str = "UTF-8",
     map_html: str | None = None,
-) -> Any:
+) -> Path:
     """Export the layers of :func:`build_layers` in the planner's words (:func:`labelled`).
 
     Parameters
@@ -368,7 +376,7 @@ def write_layers(
         styles["townships"] = (HEADERS["status"][en],
                                {VALUES["status"][k][en]: c for k, c in _STATUS_COLOURS.items()})
     if "facilities" in layers and "category_label" in layers["facilities"].columns:
-        colours = {label(c, lang): PALETTE[i % len(PALETTE)] for i, c in enumerate(CATEGORIES)}
+        colours = {label(c, lang): category_colour(c) for c in CATEGORIES}
         styles["facilities"] = (HEADERS["category_label"][en], colours)
     return export_layers(words, path, fmt, encoding=encoding, schematic=schematic, name_field=HEADERS["name"][en],
                          point_columns=(HEADERS["lng"][en], HEADERS["lat"][en]), kml_styles=styles,

@@ -23,8 +23,9 @@ from geo import boundaries as _boundaries
 from geo import geocoder as _geocoder
 from geo.gazetteer import Region, load_gazetteer
 from towncover import settings
+from towncover.vocabulary import MATCH_STATUSES
 
-STATUSES = ("matched", "ambiguous", "unmatched", "out_of_region", "rejected")
+STATUSES = tuple(MATCH_STATUSES)
 #: Columns the pipeline writes into ``placed``; a sheet column of the same name is renamed, not overwritten.
 TOOL_COLUMNS = (*_geocoder.OUTPUT_COLUMNS, "category", "category_label", "beds", "nursing_beds")
 SHEET_COLUMN_MARK = "(原表)"

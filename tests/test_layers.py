@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from facilities.coverage import measure_for_target
 from facilities.layers import build_layers
 from facilities.pipeline import analyse
 
@@ -21,7 +22,7 @@ def analysis(tmp_path_factory):
 
 
 def test_community_level_is_aggregated_per_township(analysis):
-    towns = build_layers(analysis, "community_service", "community")["townships"].set_index("code")
+    towns = build_layers(analysis, measure_for_target(analysis, "community_service", "community"))["townships"].set_index("code")
     jiulong = towns.loc["321202100"]
     # 九龙镇 has 8 committees: 5 社区居委会 (counted at community level) and 3 村委会.
     assert (jiulong["n_units"], jiulong["n_covered_units"], jiulong["n_facilities"]) == (5, 2, 2)
@@ -32,7 +33,7 @@ def test_community_level_is_aggregated_per_township(analysis):
 
 
 def test_township_level_status_and_points(analysis):
-    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+    layers = build_layers(analysis, measure_for_target(analysis, "elderly_regional_centre", "township_and_street"))
     towns = layers["townships"].set_index("code")
     assert towns.loc["321202001", "status"] == "covered"
     assert (towns["status"] == "covered").sum() == 1
@@ -71,7 +72,7 @@ def test_multi_part_township_and_unrecognised_codes_are_exported(tmp_path):
     pd.DataFrame(rows, columns=["机构名称", "类型", "地址"]).to_csv(tmp_path / "s.csv", index=False)
     analysis = analyse(tmp_path / "s.csv", "321202", boundaries=tmp_path / "towns.geojson")
     assert analysis.units["code"].isna().sum() == 2 and (analysis.units["code"] == "321202001").sum() == 2
-    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+    layers = build_layers(analysis, measure_for_target(analysis, "elderly_regional_centre", "township_and_street"))
     points = layers["facilities"]
     # One point for the multi-part township, inside one of its parts; 九龙镇 has no polygon here: no point.
     assert points["row"].tolist() == [2]
@@ -96,7 +97,8 @@ def test_points_keep_every_sheet_column_typed_at_their_coordinates(tmp_path):
     ]
     pd.DataFrame(rows, columns=header).to_csv(tmp_path / "s.csv", index=False)
     analysis = analyse(tmp_path / "s.csv", "321202", crs="wgs84")
-    points = build_layers(analysis, "elderly_regional_centre", "township_and_street")["facilities"]
+    points = build_layers(analysis, measure_for_target(analysis, "elderly_regional_centre",
+                                                       "township_and_street"))["facilities"]
     assert list(points.columns[: len(header) + 1]) == ["row", *header]
     assert points["床位数"].tolist() == [60, 35] and str(points["床位数"].dtype) == "Int64"
     assert points["护理型床位数"].tolist()[0] == 20 and points["护理型床位数"].isna().tolist() == [False, True]
@@ -124,7 +126,7 @@ def test_exports_in_the_planners_words_with_typed_numbers(tmp_path):
             ("火星敬老院", "敬老院", "火星大道99号", "10", "停业", "", "")]
     pd.DataFrame(rows, columns=header).to_csv(tmp_path / "s.csv", index=False)
     analysis = analyse(tmp_path / "s.csv", "321202", crs="wgs84")
-    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+    layers = build_layers(analysis, measure_for_target(analysis, "elderly_regional_centre", "township_and_street"))
 
     gpkg = write_layers(layers, tmp_path / "x.gpkg", "gpkg", schematic=True, gcj02=True)
     points = pyogrio.read_dataframe(gpkg, layer="facilities")
@@ -163,3 +165,18 @@ def test_exports_in_the_planners_words_with_typed_numbers(tmp_path):
     ws = openpyxl.load_workbook(export_table(table, tmp_path / "rows.xlsx", "xlsx")).active
     col = [c.value for c in ws[1]].index("床位数")
     assert sum(row[col].value for row in ws.iter_rows(min_row=2)) == 75
+
+def test_layers_format_a_measurement_and_never_measure(analysis, monkeypatch):
+    import facilities.coverage as coverage_module
+
+    result = measure_for_target(analysis, "elderly_regional_centre", "township_and_street")
+
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("build_layers measured")
+
+    monkeypatch.setattr(coverage_module, "measure", no_measuring)
+    monkeypatch.setattr(coverage_module, "measure_for_target", no_measuring)
+    towns = build_layers(analysis, result)["townships"]
+    assert set(towns["category"]) == {"elderly_regional_centre"} and set(towns["level"]) == {"township_and_street"}
+    with pytest.raises(TypeError, match="measurement"):
+        build_layers(analysis, "elderly_regional_centre", "township_and_street")
