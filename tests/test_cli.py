@@ -144,9 +144,9 @@ def test_cell_problems_reach_the_planner(tmp_path, capsys):
 
 
 def test_unusable_options_fail_before_any_work(sheet, tmp_path, capsys):
-    assert main(["coverage", str(sheet), "-r", "321202", "-o", str(tmp_path / "r.pdf")]) == 2
+    assert main(["coverage", str(sheet), "-r", "321202", "-o", str(tmp_path / "r.txt")]) == 2
     assert capsys.readouterr().err.startswith("错误 / error: 报告应以 .xlsx、.csv、.json、.docx、.pdf 结尾")
-    assert not (tmp_path / "r.pdf").exists()
+    assert not (tmp_path / "r.txt").exists()
     assert main(["coverage", str(sheet), "-r", "321202", "--category", "nursing_home"]) == 2
     assert "--category and --level go together" in capsys.readouterr().err
 
