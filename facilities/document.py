@@ -9,10 +9,9 @@ proposals, and the analysis's placed rows.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pandas as pd
 from facilities import figures
 from facilities.evaluation import Evaluation
 from towncover.errors import TowncoverError
+from towncover.files import atomic_write
 from towncover.vocabulary import COMPARATORS, MATCH_STATUSES, label
 
 SUFFIXES = (".docx", ".pdf")
@@ -404,17 +404,8 @@ def write_document(evaluation: Evaluation, analysis: Any, path: str | Path, *, l
     with tempfile.TemporaryDirectory(prefix="towncover-report-") as folder:
         doc = build_document(evaluation, analysis, Path(folder), lang=lang, data_date=data_date)
         writer = write_docx if suffix == ".docx" else write_pdf
-        _write_atomic(path, lambda tmp: writer(doc, tmp, lang=lang))
+        atomic_write(path, lambda tmp: writer(doc, tmp, lang=lang))
     return path
-
-
-def _write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_docx(doc: Document, path: Path, *, lang: str = "zh") -> Path:
