@@ -19,7 +19,17 @@ from facilities import i18n as _i18n
 from facilities.categories import CATEGORIES, label
 from facilities.coverage import CoverageResult
 from geo.webmap import COVERED_COLOUR, NEUTRAL_COLOUR, UNCOVERED_COLOUR
-from towncover.vocabulary import COUNTY_LEVEL, LEVELS, MATCH_STATUSES, VILLAGE_LEVELS, category_colour
+from towncover.vocabulary import (
+    COUNTY_LEVEL,
+    COVERAGE_STATUSES,
+    LEVELS,
+    MATCH_METHODS,
+    MATCH_STATUSES,
+    POINT_POSITIONS,
+    TOWNSHIP_KINDS,
+    VILLAGE_LEVELS,
+    category_colour,
+)
 
 if TYPE_CHECKING:
     from facilities.pipeline import Analysis
@@ -269,15 +279,10 @@ HEADERS: dict[str, tuple[str, str]] = {
 #: Export words for the tool's values (zh, en), per column.
 VALUES: dict[str, dict[str, tuple[str, str]]] = {
     "match_status": MATCH_STATUSES,
-    "status": {"covered": ("已覆盖", "covered"), "not_covered": ("未覆盖", "not covered"),
-               "not_counted": ("不计入本层级", "not counted at this level")},
-    "match_method": {"code": ("区划代码", "division code"), "coordinates": ("坐标", "coordinates"),
-                     "address": ("地址", "address"), "name": ("名称", "name"),
-                     "corrected": ("人工更正", "corrected by the planner")},
-    "position": {"coordinates": ("表中坐标", "the sheet's coordinates"),
-                 "township_centre": ("乡镇内示意位置(无坐标)", "inside its township (no coordinates; approximate)")},
-    "kind": {"street": ("街道", "street"), "town": ("镇", "town"), "township": ("乡", "township"),
-             "special": ("特殊区域", "special unit")},
+    "status": COVERAGE_STATUSES,
+    "match_method": MATCH_METHODS,
+    "position": POINT_POSITIONS,
+    "kind": TOWNSHIP_KINDS,
     "level": LEVELS,
 }
 _YES_NO = {True: ("是", "yes"), False: ("否", "no")}

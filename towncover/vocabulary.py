@@ -71,6 +71,32 @@ MATCH_STATUSES: dict[str, tuple[str, str]] = {
 REVIEW_STATUSES = ("ambiguous", "unmatched", "out_of_region")
 #: Rows that are not facilities of the region at all (left out of sheet totals such as bed counts).
 NOT_IN_REGION_STATUSES = ("out_of_region", "rejected")
+#: The evidence that placed a row (the geocoder's ``match_method``; "corrected" by the planner).
+MATCH_METHODS: dict[str, tuple[str, str]] = {
+    "code": ("区划代码", "division code"),
+    "coordinates": ("坐标", "coordinates"),
+    "address": ("地址", "address"),
+    "name": ("名称", "name"),
+    "corrected": ("人工更正", "corrected by the planner"),
+}
+#: Where a facility's map point comes from.
+POINT_POSITIONS: dict[str, tuple[str, str]] = {
+    "coordinates": ("表中坐标", "the sheet's coordinates"),
+    "township_centre": ("乡镇内示意位置(无坐标)", "inside its township (no coordinates; approximate)"),
+}
+#: A township's coverage on the map and in exports.
+COVERAGE_STATUSES: dict[str, tuple[str, str]] = {
+    "covered": ("已覆盖", "covered"),
+    "not_covered": ("未覆盖", "not covered"),
+    "not_counted": ("不计入本层级", "not counted at this level"),
+}
+#: Township kinds by code (001-099 街道, 100-199 镇, 200-399 乡, 400+ special units).
+TOWNSHIP_KINDS: dict[str, tuple[str, str]] = {
+    "street": ("街道", "street"),
+    "town": ("镇", "town"),
+    "township": ("乡", "township"),
+    "special": ("特殊区域", "special unit"),
+}
 
 #: Datums of a sheet's coordinates.
 CRS_NAMES: dict[str, tuple[str, str]] = {
