@@ -142,7 +142,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"{analysis.region.code} has no built-in map; give township polygons with --boundaries",
         )
     layers = build_layers(analysis, category=args.category, level=args.level)
-    path = export_layers(layers, args.output, args.format, encoding=args.encoding, schematic=analysis.schematic)
+    page = None
+    if args.format == "html":  # the app's map, as one offline page
+        from facilities.mapview import analysis_page
+
+        page = analysis_page(analysis, args.category, args.level)
+    path = export_layers(layers, args.output, args.format, encoding=args.encoding, schematic=analysis.schematic,
+                         map_html=page)
     _tell(analysis)
     print(f"已写出 / written: {path}", file=sys.stderr)
     return 0
@@ -150,7 +156,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(settings.APP_PATH), "--server.port", str(args.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.enableStaticServing", "true", "--server.maxUploadSize", str(settings.MAX_UPLOAD_MB)]
     return subprocess.call(command)
 
 
