@@ -12,9 +12,10 @@ _CHECKOUT = Path(__file__).resolve().parents[1]
 if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "data").is_dir():
     ROOT = _CHECKOUT
     _PACKAGED_DATA, APP_DIR = ROOT / "data", ROOT
-else:
-    ROOT = Path(str(resources.files("towncover.web")))
-    _PACKAGED_DATA, APP_DIR = Path(str(resources.files("towncover.data"))), ROOT
+else:  # pyproject.toml maps data/ to towncover/data and app.py + static/ to towncover/web
+    _PACKAGE = Path(str(resources.files("towncover")))
+    ROOT = APP_DIR = _PACKAGE / "web"
+    _PACKAGED_DATA = _PACKAGE / "data"
 DATA_DIR = Path(os.environ.get("TOWNCOVER_DATA", _PACKAGED_DATA))
 GAZETTEER_DIR = DATA_DIR / "gazetteer"
 OUTLINES_DIR = DATA_DIR / "outlines"
