@@ -19,6 +19,7 @@ a province's 27,000 markers take ~2.7 MB.
 
 from __future__ import annotations
 
+import functools
 import html
 import zlib
 from collections.abc import Mapping
@@ -172,8 +173,18 @@ def _simplify_units(geoms: np.ndarray) -> np.ndarray:
 
 
 # -- approximate positions ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _halton_table(size: int, base: int) -> np.ndarray:
+    return _van_der_corput(size, base)
+
+
 def _halton(n: int, base: int) -> np.ndarray:
-    """The first ``n`` terms (from the second) of the van der Corput sequence in ``base``."""
+    """The first ``n`` terms (from the second) of the van der Corput sequence in ``base`` (shared table)."""
+    size = 1 << max(10, int(n - 1).bit_length())
+    return _halton_table(size, base)[:n]
+
+
+def _van_der_corput(n: int, base: int) -> np.ndarray:
     i = np.arange(1, n + 1)
     out, f = np.zeros(n), 1.0
     while i.any():
@@ -183,11 +194,9 @@ def _halton(n: int, base: int) -> np.ndarray:
     return out
 
 
-def _points_inside(polygon: shapely.Geometry, k: int) -> np.ndarray:
-    """``k`` well-spread points inside a polygon (Halton sequence over its box, first ones inside)."""
-    inner = shapely.buffer(polygon, -0.08 * np.sqrt(shapely.area(polygon)))
-    shape = inner if not shapely.is_empty(inner) and shapely.area(inner) > 0 else polygon
-    xmin, ymin, xmax, ymax = shapely.bounds(shape)
+def _points_inside(shape: shapely.Geometry, box: np.ndarray, k: int, fallback: np.ndarray) -> np.ndarray:
+    """``k`` well-spread points inside a (prepared) polygon: the first Halton points over its box inside it."""
+    xmin, ymin, xmax, ymax = box
     fill = max(shapely.area(shape) / max((xmax - xmin) * (ymax - ymin), 1e-18), 0.02)
     n = int(k / fill * 1.5) + 16
     for _ in range(4):
@@ -197,9 +206,8 @@ def _points_inside(polygon: shapely.Geometry, k: int) -> np.ndarray:
         if inside.sum() >= k:
             return np.column_stack([x[inside][:k], y[inside][:k]])
         n *= 4
-    centre = shapely.get_coordinates(shapely.point_on_surface(polygon))[0]
     found = np.column_stack([x[inside], y[inside]])
-    return np.vstack([found, np.repeat(centre[None, :], k - len(found), axis=0)])
+    return np.vstack([found, np.repeat(fallback[None, :], k - len(found), axis=0)])
 
 
 def spread_in_units(codes: pd.Series, units: gpd.GeoDataFrame) -> np.ndarray:
@@ -215,19 +223,33 @@ def spread_in_units(codes: pd.Series, units: gpd.GeoDataFrame) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of shapely Points (None where the code has no polygon)
-        Rows of one unit take the first points of a Halton sequence inside it (inset from its
-        edge): the same input always gives the same points, and no two rows share one.
+        Rows of one unit take the first points of a Halton sequence inside it (inset from its edge
+        by 8 % of its size): the same input always gives the same points, and no two rows share one.
     """
-    shapes = units.drop_duplicates("code").set_index(units["code"].drop_duplicates().astype(str))
-    polygons = shapes.geometry
-    out = np.full(len(codes), None, dtype=object)
     keys = codes.astype("string").fillna("").to_numpy(dtype=object)
-    for code, rows in pd.Series(np.arange(len(keys))).groupby(keys, sort=False):
-        polygon = polygons.get(code)
-        if polygon is None or shapely.is_empty(polygon):
-            continue
-        xy = _points_inside(polygon, len(rows))
-        out[rows.to_numpy()] = shapely.points(xy)
+    out = np.full(len(keys), None, dtype=object)
+    shapes = units.assign(code=units["code"].astype(str)).drop_duplicates("code").set_index("code").geometry
+    wanted = pd.Index(pd.unique(keys)).intersection(shapes.index)
+    polygons = np.asarray(shapes.loc[wanted].array, dtype=object)
+    usable = ~(shapely.is_missing(polygons) | shapely.is_empty(polygons))
+    wanted, polygons = wanted[usable], polygons[usable]
+    if not len(wanted):
+        return out
+    inner = shapely.buffer(polygons, -0.08 * np.sqrt(shapely.area(polygons)))
+    thin = shapely.is_empty(inner) | (shapely.area(inner) <= 0)
+    inner[thin] = polygons[thin]
+    shapely.prepare(inner)
+    boxes = shapely.bounds(inner)
+    centres = shapely.get_coordinates(shapely.point_on_surface(polygons))
+    slot = pd.Series(np.arange(len(wanted)), index=wanted).reindex(keys).to_numpy(dtype=float)
+    rows = np.flatnonzero(~np.isnan(slot))
+    rows = rows[np.argsort(slot[rows], kind="stable")]  # grouped by unit, file order inside each
+    starts = np.flatnonzero(np.r_[True, np.diff(slot[rows]) != 0])
+    xy = np.empty((len(keys), 2))
+    for group in np.split(rows, starts[1:]):
+        i = int(slot[group[0]])
+        xy[group] = _points_inside(inner[i], boxes[i], len(group), centres[i])
+    out[rows] = shapely.points(xy[rows])
     return out
 
 

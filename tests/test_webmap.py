@@ -513,3 +513,39 @@ def test_proposals_outlined_and_the_layer_control_last(units):
     assert html.index(f"var {group.get_name()} = L.featureGroup(") < html.index("L.control.layers(")
     same = coverage_map(units, None, schematic=True, title="t", proposals=gap).get_root().render()
     assert same.count("建议新增覆盖 #") == html.count("建议新增覆盖 #") == 4  # two units: outline + marker each
+
+
+def test_province_sized_map_payload_under_5_mb():
+    # 1,521 cells (39 × 39 over ~4° × 4° in 宜春's province) and 27,000 facilities, 20,000 of them known
+    # only by township (spread in their cell), as a province's sheet would be: issue 16 asks < 5 MB.
+    rng = np.random.default_rng(16)
+    side, step = 39, 0.1
+    x0, y0 = 113.5, 26.5
+    cells = [shapely.box(x0 + i * step, y0 + j * step, x0 + (i + 1) * step, y0 + (j + 1) * step)
+             for j in range(side) for i in range(side)]
+    codes = [f"36{i:07d}" for i in range(len(cells))]
+    units = gpd.GeoDataFrame({"code": codes, "name": [f"某某镇{i}" for i in range(len(cells))],
+                              "covered": rng.random(len(cells)) < 0.7,
+                              "n_facilities": rng.integers(0, 30, len(cells))}, geometry=cells, crs=4326)
+    n = 27_000
+    cell = rng.integers(0, len(cells), n)
+    cats = np.array(sorted(CATEGORY_COLOURS))[rng.integers(0, len(CATEGORY_COLOURS), n)]
+    own = np.arange(n) < 7_000
+    points = shapely.points(x0 + (cell % side + rng.random(n)) * step, y0 + (cell // side + rng.random(n)) * step)
+    facilities = gpd.GeoDataFrame({
+        "name": [f"第{i}号养老服务设施" for i in range(n)], "category": cats,
+        "address": [f"某某镇某某村{i % 50}组{i % 97}号" for i in range(n)], "match_status": "matched",
+        "township_code": np.array(codes)[cell], "township_name": [f"某某镇{c}" for c in cell],
+        "position": np.where(own, "coordinates", "township_centre"),
+    }, geometry=points, crs=4326)
+    page = standalone_html_of(coverage_map(units, facilities, schematic=True, title="省", category="nursing_home",
+                                           region="360902"))
+    size_mb = len(page.encode("utf-8")) / 1e6
+    assert size_mb < 5.0, size_mb
+    assert page.count('"cluster":true') == len(CATEGORY_COLOURS)  # ~2,500 markers a layer: clustered
+
+
+def standalone_html_of(fmap):
+    from geo.webmap import standalone_html
+
+    return standalone_html(fmap)
