@@ -182,8 +182,10 @@ def background_outlines(region_code: str) -> gpd.GeoDataFrame:
     if counties is None or counties.empty:
         return gpd.GeoDataFrame(columns=columns, geometry="geometry", crs=4326)
     counties = _simplified(counties[["code", "name", "geometry"]].astype({"code": str, "name": str}))
-    parts = [_dissolve(counties, 4).assign(level=1), counties.assign(level=2)]
-    if scope == code[:2]:  # the whole province is there: its outline too
+    parts = [counties.assign(level=2)]
+    if len(scope) <= 4:  # whole prefectures are there (one county is not its prefecture's outline)
+        parts.insert(0, _dissolve(counties, 4).assign(level=1))
+    if len(scope) == 2:  # the whole province is there: its outline too
         parts.insert(0, _dissolve(counties, 2).assign(level=0))
     frame = pd.concat(parts, ignore_index=True)[columns]
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)

@@ -507,6 +507,7 @@ def coverage_map(
         fac, approx = _facility_positions(facilities, units)
 
     m = folium.Map(location=[35.0, 105.0], zoom_start=5, tiles=None, control_scale=True, prefer_canvas=True)
+    m.options["max_zoom"] = 19  # with no tile layer the map has no zoom limit, and clustering needs one
     region = region or _region_of(units, fac)
     bg_bounds = _add_background(m, region, base) if region else None
     bounds = _view_bounds(features, fac, base.datum, bg_bounds)

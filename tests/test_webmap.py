@@ -549,3 +549,33 @@ def standalone_html_of(fmap):
     from geo.webmap import standalone_html
 
     return standalone_html(fmap)
+
+
+def test_background_of_a_province_dissolves_prefectures_and_province(monkeypatch):
+    # as the county outlines for every county will give it: a province's counties (here squares
+    # standing in for 江西省's first nine counties), dissolved into prefectures and the province
+    from geo import basemap
+    from geo.gazetteer import load_gazetteer
+
+    counties = load_gazetteer().counties_in("36")[["code", "name"]].head(9).reset_index(drop=True)
+    boxes = [shapely.box(115 + i % 3, 27 + i // 3, 116 + i % 3, 28 + i // 3) for i in range(9)]
+    frame = gpd.GeoDataFrame(counties.assign(source="test"), geometry=boxes, crs=4326)
+    asked = []
+
+    def outlines(code):
+        asked.append(code)
+        return frame
+    monkeypatch.setattr(basemap, "county_outlines", outlines)
+    basemap.background_outlines.cache_clear()
+    try:
+        out = basemap.background_outlines(str(counties["code"].iloc[4]))
+    finally:
+        basemap.background_outlines.cache_clear()
+    assert asked == ["36"]
+    province = out[out["level"] == 0]
+    assert province["name"].tolist() == ["江西省"]
+    assert province.geometry.iloc[0].area == pytest.approx(9.0)
+    prefectures = out[out["level"] == 1]
+    assert sorted(prefectures["code"]) == sorted(counties["code"].str[:4].unique())
+    assert shapely.area(prefectures.geometry.to_numpy()).sum() == pytest.approx(9.0)
+    assert (out["level"] == 2).sum() == 9
