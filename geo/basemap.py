@@ -99,7 +99,7 @@ def resolve_basemap(choice: str | Basemap | None = None, *, datum: str | None = 
     datum = (datum or settings.TILES_DATUM).strip().lower()
     if datum not in _DATUMS:
         raise _bad(f"底图坐标系只能是 wgs84 或 gcj02，而不是“{datum}”", f"tile datum must be wgs84 or gcj02, not '{datum}'")
-    from geo.webmap import escape_text
+    from geo.webmap import escape_text  # here, not at the top: geo.webmap imports this module
 
     attribution = escape_text(settings.TILES_ATTRIBUTION)
     if text.lower() in ("", "none"):

@@ -332,11 +332,10 @@ def _legend_html(t: dict[str, str], *, mode: str, vmax: int, cats: dict[str, tup
         rows.append(f"<div>○ {t['radius'].format(r=escape_text(f'{radius_km:g}'))}</div>")
     if schematic:
         rows.append(f'<div class="tc-schematic">⚠ {SCHEMATIC_LABEL}</div>')
-    if basemap.kind == "none":
-        rows.append(f'<div class="tc-note">{t["bg_note"]}</div>')
-    else:
-        note = t["tiles_note"].format(name=t[basemap.kind])
-        rows.append(f'<div class="tc-note">{note}{("；" if t is _TEXT["zh"] else "; ") + t["gcj_note"] if basemap.datum == "gcj02" else ""}</div>')
+    notes = [t["bg_note"]] if basemap.kind == "none" else [t["tiles_note"].format(name=t[basemap.kind])]
+    if basemap.datum == "gcj02":
+        notes.append(t["gcj_note"])
+    rows += [f'<div class="tc-note">{note}</div>' for note in notes]
     return "".join(rows)
 
 
@@ -525,7 +524,8 @@ def coverage_map(
     cats = _category_table(fac, categories, category)
     counts = _facility_layers(m, fac, approx, t=t, cats=cats, chosen=category, datum=base.datum,
                               radius_km=radius_km) if fac is not None and len(fac) else {}
-    shown = {c for c in counts if category is None or c == category}
+    shown = [c for c in cats if c in counts and (category is None or c == category)]
+    approx_shown = fac is not None and bool(approx[np.isin(_cat_ids(fac), shown)].any())
     m.tc_datum = base.datum  # read by add_proposals
     proposed = proposals is not None and not proposals.empty and len(units) > 0
     if proposed:
@@ -534,8 +534,7 @@ def coverage_map(
     title_html = f"<b>{escape_text(title)}</b>"
     if schematic:
         title_html += f'<br><span class="tc-schematic">{SCHEMATIC_LABEL}</span>'
-    legend = _legend_html(t, mode=mode, vmax=vmax, cats=cats, counts=counts, shown=[c for c in cats if c in shown],
-                          approx=bool(approx[np.isin(_cat_ids(fac), list(shown))].any()) if fac is not None else False,
+    legend = _legend_html(t, mode=mode, vmax=vmax, cats=cats, counts=counts, shown=shown, approx=approx_shown,
                           schematic=schematic, radius_km=radius_km, basemap=base, proposed=proposed)
     m.add_child(_el.TitleLegend(title_html, legend))
     west, south, east, north = bounds
