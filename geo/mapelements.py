@@ -74,7 +74,7 @@ class FacilityLayer(JSCSSMixin):
             var t = {{ this.tables.get_name() }}, d = {{ this.json }};
             var exact = {radius: 6, color: "#ffffff", weight: 1, fillColor: d.colour, fillOpacity: 0.95};
             var approx = {radius: 5, color: "#333333", weight: 1.2, dashArray: "2 2", fillColor: d.colour,
-                fillOpacity: 0.55};
+                fillOpacity: 0.75};
             function popup(layer) {
                 var i = layer.tcRow;
                 return "<b>" + d.name[i] + "</b><br>" + t.field.category + ": " + d.label
@@ -164,7 +164,7 @@ class RadiusCircles(MacroElement):
 
 
 class FitView(MacroElement):
-    """Fit the map to its bounds clear of the title (top) and the layer control (right).
+    """Fit the map to its bounds clear of the title (top), the layer control (right) and the legend (bottom).
 
     The padding is measured on the page once the controls exist. A map drawn in a hidden container
     (a Streamlit tab not yet opened) has size 0 and would stay at zoom 0 when shown, so it fits
@@ -179,14 +179,17 @@ class FitView(MacroElement):
             function sized() { var s = map.getSize(); return s.x > 0 && s.y > 0; }
             function fit() {
                 if (!sized()) { return; }
-                var top = 10, right = 10, title = document.getElementById("tc-title"),
+                var top = 10, right = 10, bottom = 10, title = document.getElementById("tc-title"),
+                    legend = document.getElementById("tc-legend"),
                     control = box.querySelector(".leaflet-control-layers"), r = box.getBoundingClientRect();
                 if (title) { top = Math.max(top, title.getBoundingClientRect().bottom - r.top + 8); }
                 if (control) { right = Math.max(right, control.offsetWidth + 20); }
+                if (legend) { bottom = r.bottom - legend.getBoundingClientRect().top + 8; }
                 var s = map.getSize();
                 if (s.y - top < 160) { top = 10; }
+                if (s.y - top - bottom < 240) { bottom = 10; }
                 if (s.x - right < 240) { right = 10; }
-                map.fitBounds(bounds, {paddingTopLeft: [10, top], paddingBottomRight: [right, 10]});
+                map.fitBounds(bounds, {paddingTopLeft: [10, top], paddingBottomRight: [right, bottom]});
             }
             function stop() {
                 map.off("resize", fit);

@@ -45,18 +45,19 @@ UNCOVERED_COLOUR = "#e6550d"  # orange: not covered (blue/orange stays distinct 
 NEUTRAL_COLOUR = "#9e9e9e"
 PROPOSED_COLOUR = "#b30000"
 SCHEMATIC_LABEL = "示意边界 / schematic boundaries"
-#: One colour per facility category, the same on every map; none is near the coverage colours.
+#: One colour per facility category, the same on every map: dark or bright, none near the coverage blue
+#: and orange, each drawn with a white ring.
 CATEGORY_COLOURS: dict[str, str] = {
-    "elderly_regional_centre": "#6a3d9a",
-    "nursing_home": "#b15928",
-    "elderly_day_care": "#e7298a",
-    "elderly_mutual_aid": "#33a02c",
-    "community_service": "#1b9e77",
-    "social_work_station": "#7570b3",
-    "minors_protection_station": "#e6ab02",
+    "elderly_regional_centre": "#54278f",
+    "nursing_home": "#006d2c",
+    "elderly_day_care": "#c51b7d",
+    "elderly_mutual_aid": "#7fbc41",
+    "community_service": "#01665e",
+    "social_work_station": "#8073ac",
+    "minors_protection_station": "#ffd92f",
     "funeral_service_station": "#525252",
     "funeral_home": "#000000",
-    "public_cemetery": "#8c6d31",
+    "public_cemetery": "#543005",
     "unclassified": "#bdbdbd",
 }
 # Categories a plan adds beyond the shipped ones get a colour from their id (stable across maps).
@@ -507,6 +508,7 @@ def coverage_map(
 
     m = folium.Map(location=[35.0, 105.0], zoom_start=5, tiles=None, control_scale=True, prefer_canvas=True)
     m.options["max_zoom"] = 19  # with no tile layer the map has no zoom limit, and clustering needs one
+    m.options["zoom_snap"] = 0.25  # so the fit can keep the units clear of the title, legend and layer control
     region = region or _region_of(units, fac)
     bg_bounds = _add_background(m, region, base) if region else None
     bounds = _view_bounds(features, fac, base.datum, bg_bounds)

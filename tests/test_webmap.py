@@ -154,7 +154,7 @@ def test_facilities_grouped_clustered_escaped(units, facilities):
     groups = [g.layer_name for g in _of(m, folium.FeatureGroup)]
     assert groups == [  # colours fixed per category, whatever the caller says
         '<span style="color:#000000">●</span> 殡葬设施',
-        '<span style="color:#b15928">●</span> 养老机构',
+        '<span style="color:#006d2c">●</span> 养老机构',
     ]
     (tables,) = _of(m, _FacilityTables)
     assert tables.fields == {"category": "类别", "address": "地址", "township": "所在乡镇", "match": "匹配",
@@ -164,7 +164,7 @@ def test_facilities_grouped_clustered_escaped(units, facilities):
     clusters = _of(m, _FacilityCluster)
     assert [(c.colour, c.label, c.tables is tables) for c in clusters] == [
         ("#000000", "殡葬设施", True),
-        ("#b15928", "养老机构", True),
+        ("#006d2c", "养老机构", True),
     ]
     assert [type(c._parent) for c in clusters] == [folium.FeatureGroup, folium.FeatureGroup]
     funeral, elderly = (c.data for c in clusters)  # the row without a point is not drawn
@@ -187,12 +187,12 @@ def test_facilities_grouped_clustered_escaped(units, facilities):
     funeral_circles, elderly_circles = _of(m, _Circles)  # in each category's layer
     assert funeral_circles.radius == elderly_circles.radius == 2500.0
     assert funeral_circles.rows == [[30.05, 105.45, "#000000"]]
-    assert elderly_circles.rows == [[30.05, 105.35, "#b15928"], [30.05, 105.55, "#b15928"]]
+    assert elderly_circles.rows == [[30.05, 105.35, "#006d2c"], [30.05, 105.55, "#006d2c"]]
     html = m.get_root().render()
     # What the page holds is exactly that data: UTF-8 text as is, HTML-escaped, and < > & ' never literal.
     assert _page_json(html, tables) == {"field": tables.fields, "town": tables.towns, "status": tables.statuses}
     assert _page_json(html, clusters[0]) == {"colour": "#000000", "label": "殡葬设施", "cluster": False, **funeral}
-    assert _page_json(html, clusters[1]) == {"colour": "#b15928", "label": "养老机构", "cluster": False, **elderly}
+    assert _page_json(html, clusters[1]) == {"colour": "#006d2c", "label": "养老机构", "cluster": False, **elderly}
     assert '"address":["\\u0026lt;b\\u0026gt;石桥\\u0026lt;/b\\u0026gt;"]' in html
     assert "<b>石桥</b>" not in html and "\\u003cb\\u003e石桥" not in html and "&lt;b&gt;石桥" not in html
     assert "${alert(2)}" not in html
