@@ -18,12 +18,13 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import urllib.request
 import venv
 from pathlib import Path
 
 import pytest
+
+from tests.browser.helpers import wait_for_health
 
 pytestmark = pytest.mark.slow
 
@@ -103,16 +104,7 @@ def test_app_starts_outside_the_checkout_and_serves_leaflet(installed):
     proc = subprocess.Popen([str(bin_dir / "towncover"), "app", "--port", str(port)], cwd=work, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "towncover app did not start"
-            time.sleep(0.5)
+        assert wait_for_health(f"http://127.0.0.1:{port}", proc), "towncover app did not start"
         url = f"http://127.0.0.1:{port}/app/static/vendor/leaflet-1.9.3/leaflet.js"
         with urllib.request.urlopen(url, timeout=10) as resp:
             assert resp.status == 200 and b"Leaflet" in resp.read(2000)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -89,3 +92,17 @@ def map_layers(page: Page, index: int = 0, timeout: float = 60_000, markers: boo
     if markers:  # the markers join after the first paint
         frame.wait_for_function(f"({COUNT_LAYERS})().markers > 0", timeout=timeout)
     return frame.evaluate(COUNT_LAYERS)
+
+
+def wait_for_health(url: str, proc: subprocess.Popen, seconds: float = 90) -> bool:
+    """Wait until a Streamlit server at ``url`` answers its health check; False if it exits or times out."""
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False
