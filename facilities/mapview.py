@@ -20,6 +20,8 @@ from facilities import coverage as _coverage
 from facilities.layers import build_layers, facility_points
 from geo.basemap import Basemap
 from geo.webmap import coverage_map, standalone_html
+from towncover.vocabulary import LEVELS, VILLAGE_LEVELS
+from towncover.vocabulary import label as vocabulary_label
 
 __all__ = ["analysis_map", "analysis_page", "map_points"]
 
@@ -96,11 +98,11 @@ def analysis_map(
     if analysis.units is not None:
         if result is None:
             result = _coverage.measure_for_target(analysis, category, level)
-        units = build_layers(analysis, category, level, result=result)["townships"]
+        units = build_layers(analysis, result)["townships"]
     else:
         units = gpd.GeoDataFrame({"code": [], "name": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
-    value_column = "covered_share" if level in _coverage.VILLAGE_LEVELS and value == "covered" else value
-    noun = _coverage.LEVEL_NOUNS[level][1 if en else 0]
+    value_column = "covered_share" if level in VILLAGE_LEVELS and value == "covered" else value
+    noun = vocabulary_label(LEVELS, level, "en" if en else "zh")
     if title is None:
         title = f"{analysis.region.name} · {_categories.label(category, lang)} · {noun}"
     labels = {c: _categories.label(c, lang) for c in _categories.CATEGORIES}

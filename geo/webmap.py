@@ -10,7 +10,7 @@ Leaflet inlined. Both open offline.
 
 Facilities with their own coordinates are drawn there; one known only by its township is drawn
 inside that township's polygon, spread deterministically (:func:`spread_in_units`) and marked as
-approximate. Category colours are fixed (:data:`CATEGORY_COLOURS`), the same on every map.
+approximate. Category colours are fixed (``towncover.vocabulary.category_colour``), the same everywhere.
 
 All user text (names, addresses, categories) is escaped by :func:`escape_text` before it reaches the
 page. Facility markers are compact column tables per category (``geo.mapelements.FacilityLayer``):
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import html
-import zlib
 from collections.abc import Mapping
 from typing import Literal
 
@@ -35,9 +34,10 @@ import shapely
 from geo import mapelements as _el
 from geo.basemap import Basemap, background_outlines, mbtiles_tiles, resolve_basemap
 from geo.mapassets import localise_assets, standalone_html
+from towncover.vocabulary import MATCH_STATUSES, category_colour
+from towncover.vocabulary import label as vocabulary_label
 
-__all__ = ["CATEGORY_COLOURS", "COVERED_COLOUR", "SCHEMATIC_LABEL", "UNCOVERED_COLOUR", "add_proposals",
-           "category_colour", "coverage_map", "escape_text", "localise_assets", "proposed_layer", "spread_in_units",
+__all__ = ["COVERED_COLOUR", "SCHEMATIC_LABEL", "UNCOVERED_COLOUR", "add_proposals", "coverage_map", "escape_text", "localise_assets", "proposed_layer", "spread_in_units",
            "standalone_html"]
 
 COVERED_COLOUR = "#1f78b4"  # blue: covered
@@ -45,23 +45,6 @@ UNCOVERED_COLOUR = "#e6550d"  # orange: not covered (blue/orange stays distinct 
 NEUTRAL_COLOUR = "#9e9e9e"
 PROPOSED_COLOUR = "#b30000"
 SCHEMATIC_LABEL = "示意边界 / schematic boundaries"
-#: One colour per facility category, the same on every map: dark or bright, none near the coverage blue
-#: and orange, each drawn with a white ring.
-CATEGORY_COLOURS: dict[str, str] = {
-    "elderly_regional_centre": "#54278f",
-    "nursing_home": "#006d2c",
-    "elderly_day_care": "#c51b7d",
-    "elderly_mutual_aid": "#7fbc41",
-    "community_service": "#01665e",
-    "social_work_station": "#8073ac",
-    "minors_protection_station": "#ffd92f",
-    "funeral_service_station": "#525252",
-    "funeral_home": "#000000",
-    "public_cemetery": "#543005",
-    "unclassified": "#bdbdbd",
-}
-# Categories a plan adds beyond the shipped ones get a colour from their id (stable across maps).
-_SPARE = ("#a6cee3", "#fb9a99", "#cab2d6", "#b2df8a", "#fdbf6f", "#ffff99", "#80b1d3", "#bc80bd")
 _RAMP = ("#c6dbef", "#6baed6", "#2171b5", "#08306b")
 #: Decimals of facility marker coordinates (1e-6 degree ≈ 0.1 m).
 MARKER_DECIMALS = 6
@@ -79,8 +62,6 @@ _TEXT = {
         "tiles_note": "底图：{name}；无网络时显示离线行政区划轮廓", "gcj_note": "图上坐标已偏移到 GCJ-02 以对齐底图",
         "osm": "OpenStreetMap", "amap": "高德地图", "url": "自定义瓦片", "mbtiles": "本地 MBTiles",
         "proposed": "建议新增覆盖",
-        "matched": "已匹配", "ambiguous": "有歧义", "unmatched": "未匹配", "out_of_region": "区域外",
-        "rejected": "无效行",
     },
     "en": {
         "name": "Name", "code": "Code", "status": "Status", "n": "Facilities", "covered": "covered",
@@ -94,8 +75,6 @@ _TEXT = {
         "tiles_note": "Basemap: {name}; offline, the division outlines show", "gcj_note": "drawing shifted to GCJ-02",
         "osm": "OpenStreetMap", "amap": "Amap", "url": "custom tiles", "mbtiles": "local MBTiles",
         "proposed": "Proposed",
-        "matched": "matched", "ambiguous": "ambiguous", "unmatched": "unmatched", "out_of_region": "out of region",
-        "rejected": "rejected",
     },
 }
 
@@ -125,13 +104,6 @@ def escape_text(value: object) -> str:
 
 def _escape_series(values: pd.Series) -> list[str]:
     return [escape_text(v) for v in values.tolist()]
-
-
-def category_colour(category: str) -> str:
-    """The fixed colour of a category id (a plan's own categories get a stable spare colour)."""
-    if category in CATEGORY_COLOURS:
-        return CATEGORY_COLOURS[category]
-    return _SPARE[zlib.crc32(str(category).encode("utf-8")) % len(_SPARE)]
 
 
 def _to_wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -377,10 +349,11 @@ def _region_of(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None) -> 
     return None
 
 
-def _facility_layers(m: folium.Map, fac: gpd.GeoDataFrame, approx: np.ndarray, *, t: dict[str, str],
+def _facility_layers(m: folium.Map, fac: gpd.GeoDataFrame, approx: np.ndarray, *, lang: str,
                      cats: dict[str, tuple[str, str]], chosen: str | None, datum: str,
                      radius_km: float | None) -> dict[str, int]:
     """One layer per category (the chosen one on, others off); counts per category."""
+    t = _TEXT[lang]
     geoms = _display_geometries(np.asarray(fac.geometry.array, dtype=object), datum, MARKER_DECIMALS)
     lat = np.round(shapely.get_y(geoms), MARKER_DECIMALS)
     lng = np.round(shapely.get_x(geoms), MARKER_DECIMALS)
@@ -397,7 +370,7 @@ def _facility_layers(m: folium.Map, fac: gpd.GeoDataFrame, approx: np.ndarray, *
                   if "match_status" in fac.columns else np.full(len(fac), "", dtype=object))
     status_idx, statuses = pd.factorize(status_raw, use_na_sentinel=False)
     tables = _el.FacilityTables({k: t[k] for k in ("category", "address", "township", "match", "approx")},
-                                [str(x) for x in towns], [escape_text(t.get(s, s)) if s else "" for s in statuses])
+                                [str(x) for x in towns], [escape_text(vocabulary_label(MATCH_STATUSES, s, lang)) if s else "" for s in statuses])
     m.add_child(tables)
     counts: dict[str, int] = {}
     for cat, (label, colour) in cats.items():
@@ -499,7 +472,8 @@ def coverage_map(
         Scripts pointed at ``/app/static`` (for ``st_folium``); :func:`standalone_html` inlines them.
     """
     base = resolve_basemap(basemap)
-    t = _TEXT["en" if lang == "en" else "zh"]
+    lang = "en" if lang == "en" else "zh"
+    t = _TEXT[lang]
     units = _to_wgs84(units)
     features, mode, vmax = _unit_features(units, value_column, t, base.datum)
     fac, approx = (None, np.zeros(0, dtype=bool))
@@ -524,7 +498,7 @@ def coverage_map(
                                           aliases=[t["name"], t["code"], t["status"], t["n"]], sticky=True),
         ).add_to(m)
     cats = _category_table(fac, categories, category)
-    counts = _facility_layers(m, fac, approx, t=t, cats=cats, chosen=category, datum=base.datum,
+    counts = _facility_layers(m, fac, approx, lang=lang, cats=cats, chosen=category, datum=base.datum,
                               radius_km=radius_km) if fac is not None and len(fac) else {}
     shown = [c for c in cats if c in counts and (category is None or c == category)]
     approx_shown = fac is not None and bool(approx[np.isin(_cat_ids(fac), shown)].any())

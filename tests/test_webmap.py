@@ -20,17 +20,16 @@ from geo.mapelements import FitView
 from geo.mapelements import RadiusCircles as _Circles
 from geo.mapelements import script_json as _script_json
 from geo.webmap import (
-    CATEGORY_COLOURS,
     COVERED_COLOUR,
     NEUTRAL_COLOUR,
     SCHEMATIC_LABEL,
     UNCOVERED_COLOUR,
     _simplify_units,
-    category_colour,
     coverage_map,
     escape_text,
 )
 from towncover.errors import TowncoverError
+from towncover.vocabulary import CATEGORY_COLOURS, UNCLASSIFIED_COLOUR, category_colour
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -285,7 +284,7 @@ def test_category_colours_are_fixed(facilities):
     assert "url(x)" not in m.get_root().render()
     assert (elderly.colour, funeral.colour) == (CATEGORY_COLOURS["nursing_home"], CATEGORY_COLOURS["funeral_home"])
     assert len(set(CATEGORY_COLOURS.values())) == len(CATEGORY_COLOURS)
-    assert category_colour("a_plan_category") == category_colour("a_plan_category")  # stable for unknown ids
+    assert category_colour("a_plan_category") == UNCLASSIFIED_COLOUR
     (fit,) = _of(m, FitView)  # no units: zoom to the facilities
     assert fit.bounds == [[30.05, 105.35], [30.05, 105.55]]
 

@@ -35,6 +35,9 @@ TILES_ATTRIBUTION = os.environ.get("TOWNCOVER_TILES_ATTRIBUTION", "")
 TILES_DATUM = os.environ.get("TOWNCOVER_TILES_DATUM", "wgs84")
 # An MBTiles background is embedded in the page for the map's extent, up to this many MB.
 MBTILES_BUDGET_MB = 4.0
+# Files towncover derives and keeps between runs (the gazetteer's Arrow copy): never inside the checkout.
+CACHE_DIR = Path(os.environ.get("TOWNCOVER_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                                / "towncover"))
 
 # The region the app opens on: 安岳县 (Anyue County, Sichuan), one of the five plan regions.
 DEFAULT_REGION = "512021"
