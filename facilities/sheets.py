@@ -80,6 +80,9 @@ _FUZZY: tuple[tuple[str, str], ...] = (
 )
 _FUZZY_MAX_LEN = 12
 
+#: Roles whose cells are numbers, parsed once by the loader into :attr:`Sheet.numbers`.
+NUMERIC_ROLES: tuple[str, ...] = ("lng", "lat", "beds", "nursing_beds")
+
 HEADER_SCAN_ROWS = 20
 CHINA_LNG = (73.0, 136.0)
 CHINA_LAT = (3.0, 54.0)
@@ -124,6 +127,11 @@ class Sheet:
         Rows below the header down to the last non-blank row.
     blank_rows : list of int
         Row numbers of fully blank rows (dropped, counted).
+    numbers : pandas.DataFrame
+        The numeric roles the sheet has (of ``lng``, ``lat``, ``beds``, ``nursing_beds``) as floats,
+        parsed once here (degrees-minutes-seconds, 东经/北纬, units such as ``50张``), NaN where empty
+        or not a number; aligned with ``frame``. Later stages (the geocoder, coverage) read these,
+        never the text.
     """
 
     frame: pd.DataFrame
@@ -137,6 +145,7 @@ class Sheet:
     sheet_name: str | None = None
     rows_read: int = 0
     blank_rows: list[int] = field(default_factory=list)
+    numbers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> dict[str, Any]:
         """Row accounting and what was recognised.
@@ -283,6 +292,8 @@ def numeric_column(sheet: Sheet, role: str) -> pd.Series:
         raise TowncoverError(
             f"表格中没有“{role}”对应的列", f"the sheet has no column for role '{role}'",
         )
+    if role in sheet.numbers.columns and len(sheet.numbers) == len(sheet.frame):
+        return sheet.numbers[role].rename(role)
     values = _parse_numbers(sheet.frame[col])
     return pd.Series(values, index=sheet.frame.index, name=role, dtype="float64")
 
@@ -886,7 +897,11 @@ def _build(
     if sub is not None:  # a two-row header: 坐标 merged over 经度 | 纬度
         header, header_idx = sub, header_idx + 1
     body = grid[header_idx + 1:]
-    while body and not any(body[-1]):
+    # Formula cells without a saved result read as empty but are not: their rows are never blank.
+    formula_cells: dict[int, list[int]] = {}
+    for r, c, _zh, _en in notes:
+        formula_cells.setdefault(r, []).append(c)
+    while body and not any(body[-1]) and header_idx + 1 + len(body) not in formula_cells:
         body.pop()
     width = max([len(header)] + [len(r) for r in body]) if body else len(header)
     # Columns with neither a header nor any value are dropped (stray formatting).
@@ -910,7 +925,8 @@ def _build(
     frame.columns = names
 
     nonempty = frame.ne("")
-    blank = ~nonempty.any(axis=1).to_numpy()
+    has_formula = np.isin(file_rows, list(formula_cells)) if formula_cells else np.zeros(len(frame), bool)
+    blank = ~nonempty.any(axis=1).to_numpy() & ~has_formula
     usable_roles = [r for r in ("name", "address", "township", "village", "division_code") if r in roles]
     usable = np.zeros(len(frame), bool)
     for r in usable_roles:
@@ -947,6 +963,13 @@ def _build(
     no_content = ~blank & ~usable
     reason_zh[no_content] = "没有名称、地址、乡镇、村或坐标,无法使用"
     reason_en[no_content] = "no name, address, township, village or coordinates: nothing to place"
+    formula_only = no_content & has_formula
+    if formula_only.any():
+        for i in np.flatnonzero(formula_only):
+            cols = "、".join(names_all[c] for c in sorted(formula_cells[int(file_rows[i])]) if c < len(names_all))
+            reason_zh[i] = f"公式({cols})没有保存计算结果:请用 Excel 打开并保存后再上传"
+            reason_en[i] = (f"formulas without saved results ({cols.replace('、', ', ')}): "
+                            "open and save the file in Excel, then upload it again")
     sums = ~blank & is_sum
     reason_zh[sums] = "合计/小计行,不是设施"
     reason_en[sums] = "a total/subtotal row, not a facility"
@@ -970,6 +993,8 @@ def _build(
         encoding=encoding, problems=pd.DataFrame(columns=PROBLEM_COLUMNS), rejected=rejected,
         filename=filename, sheet_name=sheet_name, rows_read=len(body), blank_rows=[int(r) for r in blank_rows],
     )
+    sheet.numbers = pd.DataFrame({role: numeric_column(sheet, role) for role in NUMERIC_ROLES if role in roles},
+                                 index=kept.index)
     sheet.problems = _problems(sheet, notes, names_all, keep_cols, file_rows[kept_mask])
     s = sheet.summary()
     if s["rows_read"] != s["kept"] + s["blank"] + s["rejected"]:
@@ -1124,7 +1149,7 @@ def _parse_distinct(text: pd.Series) -> np.ndarray:
     rest = ~text.str.fullmatch(r"[0-9]+(?:\.[0-9]+)?").to_numpy(dtype=bool)
     if rest.any():
         r = text[rest].str.normalize("NFKC").str.strip()
-        r = r.str.replace(r"^(?:东经|北纬)\s*", "", regex=True)
+        r = r.str.replace(r"^(?:东经|北纬|[ENen](?=\s*\d))\s*", "", regex=True)
         p = r.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
         s[rest] = r
         plain[rest] = p.str.replace(_UNIT.pattern, "", regex=True)

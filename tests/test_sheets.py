@@ -205,7 +205,9 @@ def test_formula_with_cached_value_is_read_as_value():
         for item in zin.infolist():
             content = zin.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
+                # openpyxl writes the empty value as <v /> or <v></v> depending on its version.
                 content = content.replace(b"<f>1+1</f><v />", b"<f>1+1</f><v>2</v>")
+                content = content.replace(b"<f>1+1</f><v></v>", b"<f>1+1</f><v>2</v>")
                 assert b"<v>2</v>" in content
             zout.writestr(item, content)
     s = read_sheet(buf.getvalue(), filename="g.xlsx")
@@ -417,3 +419,49 @@ def test_numbers_parse_as_the_definition(values):
     got, want = _parse_numbers(text), _numbers_by_definition(text)
     np.testing.assert_array_equal(got, want)
     assert np.signbit(got).tolist() == np.signbit(want).tolist()
+
+
+@pytest.mark.parametrize(("lng", "lat"), [
+    ("104°31′12″E", "29°58′48″N"),
+    ("东经104°31′12″", "北纬29°58′48″"),
+    ("东经 104.52", "北纬 29.98"),
+    ("104.52°", "29.98°"),
+])
+def test_geocoder_receives_the_loaders_numbers_not_text(lng, lat):
+    # Issue 13.6: 104°31′12″E was 104.52 for the sheet reader and 1043112.0 for the geocoder
+    # ("outside China; not used"). The geocoder now takes the loader's numbers.
+    from geo.geocoder import geocode
+
+    text = f"名称,地址,经度,纬度\n石羊镇敬老院,安岳县石羊镇,{lng},{lat}\n"
+    sheet = read_sheet(text.encode(), filename="dms.csv")
+    assert sheet.numbers["lng"].tolist() == [pytest.approx(104.52)]
+    assert sheet.numbers["lat"].tolist() == [pytest.approx(29.98)]
+    out = geocode(sheet, "512021", crs="wgs84")
+    assert out["lng_wgs84"].tolist() == [pytest.approx(104.52)]
+    assert out["lat_wgs84"].tolist() == [pytest.approx(29.98)]
+    assert "outside China" not in out["match_note"].iloc[0]
+
+
+def test_counts_with_units_parsed_once_by_the_loader():
+    sheet = read_sheet("名称,床位数,护理型床位数\n甲,50张,20床\n乙,\"1,200\",\n".encode(), filename="n.csv")
+    assert sheet.numbers["beds"].tolist() == [50.0, 1200.0]
+    assert sheet.numbers["nursing_beds"].fillna(-1).tolist() == [20.0, -1]
+
+
+def test_rows_of_formulas_without_saved_results_are_kept_and_named():
+    # Issue 19.6: a workbook written by a program (never opened in Excel) has formulas without cached
+    # values; such a row was counted "blank" and dropped ("读取 0 行", no problem listed).
+    data = _xlsx([["名称", "地址", "床位数"], ['="石羊镇"&"敬老院"', '="安岳县"&"石羊镇"', "=10+20"]])
+    s = read_sheet(data, filename="program.xlsx")
+    assert s.rows_read == 1 and s.blank_rows == []
+    assert len(s.frame) == 0
+    assert s.rejected["row"].tolist() == [2]
+    assert s.rejected["reason_en"].tolist() == [
+        "formulas without saved results (名称, 地址, 床位数): open and save the file in Excel, then upload it again"]
+
+
+def test_a_formula_row_beside_text_is_kept_with_the_formula_named():
+    data = _xlsx([["名称", "地址", "床位数"], ["甲敬老院", '="安岳县"&"石羊镇"', "=10+20"]])
+    s = read_sheet(data, filename="program.xlsx")
+    assert s.source_rows == [2]
+    assert s.problems[["row", "column"]].values.tolist() == [[2, "地址"], [2, "床位数"]]
