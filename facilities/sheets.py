@@ -19,6 +19,7 @@ import itertools
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from geo.archive import check_members, iter_member, open_zip
 from towncover import settings
 from towncover.errors import TowncoverError
 
@@ -266,6 +268,56 @@ def read_sheet(
     return _build(grid, header_idx, columns, notes, filename, encoding, sheet_name)
 
 
+def read_table(source: str | Path | bytes | IO[bytes], *, filename: str | None = None) -> pd.DataFrame:
+    """Read any small table (population, planned projects) with the facility sheet's safe readers.
+
+    The same limits, encodings and one-line errors as :func:`read_sheet` (a CSV named .xlsx, a
+    damaged or bomb-like workbook …), without facility roles: the first row with two or more
+    filled cells of the first worksheet holding one is the header.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, bytes or file-like
+    filename : str, optional
+        The file's name (its extension), needed when ``source`` is bytes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every row below the header as text (``""`` for empty cells), headers stripped; blank rows
+        dropped. ``.attrs["rows"]`` holds each row's 1-based row number in the file.
+
+    Raises
+    ------
+    TowncoverError
+        Empty, oversized, corrupt or unknown files; no header row.
+    """
+    data, filename = _read_bytes(source, filename)
+    for grid, _notes in _grids(data, filename).values():
+        header_idx = next((i for i, row in enumerate(grid[:HEADER_SCAN_ROWS]) if sum(1 for c in row if c) >= 2), None)
+        if header_idx is None:
+            continue
+        width = max(len(r) for r in grid[header_idx:])
+        names = _column_names(grid[header_idx], width)
+        body = grid[header_idx + 1:]
+        keep = [i for i, r in enumerate(body) if any(r)]
+        frame = pd.DataFrame(_matrix([body[i] for i in keep], width), columns=names).astype("str")
+        frame.attrs["rows"] = [header_idx + 2 + i for i in keep]
+        return frame
+    raise TowncoverError(f"文件 {filename} 中找不到表头(前 {HEADER_SCAN_ROWS} 行没有两个以上的列名)",
+                         f"no header row found in {filename} (none of the first {HEADER_SCAN_ROWS} rows has "
+                         "two or more column names)")
+
+
+def _grids(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
+    """Each worksheet (one for a text file) as a grid of text cells and its formula notes."""
+    kind = _detect_kind(data, filename)
+    if kind == "text":
+        text, _encoding = _decode(data, filename)
+        return {None: (_split_text(text), [])}
+    return _read_xlsx(data, filename) if kind == "xlsx" else _read_xls(data, filename)
+
+
 def numeric_column(sheet: Sheet, role: str) -> pd.Series:
     """A role's column as floats (NaN where empty or not a number), aligned with ``sheet.frame``.
 
@@ -477,9 +529,39 @@ def _clean(value: Any) -> str:
 # Excel
 # ---------------------------------------------------------------------------------------------
 
-_MERGE = re.compile(rb'<mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
-_CELL = re.compile(rb'<c\s[^>]*?r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.DOTALL)
-_FORMULA = re.compile(rb"<f[\s>/]")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</(?:\w+:)?c>)', re.DOTALL)
+_VALUED_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]{1,3})(\d+)"[^>]*(?<!/)>')
+_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="(\d+)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+#: What an .xlsx may unpack to (all members), and any member that is not a worksheet.
+XLSX_MAX_UNPACKED_MB = 1024
+XLSX_MAX_PART_MB = 256
+#: Rows × columns of one worksheet's used range (cells with a value; styled empty cells do not count).
+XLSX_MAX_CELLS = 20_000_000
+#: Merged ranges per worksheet (each clipped to the used range).
+XLSX_MAX_MERGES = 100_000
+#: Longest stretch of worksheet XML without a complete cell (a row of one cell is a few hundred bytes).
+_XLSX_MAX_RUN = 16 * 2**20
+
+
+@dataclass
+class _SheetSurvey:
+    """What a worksheet's XML holds, found in one streaming pass before it is read.
+
+    ``rows`` and ``cols`` bound the used range (1-based last row and column holding a value),
+    ``merges`` are (top, left, bottom, right), 0-based inclusive; ``formulas`` are formula cells
+    without a saved result: (1-based row, 0-based column, formula text).
+    """
+
+    rows: int = 0
+    cols: int = 0
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    formulas: list[tuple[int, int, str]] = field(default_factory=list)
+    row_tags: int = 0
 
 
 def _col_index(letters: str) -> int:
@@ -498,33 +580,56 @@ def _col_letter(idx: int) -> str:
     return s
 
 
+def _xlsx_label(filename: str) -> tuple[str, str]:
+    return f"Excel 文件 {filename} ", f"the Excel file {filename}"
+
+
 def _read_xlsx(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
+    """Every visible worksheet as a grid of text, after bounding what the file unpacks to.
+
+    The zip is checked by its declared sizes, then every member is unpacked once as a stream (the
+    real sizes and CRCs checked, worksheets surveyed for their used range, merges and formulas);
+    only then does openpyxl read the cells, limited to the used range.
+    """
     import openpyxl
 
+    zh, en = _xlsx_label(filename)
+    zf = open_zip(data, zh, en)
+    with zf:
+        entries = check_members(zf, XLSX_MAX_UNPACKED_MB * 2**20, zh, en)
+        parts = _sheet_parts(zf)
+        sheet_parts = set(parts.values())
+        surveys: dict[str, _SheetSurvey] = {}
+        for entry in entries:
+            if entry.filename in sheet_parts:
+                surveys[entry.filename] = _survey(zf, entry, zh, en)
+            else:
+                for _ in iter_member(zf, entry, XLSX_MAX_PART_MB * 2**20, zh, en):
+                    pass
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, XML errors...
+    except Exception as exc:  # noqa: BLE001 - KeyError, InvalidFileException, XML errors...
         raise TowncoverError(
             f"Excel 文件 {filename} 已损坏或已加密,无法打开({type(exc).__name__})",
             f"Excel file {filename} is corrupt or encrypted and cannot be opened ({type(exc).__name__})",
         ) from None
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        parts = _sheet_parts(zf)
         out: dict[str | None, tuple[list[list[str]], list]] = {}
         for ws in wb.worksheets:
             if getattr(ws, "sheet_state", "visible") != "visible" and len(wb.worksheets) > 1:
                 continue
+            survey = surveys.get(parts.get(ws.title, ""), _SheetSurvey())
             ws.reset_dimensions()
-            grid = [[_clean(v) for v in row] for row in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
-            xml = zf.read(parts[ws.title]) if ws.title in parts else b""
-            _fill_merged(grid, xml)
-            notes = _formula_notes(grid, xml)
-            out[ws.title] = (grid, notes)
+            grid: list[list[str]] = []
+            if survey.rows and survey.cols:
+                grid = [[_clean(v) for v in row] for row in ws.iter_rows(
+                    min_row=1, min_col=1, max_row=survey.rows, max_col=survey.cols, values_only=True)]
+            _fill_merged(grid, survey.merges)
+            out[ws.title] = (grid, _formula_notes(grid, survey.formulas))
         return out
     except TowncoverError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any damage openpyxl meets in the cells
         raise TowncoverError(
             f"Excel 文件 {filename} 内容损坏,无法读取({type(exc).__name__})",
             f"Excel file {filename} has corrupt content and cannot be read ({type(exc).__name__})",
@@ -533,24 +638,83 @@ def _read_xlsx(data: bytes, filename: str) -> dict[str | None, tuple[list[list[s
         wb.close()
 
 
+def _survey(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, zh: str, en: str) -> _SheetSurvey:
+    """Stream one worksheet's XML once: its used range, merged ranges and unsaved formulas."""
+    survey = _SheetSurvey()
+    carry = b""
+    for chunk in itertools.chain(iter_member(zf, entry, XLSX_MAX_UNPACKED_MB * 2**20, zh, en), [None]):
+        buf = carry + chunk if chunk is not None else carry
+        if chunk is not None:
+            # Cut after the last row tag (complete cells before it), else after the last complete cell.
+            row_end = buf.rfind(b"row>")
+            cut = row_end + 4 if row_end >= 0 else max(buf.rfind(b"</c>") + 4, buf.rfind(b"/>") + 2, 0)
+            if not cut and len(buf) > _XLSX_MAX_RUN:
+                raise TowncoverError(
+                    f"{zh}的工作表 XML 格式异常(超过 {_XLSX_MAX_RUN // 2**20} MB 没有完整的单元格)",
+                    f"{en} has malformed worksheet XML (over {_XLSX_MAX_RUN // 2**20} MB without a complete cell)",
+                )
+            buf, carry = buf[:cut], buf[cut:]
+        _survey_part(buf, survey, zh, en)
+    cells = survey.rows * survey.cols
+    if cells > XLSX_MAX_CELLS:
+        raise TowncoverError(
+            f"{zh}的工作表数据区过大({survey.rows} 行 × {survey.cols} 列,上限 {XLSX_MAX_CELLS:,} 个单元格)",
+            f"{en} has too large a worksheet ({survey.rows} rows × {survey.cols} columns; "
+            f"the limit is {XLSX_MAX_CELLS:,} cells)",
+        )
+    return survey
+
+
+def _survey_part(part: bytes, survey: _SheetSurvey, zh: str, en: str) -> None:
+    """Add one run of complete rows (or the tail of the XML) to ``survey``."""
+    if not part:
+        return
+    valued = _VALUED_CELL.findall(part)
+    if valued:
+        survey.rows = max(survey.rows, max(int(r) for r in {r for _, r in valued}))
+        survey.cols = max(survey.cols, max(_col_index(c.decode()) for c in {c for c, _ in valued}) + 1)
+    rows = _ROW_END.split(part)
+    survey.row_tags += len(rows) - 1
+    if len(_ANY_CELL.findall(part)) != len(_CELL.findall(part)):
+        # Cells without an r="A1" reference sit one after another (and rows, without r="12", too):
+        # a row is as wide as its cells, the sheet as long as its numbered or counted rows.
+        survey.cols = max(survey.cols, *(len(_ANY_CELL.findall(row)) for row in rows))
+        numbered = [int(n) for n in _ROW_NUMBER.findall(part)]
+        survey.rows = max(survey.rows, survey.row_tags, *numbered)
+    if _FORMULA.search(part):
+        for col, row, inner in _CELL.findall(part):
+            if not inner or not _FORMULA.search(inner) or re.search(rb"<(?:\w+:)?v>[^<]", inner):
+                continue
+            f = re.search(rb"<(?:\w+:)?f[^>]*>(.*?)</(?:\w+:)?f>", inner, re.DOTALL)
+            formula = "=" + _xml_unescape(f.group(1).decode("utf-8", "replace")) if f else "(共享公式)"
+            survey.formulas.append((int(row), _col_index(col.decode()), formula))
+            survey.rows = max(survey.rows, int(row))
+            survey.cols = max(survey.cols, _col_index(col.decode()) + 1)
+    for c1, r1, c2, r2 in _MERGE.findall(part):
+        survey.merges.append((int(r1) - 1, _col_index(c1.decode()), int(r2) - 1, _col_index(c2.decode())))
+        if len(survey.merges) > XLSX_MAX_MERGES:
+            raise TowncoverError(f"{zh}的合并单元格过多(上限 {XLSX_MAX_MERGES:,} 个)",
+                                 f"{en} has too many merged ranges (limit {XLSX_MAX_MERGES:,})")
+
+
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Worksheet title → its XML part inside the .xlsx zip."""
     try:
         wbxml = zf.read("xl/workbook.xml")
         rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
+    except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
         return {}
     targets = dict(re.findall(rb'<Relationship\s[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels))
     targets.update({k: v for v, k in re.findall(rb'<Relationship\s[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)})
     out = {}
-    for tag in re.findall(rb"<sheet\s[^>]*/>", wbxml):
+    for tag in re.findall(rb"<(?:\w+:)?sheet\s[^>]*/>", wbxml):
         name = re.search(rb'name="([^"]*)"', tag)
         rid = re.search(rb'r:id="([^"]*)"', tag) or re.search(rb'\bid="([^"]*)"', tag)
         if not (name and rid) or rid.group(1) not in targets:
             continue
-        target = targets[rid.group(1)].decode()
+        target = targets[rid.group(1)].decode("utf-8", "replace")
         part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        title = _xml_unescape(name.group(1).decode("utf-8"))
+        title = _xml_unescape(name.group(1).decode("utf-8", "replace"))
         out[title] = part
     return out
 
@@ -560,15 +724,21 @@ def _xml_unescape(s: str) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
-def _fill_merged(grid: list[list[str]], xml: bytes) -> None:
-    """Copy each merged range's top-left value into all its cells (header cells spanning columns/rows)."""
-    for c1, r1, c2, r2 in _MERGE.findall(xml):
-        top, bottom = int(r1) - 1, int(r2) - 1
-        left, right = _col_index(c1.decode()), _col_index(c2.decode())
-        if top >= len(grid) or top >= HEADER_SCAN_ROWS + 5:
-            continue  # merged data cells far below the header: leave them (one value, one row)
+def _fill_merged(grid: list[list[str]], merges: list[tuple[int, int, int, int]]) -> None:
+    """Copy each merged range's top-left value into its empty cells (header cells spanning columns/rows).
+
+    Ranges are clipped to the used range (a ``A1:XFD1048576`` merge fills no cell outside the data);
+    ranges starting far below the header are left alone (one value, one row).
+    """
+    width = max((len(r) for r in grid), default=0)
+    for top, left, bottom, right in merges:
+        if top >= len(grid) or top >= HEADER_SCAN_ROWS + 5 or left >= width:
+            continue
+        bottom, right = min(bottom, len(grid) - 1), min(right, width - 1)
         value = grid[top][left] if left < len(grid[top]) else ""
-        for r in range(top, min(bottom, len(grid) - 1) + 1):
+        if not value:
+            continue
+        for r in range(top, bottom + 1):
             row = grid[r]
             if len(row) <= right:
                 row.extend([""] * (right + 1 - len(row)))
@@ -577,25 +747,32 @@ def _fill_merged(grid: list[list[str]], xml: bytes) -> None:
                     row[c] = value
 
 
-def _formula_notes(grid: list[list[str]], xml: bytes) -> list[tuple[int, int, str, str]]:
+def _formula_notes(grid: list[list[str]], formulas: list[tuple[int, int, str]]) -> list[tuple[int, int, str, str]]:
     """Formula cells without a saved result (the file was written by a program, never opened in Excel)."""
-    if not _FORMULA.search(xml):
-        return []
     notes = []
-    for col, row, inner in _CELL.findall(xml):
-        if not inner or not _FORMULA.search(inner) or b"<v>" in inner and b"<v></v>" not in inner:
-            continue
-        r, c = int(row) - 1, _col_index(col.decode())
+    for row, c, formula in formulas:
+        r = row - 1
         if r < len(grid) and (c >= len(grid[r]) or not grid[r][c]):
-            f = re.search(rb"<f[^>]*>(.*?)</f>", inner, re.DOTALL)
-            formula = "=" + _xml_unescape(f.group(1).decode("utf-8")) if f else "(共享公式)"
-            notes.append((r + 1, c, f"是公式 {formula},文件中没有保存计算结果(请用 Excel 打开并保存后再上传)",
+            notes.append((row, c, f"是公式 {formula},文件中没有保存计算结果(请用 Excel 打开并保存后再上传)",
                           f"is a formula {formula} with no saved result (open and save the file in Excel, "
                           "then upload it again)"))
     return notes
 
 
 def _read_xls(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
+    """Every visible worksheet of an .xls as a grid of text; any damage xlrd meets is one line."""
+    try:
+        return _read_xls_sheets(data, filename)
+    except TowncoverError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - IndexError, struct.error, AssertionError, OverflowError, XLRDError…
+        raise TowncoverError(
+            f"Excel 文件 {filename} 内容损坏,无法读取({type(exc).__name__})",
+            f"Excel file {filename} has corrupt content and cannot be read ({type(exc).__name__})",
+        ) from None
+
+
+def _read_xls_sheets(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
     import xlrd
 
     try:
