@@ -164,4 +164,9 @@ def _add_numbers(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
             # Aligned on the file's row numbers: rejected rows are in `placed` but not in `sheet.frame`.
             by_row = pd.Series(_sheets.numeric_column(sheet, role).to_numpy(), index=list(sheet.source_rows))
             placed[role] = placed["row"].map(by_row).astype("float64").to_numpy()
+    # The loader's status (operating / under_construction / closed) and why; "" for rejected rows.
+    status = getattr(sheet, "status", pd.DataFrame())
+    for col in status.columns:
+        by_row = pd.Series(status[col].to_numpy(), index=list(sheet.source_rows))
+        placed[col] = placed["row"].map(by_row).fillna("").astype(str).to_numpy()
     return placed

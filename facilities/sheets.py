@@ -34,7 +34,7 @@ from towncover.errors import TowncoverError
 
 ROLES: tuple[str, ...] = (
     "name", "address", "category", "lng", "lat", "township", "village", "county", "division_code",
-    "beds", "nursing_beds", "remark",
+    "beds", "nursing_beds", "remark", "status",
 )
 
 #: Headers recognised for each role (compared after :func:`normalise_header`).
@@ -59,6 +59,8 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
              "设计床位", "设计床位数", "床位总数"),
     "nursing_beds": ("护理型床位", "护理型床位数", "护理床位", "护理床位数", "nursingbeds"),
     "remark": ("备注", "说明", "remark", "remarks", "note", "notes"),
+    "status": ("运营状态", "状态", "建设状态", "营业状态", "运行状态", "机构状态", "经营状态", "设施状态", "使用状态",
+               "运营情况", "建设情况", "status", "operatingstatus"),
 }
 
 # Headers seen in such sheets that are no role but show a row is the header row.
@@ -79,11 +81,27 @@ _FUZZY: tuple[tuple[str, str], ...] = (
     ("category", r"类型|类别|性质"),
     ("name", r"名称|名字"),
     ("remark", r"备注|说明"),
+    ("status", r"状态"),
 )
 _FUZZY_MAX_LEN = 12
 
 #: Roles whose cells are numbers, parsed once by the loader into :attr:`Sheet.numbers`.
 NUMERIC_ROLES: tuple[str, ...] = ("lng", "lat", "beds", "nursing_beds")
+
+#: A facility's status, in the column :data:`STATUS_COLUMN` of the pipeline's rows: only ``operating``
+#: facilities exist today; ``under_construction`` ones (在建, 拟建, 筹建 …) count in the target-year
+#: scenario like planned projects; ``closed`` ones (停业, 撤销, 注销 …) count nowhere.
+STATUS_COLUMN = "operating_status"
+STATUS_VALUES: tuple[str, ...] = ("operating", "under_construction", "closed")
+#: Words of a status cell, tried in this order (停止运营 is closed, 未运营 not yet open); first match wins.
+_STATUS_WORDS: tuple[tuple[str, str], ...] = (
+    ("closed", r"停业|停止|关闭|关停|撤销|撤并|注销|暂停|停办|歇业|取缔|废止|终止|已撤|闲置|停用"),
+    ("under_construction", r"在建|拟建|筹建|待建|规划|计划|建设中|未建成|未运营|未开业|未投用|待运营|待开业|装修"),
+    ("operating", r"运营|运行|正常|营业|开业|建成|在用|使用|投用|开放|服务中|是|有"),
+)
+#: The same words in brackets in a facility's name: 区域养老服务中心（在建）.
+_NAME_STATUS = re.compile(r"[(\[【]\s*(在建|拟建|筹建|待建|规划|建设中|未建成|停业|停业整顿|关闭|已关闭|撤销|已撤销|注销|"
+                          r"暂停|暂停营业|停办|歇业)\s*[)\]】]")
 
 HEADER_SCAN_ROWS = 20
 CHINA_LNG = (73.0, 136.0)
@@ -134,6 +152,10 @@ class Sheet:
         parsed once here (degrees-minutes-seconds, 东经/北纬, units such as ``50张``), NaN where empty
         or not a number; aligned with ``frame``. Later stages (the geocoder, coverage) read these,
         never the text.
+    status : pandas.DataFrame
+        Each kept row's :data:`STATUS_COLUMN` (one of :data:`STATUS_VALUES`) with ``status_reason_zh``
+        and ``status_reason_en`` (what said so: the status column or the name; "" for operating rows
+        nothing speaks against), aligned with ``frame``.
     """
 
     frame: pd.DataFrame
@@ -148,6 +170,7 @@ class Sheet:
     rows_read: int = 0
     blank_rows: list[int] = field(default_factory=list)
     numbers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    status: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> dict[str, Any]:
         """Row accounting and what was recognised.
@@ -156,7 +179,8 @@ class Sheet:
         -------
         dict
             ``rows_read``, ``kept``, ``blank``, ``rejected`` (``rows_read == kept + blank + rejected``),
-            ``problems`` (count), ``header_row``, ``encoding``, ``sheet_name``, ``filename``, ``roles``.
+            ``problems`` (count), ``header_row``, ``encoding``, ``sheet_name``, ``filename``, ``roles``,
+            ``status`` (kept rows per :data:`STATUS_VALUES`: only ``operating`` ones exist today).
         """
         return {
             "rows_read": self.rows_read,
@@ -169,6 +193,8 @@ class Sheet:
             "sheet_name": self.sheet_name,
             "filename": self.filename,
             "roles": dict(self.roles),
+            "status": {v: int((self.status[STATUS_COLUMN] == v).sum()) if len(self.status) else 0
+                       for v in STATUS_VALUES},
         }
 
     def column(self, role: str) -> pd.Series | None:
@@ -348,6 +374,56 @@ def numeric_column(sheet: Sheet, role: str) -> pd.Series:
         return sheet.numbers[role].rename(role)
     values = _parse_numbers(sheet.frame[col])
     return pd.Series(values, index=sheet.frame.index, name=role, dtype="float64")
+
+
+def facility_status(sheet: Sheet) -> pd.DataFrame:
+    """Each kept row's status from the status column (运营状态 …) and words in brackets in the name.
+
+    The stricter of the two wins (closed, then under construction, then operating): a 区域养老服务中心
+    （在建） is under construction whatever its status cell says. A status cell that says nothing known
+    leaves the row operating and is listed in the problems.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`STATUS_COLUMN`, ``status_reason_zh``, ``status_reason_en``, aligned with ``sheet.frame``.
+    """
+    n = len(sheet.frame)
+    rank = {v: i for i, v in enumerate(STATUS_VALUES)}  # stricter is higher
+    status = np.full(n, "operating", dtype=object)
+    zh = np.full(n, "", dtype=object)
+    en = np.full(n, "", dtype=object)
+    if "status" in sheet.roles:
+        col = sheet.roles["status"]
+        found = _by_value(sheet.frame[col], _status_of_text)
+        said = (found != "operating") & (found != "")  # "": words not known, left operating (a problem)
+        status[said] = found[said]
+        text = sheet.frame[col].to_numpy(dtype=object)
+        zh[said] = [f"“{col}”为“{t}”" for t in text[said]]
+        en[said] = [f'"{col}" says {t}' for t in text[said]]
+    if "name" in sheet.roles:
+        words = sheet.frame[sheet.roles["name"]].str.normalize("NFKC").str.extract(_NAME_STATUS.pattern)[0]
+        from_name = _by_value(words.fillna(""), _status_of_text)
+        stricter = words.notna().to_numpy() & (np.vectorize(rank.get, otypes=[int])(from_name)
+                                               > np.vectorize(rank.get, otypes=[int])(status))
+        status[stricter] = from_name[stricter]
+        zh[stricter] = [f"名称含“({w})”" for w in words[stricter]]
+        en[stricter] = [f"the name says ({w})" for w in words[stricter]]
+    return pd.DataFrame({STATUS_COLUMN: status, "status_reason_zh": zh, "status_reason_en": en},
+                        index=sheet.frame.index).astype("str")
+
+
+def _status_of_text(values: pd.Series) -> np.ndarray:
+    """The status each distinct text says ("operating" when it says none); "" for unknown words."""
+    text = values.astype("str").str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    out = np.full(len(text), "operating", dtype=object)
+    decided = text.eq("").to_numpy(dtype=bool, copy=True)
+    for status, pattern in _STATUS_WORDS:
+        hit = ~decided & text.str.contains(pattern, regex=True).to_numpy(dtype=bool)
+        out[hit] = status
+        decided |= hit
+    out[~decided] = ""
+    return out
 
 
 def sheet_coordinates(sheet: Sheet) -> pd.DataFrame:
@@ -1172,6 +1248,7 @@ def _build(
     )
     sheet.numbers = pd.DataFrame({role: numeric_column(sheet, role) for role in NUMERIC_ROLES if role in roles},
                                  index=kept.index)
+    sheet.status = facility_status(sheet)
     sheet.problems = _problems(sheet, notes, names_all, keep_cols, file_rows[kept_mask])
     s = sheet.summary()
     if s["rows_read"] != s["kept"] + s["blank"] + s["rejected"]:
@@ -1253,6 +1330,10 @@ def _problems(
         add(both & ~swapped & ~zero & ~_in(lat, CHINA_LAT), roles["lat"],
             f"超出中国范围({CHINA_LAT[0]:g}–{CHINA_LAT[1]:g})",
             f"is outside China ({CHINA_LAT[0]:g}–{CHINA_LAT[1]:g})")
+    if "status" in roles:
+        col = roles["status"]
+        unknown = _by_value(frame[col], _status_of_text) == ""
+        add(unknown, col, "无法识别(按运营中计)", "says no status known (counted as operating)")
     if "division_code" in roles:
         col = roles["division_code"]
 

@@ -465,3 +465,26 @@ def test_a_formula_row_beside_text_is_kept_with_the_formula_named():
     s = read_sheet(data, filename="program.xlsx")
     assert s.source_rows == [2]
     assert s.problems[["row", "column"]].values.tolist() == [[2, "地址"], [2, "床位数"]]
+
+
+def test_facility_status_from_the_status_column_and_the_name():
+    # Issue 14.3: a 区域养老服务中心（在建） with 运营状态 = 在建 covered its township; a 停业整顿
+    # nursing home's beds counted.
+    text = ("机构名称,地址,运营状态,床位数\n"
+            "石羊镇区域养老服务中心（在建）,安岳县石羊镇,在建,100\n"
+            "岳阳镇敬老院,安岳县岳阳镇,停业整顿,50\n"
+            "龙台镇敬老院(拟建),安岳县龙台镇,,30\n"
+            "通贤镇敬老院,安岳县通贤镇,正常运营,40\n"
+            "周礼镇敬老院,安岳县周礼镇,注销,20\n"
+            "永清镇敬老院,安岳县永清镇,看情况,10\n"
+            "合计,,,250\n")
+    s = read_sheet(text.encode(), filename="状态.csv")
+    assert s.roles["status"] == "运营状态"
+    assert s.status["operating_status"].tolist() == [
+        "under_construction", "closed", "under_construction", "operating", "closed", "operating"]
+    assert s.status["status_reason_en"].tolist() == [
+        '"运营状态" says 在建', '"运营状态" says 停业整顿', "the name says (拟建)", "", '"运营状态" says 注销', ""]
+    assert s.summary()["status"] == {"operating": 2, "under_construction": 2, "closed": 2}
+    assert s.problems[["row", "column"]].values.tolist() == [[7, "运营状态"]]
+    # No row lost: the 合计 row is a total row with its own reason.
+    assert s.rejected[["row", "reason_en"]].values.tolist() == [[8, "a total/subtotal row, not a facility"]]
