@@ -85,6 +85,9 @@ _FUZZY: tuple[tuple[str, str], ...] = (
 )
 _FUZZY_MAX_LEN = 12
 
+#: The column naming each row's worksheet when a workbook holds several facility tables.
+SHEET_COLUMN = "sheet"
+
 #: Roles whose cells are numbers, parsed once by the loader into :attr:`Sheet.numbers`.
 NUMERIC_ROLES: tuple[str, ...] = ("lng", "lat", "beds", "nursing_beds")
 
@@ -156,6 +159,13 @@ class Sheet:
         Each kept row's :data:`STATUS_COLUMN` (one of :data:`STATUS_VALUES`) with ``status_reason_zh``
         and ``status_reason_en`` (what said so: the status column or the name; "" for operating rows
         nothing speaks against), aligned with ``frame``.
+    sheets : list of dict
+        Each worksheet read (``name``, ``header_row``, ``rows_read``, ``kept``, ``blank``,
+        ``rejected``). When several are read, ``frame`` starts with a :data:`SHEET_COLUMN` column
+        naming each row's worksheet, and a later worksheet's rows are numbered on after the earlier
+        ones' last row (row numbers stay unique; problems name the worksheet and its own row).
+    skipped_sheets : list of dict
+        Worksheets holding no facility table: ``name``, ``reason_zh``, ``reason_en``.
     """
 
     frame: pd.DataFrame
@@ -171,6 +181,8 @@ class Sheet:
     blank_rows: list[int] = field(default_factory=list)
     numbers: pd.DataFrame = field(default_factory=pd.DataFrame)
     status: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sheets: list[dict[str, Any]] = field(default_factory=list)
+    skipped_sheets: list[dict[str, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """Row accounting and what was recognised.
@@ -180,7 +192,8 @@ class Sheet:
         dict
             ``rows_read``, ``kept``, ``blank``, ``rejected`` (``rows_read == kept + blank + rejected``),
             ``problems`` (count), ``header_row``, ``encoding``, ``sheet_name``, ``filename``, ``roles``,
-            ``status`` (kept rows per :data:`STATUS_VALUES`: only ``operating`` ones exist today).
+            ``status`` (kept rows per :data:`STATUS_VALUES`: only ``operating`` ones exist today),
+            ``sheets`` (each worksheet read, with its rows), ``skipped_sheets`` (name and reason).
         """
         return {
             "rows_read": self.rows_read,
@@ -195,7 +208,19 @@ class Sheet:
             "roles": dict(self.roles),
             "status": {v: int((self.status[STATUS_COLUMN] == v).sum()) if len(self.status) else 0
                        for v in STATUS_VALUES},
+            "sheets": [dict(s) for s in self.sheets],
+            "skipped_sheets": [dict(s) for s in self.skipped_sheets],
         }
+
+    def describe_sheets(self) -> tuple[str, str]:
+        """Which worksheets were read (with their rows) and which were skipped and why, (zh, en)."""
+        zh = "、".join(f"“{s['name']}” {s['rows_read']} 行" for s in self.sheets if s["name"] not in (None, "None"))
+        en = ", ".join(f"\"{s['name']}\" {s['rows_read']} rows" for s in self.sheets
+                       if s["name"] not in (None, "None"))
+        if self.skipped_sheets:
+            zh += ";跳过 " + "、".join(f"“{s['name']}”({s['reason_zh']})" for s in self.skipped_sheets)
+            en += "; skipped " + ", ".join(f"\"{s['name']}\" ({s['reason_en']})" for s in self.skipped_sheets)
+        return zh, en
 
     def column(self, role: str) -> pd.Series | None:
         """The ``frame`` column holding ``role``, or None when the sheet has none."""
@@ -261,37 +286,108 @@ def read_sheet(
                 f"未知的列角色:{'、'.join(unknown)};可用:{'、'.join(ROLES)}",
                 f"unknown column role(s): {', '.join(unknown)}; known roles: {', '.join(ROLES)}",
             )
-    kind = _detect_kind(data, filename)
-    notes: list[tuple[int, int, str, str]] = []  # (row, col index, zh, en), col index 0-based
-    encoding: str | None = None
-    sheet_name: str | None = None
-    if kind == "text":
-        text, encoding = _decode(data, filename)
-        grids = {None: (_split_text(text), [])}
-    elif kind == "xlsx":
-        grids = _read_xlsx(data, filename)
-    else:
-        grids = _read_xls(data, filename)
+    grids, encoding = _grids(data, filename)
 
-    best = None
+    read: list[Sheet] = []
+    skipped: list[dict[str, str]] = []
+    best = None  # (score, name, header_idx, grid, notes): the error to raise when no sheet holds a table
     for name, (grid, cell_notes) in grids.items():
-        if not grid:
+        if not any(any(row) for row in grid):
+            skipped.append(_skip(name, "空工作表", "the worksheet is empty"))
             continue
         header_idx, score = _find_header(grid, columns)
-        if best is None or score > best[2]:
-            best = (name, header_idx, score, grid, cell_notes)
+        if best is None or score > best[0]:
+            best = (score, name, header_idx, grid, cell_notes)
+        if score <= 0:
+            skipped.append(_skip(name, "没有可识别的表头", "no recognisable header row"))
+            continue
+        try:
+            read.append(_build(grid, header_idx, columns, cell_notes, filename, encoding, name))
+        except TowncoverError as exc:
+            if len(grids) == 1:
+                raise
+            skipped.append(_skip(name, "表头中没有“名称”或“地址”列", "no name or address column in the header"))
+            del exc
     if best is None:
         raise TowncoverError(
             f"文件 {filename} 是空的,没有任何数据", f"file {filename} is empty: it holds no data",
         )
-    sheet_name, header_idx, score, grid, notes = best
-    if score <= 0:
-        raise TowncoverError(
-            f"文件 {filename} 中找不到表头:前 {HEADER_SCAN_ROWS} 行里没有“机构名称”“地址”等可识别的列名",
-            f"no header row found in {filename}: none of the first {HEADER_SCAN_ROWS} rows has "
-            "recognisable column names such as 机构名称 (name) or 地址 (address)",
-        )
-    return _build(grid, header_idx, columns, notes, filename, encoding, sheet_name)
+    if not read:
+        score, name, header_idx, grid, notes = best
+        if score <= 0:
+            raise TowncoverError(
+                f"文件 {filename} 中找不到表头:前 {HEADER_SCAN_ROWS} 行里没有“机构名称”“地址”等可识别的列名",
+                f"no header row found in {filename}: none of the first {HEADER_SCAN_ROWS} rows has "
+                "recognisable column names such as 机构名称 (name) or 地址 (address)",
+            )
+        return _build(grid, header_idx, columns, notes, filename, encoding, name)
+    sheet = read[0] if len(read) == 1 else _stack(read)
+    sheet.sheets = [_sheet_rows(part) for part in read] if len(read) > 1 else [_sheet_rows(sheet)]
+    sheet.skipped_sheets = skipped
+    return sheet
+
+
+def _skip(name: str | None, zh: str, en: str) -> dict[str, str]:
+    return {"name": str(name), "reason_zh": zh, "reason_en": en}
+
+
+def _sheet_rows(sheet: Sheet) -> dict[str, Any]:
+    s = sheet.summary()
+    return {"name": sheet.sheet_name, "header_row": sheet.header_row,
+            **{k: s[k] for k in ("rows_read", "kept", "blank", "rejected")}}
+
+
+def _stack(parts: list[Sheet]) -> Sheet:
+    """Several worksheets' tables as one sheet: a ``sheet`` column says which worksheet each row is from.
+
+    Rows keep unique numbers: a later worksheet's rows are numbered on after the earlier ones
+    (offset by their last row), and every problem names its worksheet and its row there.
+    """
+    first = parts[0]
+    roles = dict(first.roles)
+    frames, rejected, problems, numbers, status, kept_rows, blank_rows = [], [], [], [], [], [], []
+    offset = 0
+    for part in parts:
+        rename = {}
+        for role, col in part.roles.items():
+            if role in roles and roles[role] != col:
+                rename[col] = roles[role]
+            roles.setdefault(role, col)
+        name = str(part.sheet_name)
+        frame = part.frame.rename(columns=rename)
+        frame.insert(0, SHEET_COLUMN, name)
+        frames.append(frame)
+        rej = part.rejected.rename(columns=rename)
+        rej.insert(0, SHEET_COLUMN, name)
+        rej["row"] = rej["row"] + offset
+        rejected.append(rej)
+        prob = part.problems.copy()
+        prob["row"] = prob["row"] + offset
+        prob["column"] = prob["column"].replace(rename)
+        prob["message_zh"] = f"工作表“{name}”" + prob["message_zh"]
+        prob["message_en"] = f'worksheet "{name}", ' + prob["message_en"]
+        problems.append(prob)
+        numbers.append(part.numbers)
+        status.append(part.status)
+        kept_rows += [r + offset for r in part.source_rows]
+        blank_rows += [r + offset for r in part.blank_rows]
+        offset += part.header_row + part.rows_read
+
+    def stacked(items: list[pd.DataFrame]) -> pd.DataFrame:
+        out = pd.concat(items, ignore_index=True)
+        return out.astype(object).where(out.notna(), "").astype("str") if len(out.columns) else out
+
+    frame = stacked(frames)
+    numeric = pd.concat(numbers, ignore_index=True).astype("float64")
+    return Sheet(
+        frame=frame, roles={r: roles[r] for r in ROLES if r in roles}, source_rows=kept_rows,
+        header_row=first.header_row, encoding=first.encoding,
+        problems=pd.concat(problems, ignore_index=True).astype({"row": "int64"}),
+        rejected=stacked(rejected).astype({"row": "int64"}), filename=first.filename,
+        sheet_name="、".join(str(p.sheet_name) for p in parts), rows_read=sum(p.rows_read for p in parts),
+        blank_rows=blank_rows, numbers=numeric.reindex(columns=[r for r in NUMERIC_ROLES if r in roles]),
+        status=stacked(status),
+    )
 
 
 def read_table(source: str | Path | bytes | IO[bytes], *, filename: str | None = None) -> pd.DataFrame:
@@ -319,7 +415,7 @@ def read_table(source: str | Path | bytes | IO[bytes], *, filename: str | None =
         Empty, oversized, corrupt or unknown files; no header row.
     """
     data, filename = _read_bytes(source, filename)
-    for grid, _notes in _grids(data, filename).values():
+    for grid, _notes in _grids(data, filename)[0].values():
         header_idx = next((i for i, row in enumerate(grid[:HEADER_SCAN_ROWS]) if sum(1 for c in row if c) >= 2), None)
         if header_idx is None:
             continue
@@ -335,13 +431,14 @@ def read_table(source: str | Path | bytes | IO[bytes], *, filename: str | None =
                          "two or more column names)")
 
 
-def _grids(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
-    """Each worksheet (one for a text file) as a grid of text cells and its formula notes."""
+def _grids(data: bytes, filename: str) -> tuple[dict[str | None, tuple[list[list[str]], list]], str | None]:
+    """Each worksheet (one for a text file) as a grid of text cells and its formula notes
+    ((row, 0-based column, zh, en)), and the text encoding (None for Excel)."""
     kind = _detect_kind(data, filename)
     if kind == "text":
-        text, _encoding = _decode(data, filename)
-        return {None: (_split_text(text), [])}
-    return _read_xlsx(data, filename) if kind == "xlsx" else _read_xls(data, filename)
+        text, encoding = _decode(data, filename)
+        return {None: (_split_text(text), [])}, encoding
+    return (_read_xlsx(data, filename) if kind == "xlsx" else _read_xls(data, filename)), None
 
 
 def numeric_column(sheet: Sheet, role: str) -> pd.Series:
@@ -1186,16 +1283,21 @@ def _build(
         usable |= nonempty[roles[r]].to_numpy()
     if "lng" in roles and "lat" in roles:
         usable |= (nonempty[roles["lng"]] & nonempty[roles["lat"]]).to_numpy()
-    first_key = frame[roles.get("name", roles.get("address"))]
-    other_key = frame[roles["address"]] if "address" in roles and "name" in roles else pd.Series("", index=frame.index)
-    # A total row names itself in the first key and has nothing in the other one: only rows with an
-    # empty other key are tested, each distinct text once.
-    is_sum = np.array(other_key.eq("").to_numpy(), dtype=bool)
+    # A total row (合计, 小计 …) says so in one of its cells (the name, or 序号 beside an empty name)
+    # and has no name or address other than that word. Each distinct text is tested once.
+    def says_total(values: pd.Series) -> np.ndarray:
+        return _by_value(values, lambda v: v.str.replace(r"\s+", "", regex=True).str.match(
+            _SUM_ROW.pattern, case=False)).astype(bool)
+
+    keys = [frame[roles[r]] for r in ("name", "address") if r in roles]
+    is_sum = np.ones(len(frame), dtype=bool)
+    for key in keys:
+        is_sum &= key.eq("").to_numpy(dtype=bool) | says_total(key)
     if is_sum.any():
-        is_sum[is_sum] = _by_value(
-            first_key[is_sum],
-            lambda v: v.str.replace(r"\s+", "", regex=True).str.match(_SUM_ROW.pattern, case=False),
-        )
+        said = np.zeros(len(frame), dtype=bool)
+        for col in frame.columns[: max(3, len(keys))] if len(frame.columns) else []:
+            said[is_sum] |= says_total(frame[col][is_sum])
+        is_sum &= said
     header_norm = [normalise_header(h) for h in names]
     repeats = np.zeros(len(frame), bool)
     if len(frame):

@@ -488,3 +488,51 @@ def test_facility_status_from_the_status_column_and_the_name():
     assert s.problems[["row", "column"]].values.tolist() == [[7, "运营状态"]]
     # No row lost: the 合计 row is a total row with its own reason.
     assert s.rejected[["row", "reason_en"]].values.tolist() == [[8, "a total/subtotal row, not a facility"]]
+
+
+def _workbook(sheets: dict[str, list[list]]) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_every_worksheet_holding_a_facility_table_is_read():
+    # Issue 14.4: a workbook with 公办 (5 rows) and 民办 (6 rows) reported 读取 5 行.
+    public = [["机构名称", "地址", "床位数"]] + [[f"公办{i}敬老院", "安岳县石羊镇", 10] for i in range(5)]
+    private = [["安岳县民办养老机构"], ["单位名称", "详细地址", "床位数"]] + [
+        [f"民办{i}养老院", "安岳县岳阳镇", "x" if i == 2 else 20] for i in range(6)]
+    notes = [["填表说明"], ["本表由各乡镇填报"]]
+    counts = [["乡镇", "数量"], ["石羊镇", 3]]
+    s = read_sheet(_workbook({"公办": public, "民办": private, "说明": notes, "统计": counts}), filename="两表.xlsx")
+    assert s.rows_read == 11 and len(s.frame) == 11
+    assert s.frame["sheet"].tolist() == ["公办"] * 5 + ["民办"] * 6
+    assert s.frame["机构名称"].tolist()[5:7] == ["民办0养老院", "民办1养老院"]  # 单位名称 read as the name
+    assert s.frame["地址"].tolist()[-1] == "安岳县岳阳镇"
+    assert s.source_rows == [2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14]  # unique: 民办 numbered on after 公办's row 6
+    assert [(x["name"], x["rows_read"], x["header_row"]) for x in s.sheets] == [("公办", 5, 1), ("民办", 6, 2)]
+    assert s.skipped_sheets == [
+        {"name": "说明", "reason_zh": "没有可识别的表头", "reason_en": "no recognisable header row"},
+        {"name": "统计", "reason_zh": "表头中没有“名称”或“地址”列", "reason_en": "no name or address column in the header"},
+    ]
+    assert s.problems[["row", "message_en"]].values.tolist() == [
+        [11, 'worksheet "民办", row 5: "床位数" is not a number']]
+    assert s.numbers["beds"].fillna(-1).tolist() == [10.0] * 5 + [20.0, 20.0, -1, 20.0, 20.0, 20.0]
+    assert s.describe_sheets() == (
+        "“公办” 5 行、“民办” 6 行;跳过 “说明”(没有可识别的表头)、“统计”(表头中没有“名称”或“地址”列)",
+        '"公办" 5 rows, "民办" 6 rows; skipped "说明" (no recognisable header row), '
+        '"统计" (no name or address column in the header)')
+
+
+def test_a_total_row_written_in_the_serial_number_column_is_a_total_row():
+    # Issue 14.10: a 合计 row (合计 under 序号, the name empty, the beds summed) was called 无效行.
+    text = "序号,机构名称,地址,床位数\n1,石羊镇敬老院,安岳县石羊镇,50\n2,岳阳镇敬老院,安岳县岳阳镇,30\n合计,,,80\n小计：,,,80\n"
+    s = read_sheet(text.encode(), filename="合计.csv")
+    assert s.rejected[["row", "reason_en"]].values.tolist() == [
+        [4, "a total/subtotal row, not a facility"], [5, "a total/subtotal row, not a facility"]]
+    assert s.source_rows == [2, 3]
