@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from geo.archive import check_members, iter_member, open_zip
+from geo.geocoder import OUTPUT_COLUMNS
 from towncover import settings
 from towncover.errors import TowncoverError
 
@@ -105,6 +106,10 @@ _STATUS_WORDS: tuple[tuple[str, str], ...] = (
 #: The same words in brackets in a facility's name: 区域养老服务中心（在建）.
 _NAME_STATUS = re.compile(r"[(\[【]\s*(在建|拟建|筹建|待建|规划|建设中|未建成|停业|停业整顿|关闭|已关闭|撤销|已撤销|注销|"
                           r"暂停|暂停营业|停办|歇业)\s*[)\]】]")
+
+#: Columns the tool adds to every row downstream; a user's column of the same name is renamed "…(原表)".
+_TOOL_COLUMNS = frozenset((*OUTPUT_COLUMNS, SHEET_COLUMN, "category", "category_label", STATUS_COLUMN,
+                           "status_reason_zh", "status_reason_en"))
 
 HEADER_SCAN_ROWS = 20
 CHINA_LNG = (73.0, 136.0)
@@ -636,6 +641,16 @@ def _decode(data: bytes, filename: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     if b"\x00" in data[:4096]:
+        # UTF-16 without a byte-order mark: the ASCII characters' zero bytes all on one side.
+        zeros = {i % 2 for i, b in enumerate(data[:4096]) if b == 0}
+        for enc, side in (("utf-16-le", 1), ("utf-16-be", 0)):
+            if zeros == {side} and len(data) % 2 == 0:
+                try:
+                    text = data.decode(enc)
+                except UnicodeDecodeError:
+                    continue
+                if "\x00" not in text:
+                    return text, enc
         raise _not_table(filename, "含有二进制内容", "it holds binary content")
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -667,6 +682,8 @@ def _split_text(text: str) -> list[list[str]]:
         score = nonzero.count(common) * (1 + np.log1p(common))
         if score > best_score:
             best, best_score = delim, score
+    # A cell may be as long as the file (csv's default limit of 131,072 characters refused the whole file).
+    csv.field_size_limit(max(csv.field_size_limit(), settings.MAX_UPLOAD_MB * 2**20))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=best)
     try:
         if any(ch in text for ch in _ZERO_WIDTH_CHARS):
@@ -1085,6 +1102,8 @@ def _column_names(header: list[str], width: int) -> list[str]:
     for i in range(width):
         h = header[i] if i < len(header) else ""
         h = re.sub(r"\s*\n\s*", "", h).strip() or f"列{_col_letter(i)}"
+        if h in _TOOL_COLUMNS:  # the user's own "row" or "match_status" is kept, under another name
+            h = f"{h}(原表)"
         if h in seen:
             seen[h] += 1
             h = f"{h}_{seen[h]}"

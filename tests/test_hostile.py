@@ -600,3 +600,21 @@ def test_a_csv_named_xlsx_is_one_line_for_every_table_reader():
     with pytest.raises(TowncoverError) as err:
         read_table("乡镇代码,人口\n512021110,30000\n".encode(), filename="人口表.xlsx")
     assert "not an Excel file" in err.value.message_en
+
+
+def test_truncated_shapefile_says_which_features_lost_their_shape(tmp_path):
+    # Issue 19.11: a truncated .shp lost 29 of 46 polygons without a note.
+    frame = gpd.GeoDataFrame({"code": [CODES[i % 4] for i in range(46)]},
+                             geometry=[_box(i % 4).buffer(-0.001 * (i // 4 + 1) / 20, quad_segs=40) for i in range(46)],
+                             crs=4326)
+    frame.to_file(tmp_path / "towns.shp")
+    shp = tmp_path / "towns.shp"
+    data = shp.read_bytes()
+    shp.write_bytes(data[: int(len(data) * 0.4)])
+    out = load_boundaries(shp)
+    assert len(out) == 46
+    lost = int(out.geometry.isna().sum() + out.geometry.is_empty.sum())
+    assert lost > 0
+    notes = [n for n in out.attrs["notes"] if "have no shape" in n]
+    assert len(notes) == 1 and notes[0].startswith(f"{lost} 个要素没有形状")
+    assert "may be truncated" in notes[0]

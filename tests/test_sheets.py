@@ -10,6 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from facilities.sheets import (
@@ -388,7 +389,7 @@ def _numbers_by_definition(text: pd.Series) -> np.ndarray:
     from facilities.sheets import _DMS, _UNIT
 
     s = text.astype("str").str.normalize("NFKC").str.strip()
-    s = s.str.replace(r"^(?:东经|北纬)\s*", "", regex=True)
+    s = s.str.replace(r"^(?:东经|北纬|[ENen](?=\s*\d))\s*", "", regex=True)  # 东经104.5, E104.5
     plain = s.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
     plain = plain.str.replace(_UNIT.pattern, "", regex=True)
     values = np.array(pd.to_numeric(plain.where(plain.ne(""), None), errors="coerce")
@@ -413,6 +414,7 @@ _NUMBERS = st.lists(st.one_of(
 ), max_size=30)
 
 
+@hypothesis_settings(deadline=None)
 @given(_NUMBERS)
 def test_numbers_parse_as_the_definition(values):
     text = pd.Series(values, dtype="str")
@@ -536,3 +538,28 @@ def test_a_total_row_written_in_the_serial_number_column_is_a_total_row():
     assert s.rejected[["row", "reason_en"]].values.tolist() == [
         [4, "a total/subtotal row, not a facility"], [5, "a total/subtotal row, not a facility"]]
     assert s.source_rows == [2, 3]
+
+
+def test_utf16_without_a_byte_order_mark_is_read():
+    # Issue 19.11: UTF-16LE without a BOM was refused as "binary" though UTF-16 is accepted.
+    for enc in ("utf-16-le", "utf-16-be"):
+        s = read_sheet(CSV.encode(enc), filename="a.csv")
+        assert s.encoding == enc
+        assert s.frame["机构名称"].tolist() == ["石羊敬老院", "岳阳敬老院"]
+
+
+def test_a_cell_over_131072_characters_does_not_reject_the_file():
+    long = "长" * 140_000
+    s = read_sheet(f"机构名称,地址,备注\n石羊敬老院,石羊镇,{long}\n".encode(), filename="long.csv")
+    assert s.frame["备注"].str.len().tolist() == [140_000]
+
+
+def test_user_columns_named_like_the_tools_are_kept_under_another_name():
+    # Issue 19.11: user columns named row or match_status were overwritten by the tool's.
+    from geo.geocoder import geocode
+
+    s = read_sheet("row,机构名称,地址,match_status\nA-7,石羊镇敬老院,安岳县石羊镇,已核\n".encode(), filename="r.csv")
+    assert list(s.frame.columns) == ["row(原表)", "机构名称", "地址", "match_status(原表)"]
+    out = geocode(s, "512021")
+    assert out[["row", "row(原表)", "match_status", "match_status(原表)"]].values.tolist() == [
+        [2, "A-7", "matched", "已核"]]
