@@ -123,7 +123,7 @@ def analyse(
         notes.extend(real.attrs.get("notes", []))
     geocoded = _geocoder.geocode(sheet, region, crs=crs, boundaries=real)
     geocoded = _add_numbers(_add_categories(geocoded, sheet), sheet)
-    placed = apply_corrections(geocoded, corrections, gaz)
+    placed = apply_corrections(geocoded, corrections, gaz, region.code)
     if real is not None:
         units, schematic = real, False
     elif _boundaries.has_map(region.code):
@@ -140,7 +140,7 @@ def analyse(
 
 def reapply(analysis: Analysis, corrections: pd.DataFrame | None) -> Analysis:
     """The same analysis with a new set of corrections (no re-reading, no re-geocoding of the sheet)."""
-    placed = apply_corrections(analysis.geocoded, corrections, load_gazetteer())
+    placed = apply_corrections(analysis.geocoded, corrections, load_gazetteer(), analysis.region.code)
     new = Analysis(**{**analysis.__dict__, "placed": placed})
     new.check_accounting()
     return new

@@ -966,10 +966,11 @@ def _read_xls_sheets(data: bytes, filename: str) -> dict[str | None, tuple[list[
     import xlrd
 
     try:
-        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
+        # xlrd writes its warnings about damaged records to a log (stdout by default): kept quiet.
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True, logfile=io.StringIO())
     except Exception:
         try:
-            book = xlrd.open_workbook(file_contents=data, on_demand=True)
+            book = xlrd.open_workbook(file_contents=data, on_demand=True, logfile=io.StringIO())
         except Exception as exc:
             raise TowncoverError(
                 f"Excel 文件 {filename} 已损坏或已加密,无法打开({type(exc).__name__})",
