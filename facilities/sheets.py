@@ -721,10 +721,6 @@ def _clean(value: Any) -> str:
 
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 _CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</(?:\w+:)?c>)', re.DOTALL)
-_VALUED_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]{1,3})(\d+)"[^>]*(?<!/)>')
-_ANY_CELL = re.compile(rb"<(?:\w+:)?c[\s>/]")
-_ROW_END = re.compile(rb"</(?:\w+:)?row>")
-_ROW_NUMBER = re.compile(rb'<(?:\w+:)?row\s[^>]*?\br="(\d+)"')
 _FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 #: What an .xlsx may unpack to (all members), and any member that is not a worksheet.
@@ -740,18 +736,14 @@ _XLSX_MAX_RUN = 16 * 2**20
 
 @dataclass
 class _SheetSurvey:
-    """What a worksheet's XML holds, found in one streaming pass before it is read.
+    """What a worksheet's XML holds beside its values, found in the streaming pass that checks it.
 
-    ``rows`` and ``cols`` bound the used range (1-based last row and column holding a value),
     ``merges`` are (top, left, bottom, right), 0-based inclusive; ``formulas`` are formula cells
     without a saved result: (1-based row, 0-based column, formula text).
     """
 
-    rows: int = 0
-    cols: int = 0
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
     formulas: list[tuple[int, int, str]] = field(default_factory=list)
-    row_tags: int = 0
 
 
 def _col_index(letters: str) -> int:
@@ -809,11 +801,7 @@ def _read_xlsx(data: bytes, filename: str) -> dict[str | None, tuple[list[list[s
             if getattr(ws, "sheet_state", "visible") != "visible" and len(wb.worksheets) > 1:
                 continue
             survey = surveys.get(parts.get(ws.title, ""), _SheetSurvey())
-            ws.reset_dimensions()
-            grid: list[list[str]] = []
-            if survey.rows and survey.cols:
-                grid = [[_clean(v) for v in row] for row in ws.iter_rows(
-                    min_row=1, min_col=1, max_row=survey.rows, max_col=survey.cols, values_only=True)]
+            grid = _worksheet_grid(ws, zh, en)
             _fill_merged(grid, survey.merges)
             out[ws.title] = (grid, _formula_notes(grid, survey.formulas))
         return out
@@ -828,8 +816,47 @@ def _read_xlsx(data: bytes, filename: str) -> dict[str | None, tuple[list[list[s
         wb.close()
 
 
+def _worksheet_grid(ws: Any, zh: str, en: str) -> list[list[str]]:
+    """A read-only worksheet's cells as text rows, each as long as its last cell holding a value.
+
+    openpyxl's ``iter_rows`` pads every row to the widest one, so a styled empty cell at column
+    XFD makes each row 16,384 cells; its parser is read here directly, empty cells skipped, and
+    the table (rows × widest row) is kept within :data:`XLSX_MAX_CELLS` as it grows.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    grid: list[list[str]] = []
+    width = 0
+    book = ws.parent
+    with ws._get_source() as src:
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for idx, cells in parser.parse():
+            values = [(c["column"], c["value"]) for c in cells if c["value"] is not None]
+            if not values or idx <= len(grid):  # empty, or a row number seen already (as openpyxl skips it)
+                continue
+            row_width = max(col for col, _ in values)
+            width = max(width, row_width)
+            if idx * width > XLSX_MAX_CELLS:
+                raise TowncoverError(
+                    f"{zh}的工作表数据区过大(至少 {idx} 行 × {width} 列,上限 {XLSX_MAX_CELLS:,} 个单元格)",
+                    f"{en} has too large a worksheet (at least {idx} rows × {width} columns; "
+                    f"the limit is {XLSX_MAX_CELLS:,} cells)",
+                )
+            grid.extend([] for _ in range(idx - 1 - len(grid)))
+            row = [""] * row_width
+            for col, value in values:
+                row[col - 1] = _clean(value)
+            grid.append(row)
+    return grid
+
+
 def _survey(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, zh: str, en: str) -> _SheetSurvey:
-    """Stream one worksheet's XML once: its used range, merged ranges and unsaved formulas."""
+    """Stream one worksheet's XML once (sizes and CRC checked): its merged ranges and unsaved formulas.
+
+    Only runs of the XML holding a formula or a merged range are searched with regular expressions;
+    the rest is only checked for a complete cell every 16 MB.
+    """
     survey = _SheetSurvey()
     carry = b""
     for chunk in itertools.chain(iter_member(zf, entry, XLSX_MAX_UNPACKED_MB * 2**20, zh, en), [None]):
@@ -845,41 +872,20 @@ def _survey(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, zh: str, en: str) -> _S
                 )
             buf, carry = buf[:cut], buf[cut:]
         _survey_part(buf, survey, zh, en)
-    cells = survey.rows * survey.cols
-    if cells > XLSX_MAX_CELLS:
-        raise TowncoverError(
-            f"{zh}的工作表数据区过大({survey.rows} 行 × {survey.cols} 列,上限 {XLSX_MAX_CELLS:,} 个单元格)",
-            f"{en} has too large a worksheet ({survey.rows} rows × {survey.cols} columns; "
-            f"the limit is {XLSX_MAX_CELLS:,} cells)",
-        )
     return survey
 
 
 def _survey_part(part: bytes, survey: _SheetSurvey, zh: str, en: str) -> None:
-    """Add one run of complete rows (or the tail of the XML) to ``survey``."""
-    if not part:
-        return
-    valued = _VALUED_CELL.findall(part)
-    if valued:
-        survey.rows = max(survey.rows, max(int(r) for r in {r for _, r in valued}))
-        survey.cols = max(survey.cols, max(_col_index(c.decode()) for c in {c for c, _ in valued}) + 1)
-    rows = _ROW_END.split(part)
-    survey.row_tags += len(rows) - 1
-    if len(_ANY_CELL.findall(part)) != len(_CELL.findall(part)):
-        # Cells without an r="A1" reference sit one after another (and rows, without r="12", too):
-        # a row is as wide as its cells, the sheet as long as its numbered or counted rows.
-        survey.cols = max(survey.cols, *(len(_ANY_CELL.findall(row)) for row in rows))
-        numbered = [int(n) for n in _ROW_NUMBER.findall(part)]
-        survey.rows = max(survey.rows, survey.row_tags, *numbered)
-    if _FORMULA.search(part):
+    """Add the formulas and merged ranges of one run of complete rows (or the XML's tail) to ``survey``."""
+    if b"<f" in part or b":f>" in part or b":f " in part:
         for col, row, inner in _CELL.findall(part):
             if not inner or not _FORMULA.search(inner) or re.search(rb"<(?:\w+:)?v>[^<]", inner):
                 continue
             f = re.search(rb"<(?:\w+:)?f[^>]*>(.*?)</(?:\w+:)?f>", inner, re.DOTALL)
             formula = "=" + _xml_unescape(f.group(1).decode("utf-8", "replace")) if f else "(共享公式)"
             survey.formulas.append((int(row), _col_index(col.decode()), formula))
-            survey.rows = max(survey.rows, int(row))
-            survey.cols = max(survey.cols, _col_index(col.decode()) + 1)
+    if b"mergeCell" not in part:
+        return
     for c1, r1, c2, r2 in _MERGE.findall(part):
         survey.merges.append((int(r1) - 1, _col_index(c1.decode()), int(r2) - 1, _col_index(c2.decode())))
         if len(survey.merges) > XLSX_MAX_MERGES:
@@ -940,9 +946,19 @@ def _fill_merged(grid: list[list[str]], merges: list[tuple[int, int, int, int]])
 def _formula_notes(grid: list[list[str]], formulas: list[tuple[int, int, str]]) -> list[tuple[int, int, str, str]]:
     """Formula cells without a saved result (the file was written by a program, never opened in Excel)."""
     notes = []
+    width = max((len(r) for r in grid), default=0)
     for row, c, formula in formulas:
         r = row - 1
-        if r < len(grid) and (c >= len(grid[r]) or not grid[r][c]):
+        width = max(width, c + 1)
+        if max(row, len(grid)) * width > XLSX_MAX_CELLS:
+            raise TowncoverError(f"工作表数据区过大(公式在第 {row} 行,上限 {XLSX_MAX_CELLS:,} 个单元格)",
+                                 f"the worksheet is too large (a formula in row {row}; "
+                                 f"the limit is {XLSX_MAX_CELLS:,} cells)", row=row)
+        # The cell reads as empty: its row is made to reach it (the grid stops at the last value).
+        grid.extend([] for _ in range(row - len(grid)))
+        if c >= len(grid[r]):
+            grid[r].extend([""] * (c + 1 - len(grid[r])))
+        if not grid[r][c]:
             notes.append((row, c, f"是公式 {formula},文件中没有保存计算结果(请用 Excel 打开并保存后再上传)",
                           f"is a formula {formula} with no saved result (open and save the file in Excel, "
                           "then upload it again)"))
