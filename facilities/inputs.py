@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facilities.sheets import normalise_header
+from facilities.sheets import normalise_header, read_table
 from geo.gazetteer import load_gazetteer
 from towncover.errors import TowncoverError
 from towncover.vocabulary import natural_code
@@ -49,8 +49,8 @@ def _read_table(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise TowncoverError(f"找不到文件 {path}", f"file not found: {path}")
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        return pd.read_excel(path, dtype=str)
+    if suffix in (".xlsx", ".xlsm", ".xls"):  # the facility sheet's bounded readers: damage is one line
+        return read_table(path)
     if suffix == ".csv":
         for encoding in ("utf-8-sig", "gb18030"):
             try:

@@ -97,6 +97,7 @@ NUMERIC_ROLES: tuple[str, ...] = ("lng", "lat", "beds", "nursing_beds")
 #: scenario like planned projects; ``closed`` ones (停业, 撤销, 注销 …) count nowhere.
 STATUS_COLUMN = "operating_status"
 STATUS_VALUES: tuple[str, ...] = ("operating", "under_construction", "closed")
+STATUS_NOTE_COLUMN = "status_note"
 #: Words of a status cell, tried in this order (停止运营 is closed, 未运营 not yet open); first match wins.
 _STATUS_WORDS: tuple[tuple[str, str], ...] = (
     ("closed", r"停业|停止|关闭|关停|撤销|撤并|注销|暂停|停办|歇业|取缔|废止|终止|已撤|闲置|停用"),
@@ -109,7 +110,7 @@ _NAME_STATUS = re.compile(r"[(\[【]\s*(在建|拟建|筹建|待建|规划|建�
 
 #: Columns the tool adds to every row downstream; a user's column of the same name is renamed "…(原表)".
 _TOOL_COLUMNS = frozenset((*OUTPUT_COLUMNS, SHEET_COLUMN, "category", "category_label", STATUS_COLUMN,
-                           "status_reason_zh", "status_reason_en"))
+                           STATUS_NOTE_COLUMN))
 
 HEADER_SCAN_ROWS = 20
 CHINA_LNG = (73.0, 136.0)
@@ -161,9 +162,9 @@ class Sheet:
         or not a number; aligned with ``frame``. Later stages (the geocoder, coverage) read these,
         never the text.
     status : pandas.DataFrame
-        Each kept row's :data:`STATUS_COLUMN` (one of :data:`STATUS_VALUES`) with ``status_reason_zh``
-        and ``status_reason_en`` (what said so: the status column or the name; "" for operating rows
-        nothing speaks against), aligned with ``frame``.
+        Each kept row's :data:`STATUS_COLUMN` (one of :data:`STATUS_VALUES`) and :data:`STATUS_NOTE_COLUMN`
+        (what said so, the status column or the name, "中文 / English"; "" for operating rows nothing
+        speaks against), aligned with ``frame``.
     sheets : list of dict
         Each worksheet read (``name``, ``header_row``, ``rows_read``, ``kept``, ``blank``,
         ``rejected``). When several are read, ``frame`` starts with a :data:`SHEET_COLUMN` column
@@ -488,7 +489,8 @@ def facility_status(sheet: Sheet) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        :data:`STATUS_COLUMN`, ``status_reason_zh``, ``status_reason_en``, aligned with ``sheet.frame``.
+        :data:`STATUS_COLUMN` and :data:`STATUS_NOTE_COLUMN` (what said so, "中文 / English" like
+        ``match_note``; "" for operating rows nothing speaks against), aligned with ``sheet.frame``.
     """
     n = len(sheet.frame)
     rank = {v: i for i, v in enumerate(STATUS_VALUES)}  # stricter is higher
@@ -511,8 +513,8 @@ def facility_status(sheet: Sheet) -> pd.DataFrame:
         status[stricter] = from_name[stricter]
         zh[stricter] = [f"名称含“({w})”" for w in words[stricter]]
         en[stricter] = [f"the name says ({w})" for w in words[stricter]]
-    return pd.DataFrame({STATUS_COLUMN: status, "status_reason_zh": zh, "status_reason_en": en},
-                        index=sheet.frame.index).astype("str")
+    note = np.where(zh != "", zh + " / " + en, "")
+    return pd.DataFrame({STATUS_COLUMN: status, STATUS_NOTE_COLUMN: note}, index=sheet.frame.index).astype("str")
 
 
 def _status_of_text(values: pd.Series) -> np.ndarray:

@@ -599,12 +599,19 @@ def test_corrections_csv_with_a_row_of_ten_to_the_22_is_one_line():
     assert "not a row" in err.value.message_en and err.value.row == 2
 
 
-def test_a_csv_named_xlsx_is_one_line_for_every_table_reader():
+def test_a_csv_named_xlsx_is_one_line_for_every_table_reader(tmp_path):
+    from facilities.inputs import read_population
     from facilities.sheets import read_table
 
+    text = "乡镇代码,人口\n512021110,30000\n".encode()
     with pytest.raises(TowncoverError) as err:
-        read_table("乡镇代码,人口\n512021110,30000\n".encode(), filename="人口表.xlsx")
+        read_table(text, filename="人口表.xlsx")
     assert "not an Excel file" in err.value.message_en
+    path = tmp_path / "人口表.xlsx"
+    path.write_bytes(text)
+    with pytest.raises(TowncoverError) as err:
+        read_population(path)
+    assert "not an Excel file" in err.value.message_en and str(tmp_path) not in err.value.message
 
 
 def test_truncated_shapefile_says_which_features_lost_their_shape(tmp_path):

@@ -484,8 +484,9 @@ def test_facility_status_from_the_status_column_and_the_name():
     assert s.roles["status"] == "运营状态"
     assert s.status["operating_status"].tolist() == [
         "under_construction", "closed", "under_construction", "operating", "closed", "operating"]
-    assert s.status["status_reason_en"].tolist() == [
-        '"运营状态" says 在建', '"运营状态" says 停业整顿', "the name says (拟建)", "", '"运营状态" says 注销', ""]
+    assert s.status["status_note"].tolist() == [
+        '“运营状态”为“在建” / "运营状态" says 在建', '“运营状态”为“停业整顿” / "运营状态" says 停业整顿',
+        "名称含“(拟建)” / the name says (拟建)", "", '“运营状态”为“注销” / "运营状态" says 注销', ""]
     assert s.summary()["status"] == {"operating": 2, "under_construction": 2, "closed": 2}
     assert s.problems[["row", "column"]].values.tolist() == [[7, "运营状态"]]
     # No row lost: the 合计 row is a total row with its own reason.
