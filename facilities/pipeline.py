@@ -169,5 +169,6 @@ def _add_numbers(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
     status = getattr(sheet, "status", pd.DataFrame())
     for col in status.columns:
         by_row = pd.Series(status[col].to_numpy(), index=list(sheet.source_rows))
-        placed[col] = placed["row"].map(by_row).fillna("").astype(str).to_numpy()
+        mapped = placed["row"].map(by_row)
+        placed[col] = mapped.astype(object).where(mapped.notna(), "").astype(str).to_numpy()
     return placed
