@@ -14,6 +14,7 @@ from towncover.errors import TowncoverError
 from towncover.vocabulary import CRS_CHOICES
 
 EXPORT_FORMATS = ["geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"]
+REPORT_SUFFIXES = (".xlsx", ".csv", ".json", ".docx", ".pdf")
 
 
 def _columns(pairs: list[str] | None) -> dict[str, str] | None:
@@ -95,9 +96,9 @@ def cmd_geocode(args: argparse.Namespace) -> int:
 def cmd_coverage(args: argparse.Namespace) -> int:
     from facilities import coverage, evaluation, inputs
 
-    if args.output and Path(args.output).suffix.lower() not in (".xlsx", ".csv", ".json"):
-        raise TowncoverError(f"报告只能写成 .xlsx、.csv 或 .json,而不是“{args.output}”",
-                             f"the report is written as .xlsx, .csv or .json, not '{args.output}'")
+    if args.output and Path(args.output).suffix.lower() not in REPORT_SUFFIXES:
+        raise TowncoverError(f"报告只能写成 .xlsx、.csv、.json、.docx 或 .pdf,而不是“{args.output}”",
+                             f"the report is written as .xlsx, .csv, .json, .docx or .pdf, not '{args.output}'")
     if bool(args.category) != bool(args.level) or (args.json and not args.category):
         raise TowncoverError("--category 和 --level 需要同时给出(--json 也需要两者)",
                              "--category and --level go together (and --json needs both)")
@@ -122,12 +123,27 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     judged = evaluation.evaluate(analysis, population=population, planned=planned)
     _tell(analysis)
     print(judged.text())
-    if args.output:
+    if args.output and Path(args.output).suffix.lower() in (".docx", ".pdf"):
+        from facilities.document import write_document
+
+        write_document(judged, analysis, args.output, data_date=_file_date(args.input))
+        print(f"已写出 / written: {args.output}", file=sys.stderr)
+    elif args.output:
         from facilities.report import write_report
 
         write_report(judged, args.output)
         print(f"已写出 / written: {args.output}", file=sys.stderr)
     return 0
+
+
+def _file_date(path: str) -> str | None:
+    """The day a file was last changed (the date a sheet's data stands at), as YYYY-MM-DD."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromtimestamp(Path(path).stat().st_mtime).isoformat()
+    except OSError:
+        return None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -182,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", help="category id, e.g. elderly_regional_centre")
     p.add_argument("--level", help="unit level, e.g. township_and_street")
     p.add_argument("--json", action="store_true", help="print one JSON object for --category/--level")
-    p.add_argument("-o", "--output", help="report .xlsx, .csv or .json")
+    p.add_argument("-o", "--output", help="report: .xlsx, .csv or .json (tables), .docx or .pdf (the evaluation document)")
     p.set_defaults(func=cmd_coverage)
 
     p = sub.add_parser("export", help="export map layers")
