@@ -303,7 +303,8 @@ def apply_planned(geocoded: pd.DataFrame, planned: pd.DataFrame, region_code: st
     Returns
     -------
     pandas.DataFrame
-        ``geocoded`` with a ``source`` column (``sheet``), followed by one row per planned project
+        ``geocoded`` with a ``source`` column (``sheet``; its rows under construction counted as operating),
+        followed by one row per planned project
         with ``match_status="matched"``, ``match_method="planned"``, ``source="planned"`` and
         ``planned_year``.
     """
@@ -317,6 +318,10 @@ def apply_planned(geocoded: pd.DataFrame, planned: pd.DataFrame, region_code: st
     base = geocoded.copy()
     if "source" not in base.columns:
         base["source"] = "sheet"
+    if "operating_status" in base.columns:
+        # Facilities under construction are built by the target year, like planned projects.
+        building = base["operating_status"].astype("string") == "under_construction"
+        base.loc[building.fillna(False).to_numpy(), "operating_status"] = "operating"
     add = pd.DataFrame({
         "row": chosen["row"].to_numpy(),
         "township_code": chosen["township_code"].to_numpy(),

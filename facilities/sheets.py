@@ -32,6 +32,7 @@ from geo.archive import check_members, iter_member, open_zip
 from geo.geocoder import OUTPUT_COLUMNS
 from towncover import settings
 from towncover.errors import TowncoverError
+from towncover.vocabulary import OPERATING_STATUSES
 
 ROLES: tuple[str, ...] = (
     "name", "address", "category", "lng", "lat", "township", "village", "county", "division_code",
@@ -96,7 +97,7 @@ NUMERIC_ROLES: tuple[str, ...] = ("lng", "lat", "beds", "nursing_beds")
 #: facilities exist today; ``under_construction`` ones (在建, 拟建, 筹建 …) count in the target-year
 #: scenario like planned projects; ``closed`` ones (停业, 撤销, 注销 …) count nowhere.
 STATUS_COLUMN = "operating_status"
-STATUS_VALUES: tuple[str, ...] = ("operating", "under_construction", "closed")
+STATUS_VALUES: tuple[str, ...] = tuple(OPERATING_STATUSES)
 STATUS_NOTE_COLUMN = "status_note"
 #: Words of a status cell, tried in this order (停止运营 is closed, 未运营 not yet open); first match wins.
 _STATUS_WORDS: tuple[tuple[str, str], ...] = (
