@@ -157,13 +157,14 @@ def regions_with_maps(all_counties: bool = False) -> pd.DataFrame:
     """
     gaz = load_gazetteer()
     towns = gaz.townships[gaz.townships["kind"] != "special"]["county_code"].value_counts()
-    if all_counties:
+    if all_counties:  # each unit with an outline has a map
         codes = sorted(_outline_codes())
-    else:
-        codes = [c for region in PLAN_REGIONS
-                 for c in [region] + ([u for u in _units(region) if u != region] if len(region) == 4 else [])]
+        return pd.DataFrame({"code": codes, "name": [gaz.name_of(c) for c in codes], "level": "county",
+                             "n_counties": 1, "n_townships": towns.reindex(codes, fill_value=0).to_numpy()}).astype(
+            {"code": "string", "name": "string", "level": "string", "n_counties": "int64", "n_townships": "int64"})
     rows = []
-    for code in codes:
+    for code in [c for region in PLAN_REGIONS
+                 for c in [region] + ([u for u in _units(region) if u != region] if len(region) == 4 else [])]:
         if not has_map(code):
             continue
         units = _units(code)
