@@ -198,8 +198,14 @@ def county_outlines(region_code: str) -> gpd.GeoDataFrame:
     """
     code = str(region_code)
     _require_map(code)
-    parts = [_outline(u) for u in _mapped_units(code)]
+    units = _mapped_units(code)
+    detailed = _shipped(settings.OUTLINES_DIR)
+    parts = [_read(str(settings.OUTLINES_DIR / f"{u}.geojson")) for u in units if u in detailed]
+    rest = [u for u in units if u not in detailed]
+    if rest:
+        parts.append(_national().loc[rest])
     frame = pd.concat(parts, ignore_index=True)[["code", "name", "source", "geometry"]]
+    frame = frame.sort_values("code", ignore_index=True)
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
     return frame.astype({"code": "string", "name": "string", "source": "string"})
 
