@@ -7,6 +7,7 @@ Users who hold real township polygons load them with :func:`load_boundaries`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -216,25 +217,43 @@ def _county_cells(unit: str) -> gpd.GeoDataFrame:
     shipped = settings.CELLS_DIR / f"{unit}.geojson"
     if shipped.exists():
         return _read(str(shipped))
-    expected = load_gazetteer().townships_in(unit, include_special=False)
+    expected = _townships_of(unit)
     cached = _cells.cache_path(unit, _national_path())
-    if cached.exists():
-        try:
-            frame = gpd.read_file(cached, engine="pyogrio").set_crs(4326, allow_override=True)
-        except Exception:  # noqa: BLE001 - a damaged cache file is rebuilt, whatever GDAL says
-            frame = None
-        if frame is not None and sorted(frame.get("code", [])) == sorted(expected["code"]):
-            return frame
+    try:
+        feats = json.loads(cached.read_text(encoding="utf-8"))["features"]
+        if sorted(f["properties"]["code"] for f in feats) == sorted(expected["code"]):
+            return _cell_frame(feats)
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or damaged: built (again)
+        pass
     row = _national().loc[unit]
     area = row.geometry
     centre = _cells.urban_centre(area, (row["label_lon"], row["label_lat"]))
     feats = _cells.build_county(unit, area, centre, expected)
-    text = _cells.collection_text(unit, feats)
-    _cells.write_atomic(cached, text)  # no cache when it cannot be written: built again next process
-    if not feats:
-        return gpd.GeoDataFrame({c: pd.Series(dtype="string") for c in ("code", "name", "county_code", "kind")},
-                                geometry=gpd.GeoSeries([], crs=4326), crs=4326)
-    return gpd.GeoDataFrame.from_features(feats, crs=4326)
+    _cells.write_atomic(cached, _cells.collection_text(unit, feats))  # unwritable: built again next process
+    return _cell_frame(feats)
+
+
+@lru_cache(maxsize=1)
+def _current_townships() -> tuple[pd.DataFrame, np.ndarray]:
+    """The current townships (codes 7–9 below 400) in code order, and their county codes."""
+    towns = load_gazetteer().townships
+    towns = towns[towns["kind"] != "special"].sort_values("code", ignore_index=True)
+    return towns, towns["county_code"].to_numpy(dtype=str)
+
+
+def _townships_of(county: str) -> pd.DataFrame:
+    """A county's current townships: one slice of the sorted national list (binary search)."""
+    towns, counties = _current_townships()
+    lo, hi = np.searchsorted(counties, county, "left"), np.searchsorted(counties, county, "right")
+    return towns.iloc[lo:hi].reset_index(drop=True)
+
+
+def _cell_frame(feats: list[dict]) -> gpd.GeoDataFrame:
+    """GeoJSON features of cells as a frame (json + shapely: GDAL's per-file opening costs more here)."""
+    columns = ("code", "name", "county_code", "kind")
+    props = {c: pd.array([f["properties"][c] for f in feats], dtype="string") for c in columns}
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in feats]) if feats else []
+    return gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
 
 
 def township_cells(region_code: str) -> gpd.GeoDataFrame:
