@@ -600,13 +600,19 @@ def load_workspace_corrections(source: str | os.PathLike | bytes) -> pd.DataFram
     with tempfile.TemporaryDirectory() as folder:
         file = Path(folder) / "workspace.gpkg"
         file.write_bytes(data)
-        layers = [str(n) for n, _ in pyogrio.list_layers(file)]
-        if "corrections" not in layers:
-            raise TowncoverError("工作空间文件中没有更正表(corrections 图层)",
-                                 "the workspace file has no corrections layer")
-        frame = pyogrio.read_dataframe(file, layer="corrections", read_geometry=False)
+        try:
+            layers = [str(n) for n, _ in pyogrio.list_layers(file)]
+            frame = (pyogrio.read_dataframe(file, layer="corrections", read_geometry=False)
+                     if "corrections" in layers else None)
+        except Exception as exc:  # noqa: BLE001 - DataSourceError and the like: a damaged file, said plainly
+            raise TowncoverError(f"工作空间文件已损坏或被截断,无法读取({type(exc).__name__})",
+                                 f"the workspace file is damaged or truncated and cannot be read "
+                                 f"({type(exc).__name__})") from None
+    if frame is None:
+        raise TowncoverError("工作空间文件中没有更正表(corrections 图层)",
+                             "the workspace file has no corrections layer")
     frame = pd.DataFrame(frame).reindex(columns=_corrections.COLUMNS)
-    frame["row"] = pd.to_numeric(frame["row"], errors="raise").astype("int64")
     for col in _corrections.COLUMNS[1:]:
         frame[col] = frame[col].fillna("").astype(str)
+    frame["row"] = _corrections.load_corrections(io.StringIO(frame.to_csv(index=False)))["row"].to_numpy()
     return frame
