@@ -216,8 +216,6 @@ def rows_table(analysis: Analysis) -> pd.DataFrame:
         value is whole — when every non-blank cell of the column reads as a number; otherwise
         they stay text, so nothing the planner wrote is lost.
     """
-    from facilities.pipeline import sheet_column_names
-
     placed = analysis.placed.reset_index(drop=True)
     roles = analysis.sheet.roles
 
@@ -230,9 +228,23 @@ def rows_table(analysis: Analysis) -> pd.DataFrame:
     tool["row"] = placed["row"]
     tool["name"], tool["address"] = text(roles.get("name")), text(roles.get("address"))
     sheet_columns = [c for c in analysis.sheet.frame.columns if c in placed.columns and c not in ROW_COLUMNS]
-    renamed = sheet_column_names([str(c) for c in sheet_columns], set(ROW_COLUMNS) | {"position", "lng", "lat"})
+    renamed = _apart([str(c) for c in sheet_columns], {*ROW_COLUMNS, "position", "lng", "lat"})
     own = {renamed.get(str(c), str(c)): _typed(analysis, placed, c) for c in sheet_columns}
     return pd.DataFrame({"row": tool.pop("row"), **own, **tool})
+
+
+def _apart(columns: list[str], reserved: set[str]) -> dict[str, str]:
+    """Sheet column → a name apart from the layer's own (``name`` → ``name(原表)``), as the sheet reader
+    does for the geocoder's columns."""
+    taken = set(columns) | reserved
+    out = {}
+    for column in (c for c in columns if c in reserved):
+        name, k = f"{column}(原表)", 2
+        while name in taken:
+            name, k = f"{column}(原表){k}", k + 1
+        taken.add(name)
+        out[column] = name
+    return out
 
 
 def _typed(analysis: Analysis, placed: pd.DataFrame, column: str) -> pd.Series:

@@ -27,9 +27,6 @@ from towncover import settings
 from towncover.vocabulary import MATCH_STATUSES
 
 STATUSES = tuple(MATCH_STATUSES)
-#: Columns the pipeline writes into ``placed``; a sheet column of the same name is renamed, not overwritten.
-TOOL_COLUMNS = (*_geocoder.OUTPUT_COLUMNS, "category", "category_label", "beds", "nursing_beds")
-SHEET_COLUMN_MARK = "(原表)"
 
 
 @dataclass
@@ -134,7 +131,7 @@ def analyse(
     gaz = load_gazetteer()
     region = region if isinstance(region, Region) else gaz.region(region)
     sheet = _sheets.read_sheet(source, filename=filename, columns=columns)
-    sheet, notes = keep_sheet_columns(sheet)
+    notes: list[str] = []
     real = None
     if boundaries is not None:
         real = boundaries if isinstance(boundaries, gpd.GeoDataFrame) else _boundaries.load_boundaries(boundaries)
@@ -148,39 +145,6 @@ def analyse(
                         geocoded=geocoded, crs=crs, notes=notes)
     analysis.check_accounting()
     return analysis
-
-
-def sheet_column_names(columns: list[str], reserved: tuple[str, ...] | set[str]) -> dict[str, str]:
-    """Sheet column → a name that clashes with none of ``reserved`` (``row`` → ``row(原表)``)."""
-    taken = set(columns) | set(reserved)
-    out = {}
-    for column in columns:
-        if column in reserved:
-            name = f"{column}{SHEET_COLUMN_MARK}"
-            k = 2
-            while name in taken:
-                name, k = f"{column}{SHEET_COLUMN_MARK}{k}", k + 1
-            taken.add(name)
-            out[column] = name
-    return out
-
-
-def keep_sheet_columns(sheet: Any) -> tuple[Any, list[str]]:
-    """The sheet with its columns named like the tool's own renamed, and a note for each.
-
-    A sheet may have a column called ``row`` or ``match_status``; the tool's columns of that name
-    would overwrite it, so the sheet's is kept as ``row(原表)``.
-    """
-    renamed = sheet_column_names([str(c) for c in sheet.frame.columns], TOOL_COLUMNS)
-    if not renamed:
-        return sheet, []
-    written_by_reader = {"row", "reason_zh", "reason_en"}  # the rejected rows' own columns
-    rejected = sheet.rejected.rename(columns={k: v for k, v in renamed.items() if k not in written_by_reader})
-    sheet = dataclasses.replace(sheet, frame=sheet.frame.rename(columns=renamed), rejected=rejected,
-                                roles={role: renamed.get(col, col) for role, col in sheet.roles.items()})
-    notes = [f"表中的列“{old}”与工具输出的列同名,保留为“{new}” / the sheet's column '{old}' has the name of a "
-             f"column the tool writes; it is kept as '{new}'" for old, new in renamed.items()]
-    return sheet, notes
 
 
 def reapply(analysis: Analysis, corrections: pd.DataFrame | None) -> Analysis:
