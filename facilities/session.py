@@ -277,3 +277,13 @@ def _checked(index: int, raw: dict[str, Any]) -> _targets.Target:
         detail_en = exc.message_en.split(": ", 1)[-1]
         raise TowncoverError(f"指标表第 {index} 行「{zh}」:{detail_zh}", f"targets table row {index}, "
                              f"\"{en}\": {detail_en}", row=index, column=zh or None) from None
+
+
+def default_level(plan: Any, category: str) -> str:
+    """The level of the plan's first evaluable coverage target for ``category``, else :data:`DEFAULT_LEVEL`."""
+    return next((str(t.level) for t in coverage_targets(plan) if t.category == category), DEFAULT_LEVEL)
+
+
+def unmet_coverage(details: dict[str, Any]) -> dict[str, Any]:
+    """The evaluated coverage targets a gap proposal can close: not met, and not an upper bound."""
+    return {tid: r for tid, r in details.items() if r.met is False and r.comparator != "<="}

@@ -297,3 +297,27 @@ def coverage_chart_frame(evaluation: pd.DataFrame, lang: str = "zh") -> pd.DataF
             "met": rows["met"].astype(bool).to_numpy(),
         }
     )
+
+
+def display_table(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """A table as the app shows it: headers, statuses, kinds and yes/no in ``lang``, numbers to 0.1.
+
+    The data keeps its English column names and values; only this copy is translated.
+    """
+    from facilities.i18n import COLUMN_LABELS, STATUS_LABELS, VALUE_LABELS
+
+    en = lang == "en"
+    out = frame.copy()
+    if "match_status" in out:
+        out["match_status"] = out["match_status"].map(lambda v: STATUS_LABELS.get(str(v), (v, v))[en])
+    for column in ("kind", "criterion"):
+        if column in out:
+            out[column] = out[column].map(lambda v: VALUE_LABELS.get(str(v), (v, v))[en])
+    for column in out.columns:
+        if pd.api.types.is_bool_dtype(out[column]):
+            out[column] = out[column].map(lambda v: VALUE_LABELS[str(bool(v))][en])
+        elif pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round(1)
+    if "message_zh" in out and "message_en" in out:
+        out = out.drop(columns="message_en" if not en else "message_zh")
+    return out.rename(columns={c: COLUMN_LABELS[c][en] for c in out.columns if c in COLUMN_LABELS})
