@@ -107,11 +107,11 @@ def other_region_hint(analysis: Analysis, gazetteer: Any) -> tuple[str, int] | N
     Returns
     -------
     (county full name, rows) or None
-        None unless at least 5 rows and a fifth of the sheet's rows are out of region.
+        None unless at least 5 rows (and 2% of the sheet) are out of region and 5 of them name one county.
     """
     placed = analysis.placed
     out = placed["match_status"].astype("string").eq("out_of_region").fillna(False).to_numpy()
-    if out.sum() < max(5, len(placed) / 5):
+    if out.sum() < max(5, len(placed) / 50):
         return None
     address = analysis.sheet.roles.get("address")
     name = analysis.sheet.roles.get("name")
@@ -126,9 +126,10 @@ def other_region_hint(analysis: Analysis, gazetteer: Any) -> tuple[str, int] | N
         hit = found.isna() & text.str.contains(cname, regex=False).fillna(False)
         if hit.any():
             found[hit] = code
-    if found.notna().sum() == 0:
+    counts = found.value_counts()
+    if not len(counts) or counts.iloc[0] < 5:
         return None
-    code = str(found.value_counts().index[0])
+    code = str(counts.index[0])
     return gazetteer.full_name(code), int(out.sum())
 
 
