@@ -510,7 +510,7 @@ def _units(page: Page) -> None:
 
 def _review(page: Page) -> None:
     st.subheader(T("review_header"))
-    queue = review.review_queue(page.analysis.placed, page.analysis.sheet, page.region.code)
+    queue = review.review_queue(page.analysis.placed, page.analysis.sheet, page.region.code, LANG)
     if queue.empty:
         st.success(T("review_empty"))
         return

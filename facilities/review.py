@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from facilities import categories as _categories
 from facilities import corrections as _corrections
 from facilities.pipeline import Analysis, reapply
 from geo.gazetteer import load_gazetteer
@@ -51,7 +52,8 @@ def _role_column(placed: pd.DataFrame, sheet: Any, role: str) -> pd.Series:
     return pd.Series("", index=placed.index, dtype="string")
 
 
-def review_queue(placed: pd.DataFrame, sheet: Any = None, region_code: str | None = None) -> pd.DataFrame:
+def review_queue(placed: pd.DataFrame, sheet: Any = None, region_code: str | None = None,
+                 lang: str = "zh") -> pd.DataFrame:
     """Rows the geocoder could not put on exactly one township, for the planner to resolve.
 
     Parameters
@@ -62,6 +64,8 @@ def review_queue(placed: pd.DataFrame, sheet: Any = None, region_code: str | Non
         To find the name, address and township columns.
     region_code : str, optional
         The region: with it, rows without candidates get hints (:func:`name_hints`).
+    lang : {"zh", "en"}
+        Language of ``category_label``.
 
     Returns
     -------
@@ -82,7 +86,8 @@ def review_queue(placed: pd.DataFrame, sheet: Any = None, region_code: str | Non
             "row": rows["row"].astype("int64").to_numpy(),
             "name": _role_column(rows, sheet, "name").to_numpy(),
             "address": _role_column(rows, sheet, "address").to_numpy(),
-            "category_label": column("category_label"),
+            "category_label": [_categories.label(c, lang) if c in _categories.CATEGORIES else label
+                               for c, label in zip(column("category"), column("category_label"), strict=True)],
             "match_status": column("match_status"),
             "candidates": column("candidates"),
             "match_note": column("match_note"),

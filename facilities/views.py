@@ -313,6 +313,9 @@ def display_table(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     for column in ("kind", "criterion"):
         if column in out:
             out[column] = out[column].map(lambda v: VALUE_LABELS.get(str(v), (v, v))[en])
+    for column in ("match_note", "note", "reason"):
+        if column in out:
+            out[column] = out[column].map(lambda v: one_language(v, lang))
     for column in out.columns:
         if pd.api.types.is_bool_dtype(out[column]):
             out[column] = out[column].map(lambda v: VALUE_LABELS[str(bool(v))][en])
@@ -321,3 +324,16 @@ def display_table(frame: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     if "message_zh" in out and "message_en" in out:
         out = out.drop(columns="message_en" if not en else "message_zh")
     return out.rename(columns={c: COLUMN_LABELS[c][en] for c in out.columns if c in COLUMN_LABELS})
+
+
+def one_language(value: Any, lang: str = "zh") -> Any:
+    """The ``lang`` half of a bilingual note ``"中文 / English"`` (each of several ``"; "``-joined notes).
+
+    Text without " / " is returned as it is.
+    """
+    if not isinstance(value, str) or " / " not in value:
+        return value
+    parts = [part.partition(" / ") for part in value.split("; ")]
+    if lang == "en":
+        return "; ".join(en or zh for zh, _, en in parts)
+    return ";".join(zh for zh, _, _ in parts)
