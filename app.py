@@ -455,6 +455,8 @@ def tab_overview(page: Page) -> None:
     for col, k in zip(st.columns(6), ("rows_read", "matched", "ambiguous", "unmatched", "out_of_region", "rejected"),
                       strict=True):
         col.metric(T(k), f"{summary.get(k, 0):,}")
+    for zh, en in session.sheet_lines(page.analysis):
+        st.caption(plain(en if LANG == "en" else zh))
     coverage_metrics(page)
     st.subheader(T("targets_header"))
     if page.evaluation is None or page.evaluation.empty:

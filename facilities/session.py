@@ -288,3 +288,30 @@ def default_level(plan: Any, category: str) -> str:
 def unmet_coverage(details: dict[str, Any]) -> dict[str, Any]:
     """The evaluated coverage targets a gap proposal can close: not met, and not an upper bound."""
     return {tid: r for tid, r in details.items() if r.met is False and r.comparator != "<="}
+
+
+#: ``operating_status`` values (the sheet reader's) that do not count as existing facilities.
+NOT_OPERATING = {"under_construction": ("在建/拟建", "under construction or planned"),
+                 "closed": ("停业/关闭", "closed or suspended")}
+
+
+def sheet_lines(analysis: Analysis) -> list[tuple[str, str]]:
+    """What the overview says about the file beyond the row counts, as (zh, en) lines.
+
+    The worksheets read and skipped (when the reader describes them), and how many rows a facility
+    status keeps out of the existing facilities (when the reader gives ``operating_status``).
+    """
+    lines: list[tuple[str, str]] = []
+    describe = getattr(analysis.sheet, "describe_sheets", None)  # readers of one worksheet have none
+    if describe is not None:
+        zh, en = describe()
+        if zh:
+            lines.append((f"读取的工作表:{zh}", f"Worksheets read: {en}"))
+    placed = analysis.placed
+    if "operating_status" in placed:
+        counts = placed["operating_status"].astype(str).value_counts()
+        said = [(n, NOT_OPERATING[s]) for s, n in counts.items() if s in NOT_OPERATING]
+        if said:
+            lines.append(("不计为现有设施:" + "、".join(f"{zh} {n} 行" for n, (zh, _) in said),
+                          "Not counted as existing: " + ", ".join(f"{n} rows {en}" for n, (_, en) in said)))
+    return lines

@@ -114,3 +114,14 @@ def test_other_region_hint_names_the_county_many_rows_name():
     assert hint == ("四川省资阳市乐至县", int(placed["match_status"].eq("out_of_region").sum()))
     assert hint[1] == 31  # the 30 moved rows and the demo's one row in 乐至县
     assert session.unmet_coverage({}) == {}
+
+
+def test_sheet_lines_say_how_many_rows_a_status_keeps_out():
+    a = _demo()
+    assert session.sheet_lines(a) == [] or session.sheet_lines(a)[0][0].startswith("读取的工作表")
+    placed = a.placed.assign(operating_status="operating")
+    placed.loc[placed.index[:3], "operating_status"] = "under_construction"
+    placed.loc[placed.index[3:4], "operating_status"] = "closed"
+    zh, en = session.sheet_lines(dataclasses.replace(a, placed=placed))[-1]
+    assert zh == "不计为现有设施:在建/拟建 3 行、停业/关闭 1 行"
+    assert en == "Not counted as existing: 3 rows under construction or planned, 1 rows closed or suspended"
