@@ -45,7 +45,8 @@ from towncover.errors import TowncoverError
 st.set_page_config(page_title="towncover 乡镇设施覆盖核查", page_icon="🗺️", layout="wide")
 LOG = logging.getLogger("towncover.app")
 LANG = "en" if st.session_state.get("lang_en") else "zh"
-CRS_LABELS = {"gcj02": "GCJ-02(高德/腾讯)", "wgs84": "WGS-84(GPS)", "cgcs2000": "CGCS2000", "bd09": "BD-09(百度)"}
+CRS_LABELS = {"gcj02": ("GCJ-02(高德/腾讯)", "GCJ-02 (Amap, Tencent)"), "wgs84": ("WGS-84(GPS)", "WGS-84 (GPS)"),
+              "cgcs2000": ("CGCS2000", "CGCS2000"), "bd09": ("BD-09(百度)", "BD-09 (Baidu)")}
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
 
@@ -252,7 +253,7 @@ def sidebar() -> Inputs | None:
     pickers = sb.container()
     sb.caption(T("limit", mb=settings.MAX_UPLOAD_MB))
     upload = sb.file_uploader(T("sheet"), type=["csv", "xlsx", "xls"], key="sheet_upload", help=T("sheet_help"))
-    crs = choose(sb, "selectbox", "crs", T("crs"), list(CRS_LABELS), "gcj02", CRS_LABELS.get)
+    crs = choose(sb, "selectbox", "crs", T("crs"), list(CRS_LABELS), "gcj02", lambda c: CRS_LABELS[c][LANG == "en"])
     bnd = sb.file_uploader(T("boundaries"), type=["zip", "gpkg", "geojson", "json", "kml"], key="bnd_upload")
     corr = sb.file_uploader(T("corr_upload"), type=["csv", "gpkg"], key="corr_upload")
     pop = sb.file_uploader(T("pop_upload"), type=["csv", "xlsx", "xls"], key="pop_upload", help=T("pop_help"))

@@ -181,7 +181,7 @@ def test_planned_projects_and_demo_population_in_the_cards(page, tmp_path):
     gap = close_gap(first, first.target, population=population)
     assert gap.attrs["criterion"] == "人口多者优先 / most populous first"
     tab(page, "补缺方案")
-    expect(page.get_by_text(gap.attrs["criterion"])).to_be_visible()
+    expect(page.get_by_text(f"排序依据:{gap.attrs['criterion'].split(' / ')[0]}")).to_be_visible()  # Chinese only
     tab(page, "概览")
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="规划项目表")
     uploader.locator('input[type="file"]').set_input_files(str(sheet))
@@ -366,6 +366,8 @@ def test_language_round_trip_keeps_every_choice_and_every_tab_clean(page, tmp_pa
     for label in ("Region", "Map colouring", "Basemap"):
         expect(_checked_radio(page, label)).to_have_count(1)
     _every_tab_clean(page, "en")
+    expect(_combo(page, "Coordinate system")).to_have_value("GCJ-02 (Amap, Tencent)")
+    tab(page, "Overview")
     page.screenshot(path=screenshots / "english.png", full_page=True)
     page.get_by_text("English").first.click()
     wait_idle(page)
