@@ -613,6 +613,9 @@ def tab_targets(page: Page) -> None:
 
 
 def tab_gaps(page: Page) -> None:
+    if page.evaluation is None or page.evaluation.empty:
+        st.info(T("no_plan"))
+        return
     unmet = session.unmet_coverage(page.details)
     if not unmet:
         st.success(T("gap_none"))
