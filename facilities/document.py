@@ -15,12 +15,14 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
 from facilities import figures
+from facilities.evaluation import Evaluation
 from towncover.errors import TowncoverError
+from towncover.vocabulary import COMPARATORS, MATCH_STATUSES, label
 
 SUFFIXES = (".docx", ".pdf")
 _CJK_FONT = "Noto Sans CJK SC"
@@ -113,17 +115,6 @@ def pick(text: object, lang: str) -> str:
     return (zh if lang == "zh" else en).strip() if sep else str(text)
 
 
-# ---------------------------------------------------------------------------------------------
-# What the document needs from an evaluation
-# ---------------------------------------------------------------------------------------------
-class EvaluationLike(Protocol):
-    """An evaluation made once: the target table, each coverage target's result, each gap proposal."""
-
-    table: pd.DataFrame
-    details: Mapping[str, Any]
-    gaps: Mapping[str, pd.DataFrame]
-
-
 @dataclass
 class Heading:
     text: str
@@ -167,14 +158,14 @@ class Document:
 # ---------------------------------------------------------------------------------------------
 # Content
 # ---------------------------------------------------------------------------------------------
-def build_document(evaluation: EvaluationLike, analysis: Any, figure_dir: Path, *, lang: str = "zh",
+def build_document(evaluation: Evaluation, analysis: Any, figure_dir: Path, *, lang: str = "zh",
                    data_date: str | None = None) -> Document:
     """Lay out the report: cover, target table, one section per unmet coverage target, chart, appendix.
 
     Parameters
     ----------
-    evaluation : EvaluationLike
-        The evaluation of ``analysis``'s plan (table, details, gaps).
+    evaluation : facilities.evaluation.Evaluation
+        The evaluation of ``analysis``'s plan (table, details, gap proposals).
     analysis : facilities.pipeline.Analysis
         For the region, plan, sheet name, placed rows, unit polygons and the schematic flag.
     figure_dir : Path
@@ -192,13 +183,13 @@ def build_document(evaluation: EvaluationLike, analysis: Any, figure_dir: Path, 
     doc = Document(_w("title", lang, plan=plan_title))
     doc.blocks += _cover(analysis, plan_title, lang, data_date or "—")
     table = evaluation.table
-    doc.blocks += [PageBreak(), Heading(_w("h_table", lang)), _target_table(table, lang)]
-    not_evaluable = table[~table["evaluable"].astype(bool)]
-    if len(not_evaluable):
-        doc.blocks += [Heading(_w("h_not_evaluable", lang), 2), _not_evaluable_table(not_evaluable, lang)]
+    doc.blocks += [PageBreak(), Heading(_w("h_table", lang)), _target_table(evaluation.ordered(), lang)]
+    groups = evaluation.not_evaluable_groups()
+    if groups:
+        doc.blocks += [Heading(_w("h_not_evaluable", lang), 2), _not_evaluable_table(table, groups, lang)]
     doc.blocks += [PageBreak(), Heading(_w("h_unmet", lang))]
     n_figure = 0
-    for target_id in unmet_coverage_ids(evaluation):
+    for target_id in evaluation.unmet():
         n_figure += 1
         doc.blocks += _unmet_section(evaluation, target_id, analysis, figure_dir, n_figure, lang)
     doc.blocks += [PageBreak(), Heading(_w("h_chart", lang))]
@@ -206,13 +197,6 @@ def build_document(evaluation: EvaluationLike, analysis: Any, figure_dir: Path, 
     doc.blocks += [PageBreak(), Heading(_w("h_appendix", lang))]
     doc.blocks += _appendix(analysis, plan_title, lang)
     return doc
-
-
-def unmet_coverage_ids(evaluation: EvaluationLike) -> list[str]:
-    """Ids of the coverage targets measured and not met, in the plan's order."""
-    table = evaluation.table
-    unmet = table[(table["metric"] == "coverage_rate") & table["met"].eq(False)]
-    return [str(t) for t in unmet["id"] if str(t) in evaluation.details]
 
 
 def _cover(analysis: Any, plan_title: str, lang: str, data_date: str) -> list[Block]:
@@ -234,9 +218,6 @@ def _cover(analysis: Any, plan_title: str, lang: str, data_date: str) -> list[Bl
     if "synthetic" in str(sheet).lower():
         blocks.append(Paragraph(_w("synthetic", lang), caveat=True))
     return blocks
-
-
-_COMPARATORS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 
 
 def _number(value: object, unit: str) -> str:
@@ -267,13 +248,12 @@ def _unit_of(row: pd.Series) -> str:
     return "" if unit is None or pd.isna(unit) else str(unit)
 
 
-def _target_table(table: pd.DataFrame, lang: str) -> Table:
-    ordered = pd.concat([table[table["evaluable"].astype(bool)], table[~table["evaluable"].astype(bool)]])
+def _target_table(ordered: pd.DataFrame, lang: str) -> Table:
     rows = []
     for i, (_, row) in enumerate(ordered.iterrows(), start=1):
         unit = _unit_of(row)
         year = "" if pd.isna(row.get("year")) else f"({int(row['year'])})"
-        comparator = _COMPARATORS.get(str(row["comparator"]), str(row["comparator"]))
+        comparator = label(COMPARATORS, row["comparator"], lang)
         goal = f"{comparator} {_number(row['target_value'], unit)}{year}" if not pd.isna(row.get("target_value")) \
             else "—"
         baseline = "—"
@@ -289,16 +269,15 @@ def _target_table(table: pd.DataFrame, lang: str) -> Table:
     return Table(header, rows)
 
 
-def _not_evaluable_table(table: pd.DataFrame, lang: str) -> Table:
-    """Not-evaluable targets grouped by their reason (one row per reason, the targets listed)."""
-    reasons = table.assign(_reason=[pick(r, lang) for r in table["reason"]])
-    rows = [[reason, "、".join(_label(r, lang) for _, r in group.iterrows()) if lang == "zh"
-             else "; ".join(_label(r, lang) for _, r in group.iterrows())]
-            for reason, group in reasons.groupby("_reason", sort=False)]
+def _not_evaluable_table(table: pd.DataFrame, groups: list[tuple[str, list[str]]], lang: str) -> Table:
+    """The targets a facility list cannot answer, one row per reason (the evaluation's grouping)."""
+    labels = {str(row["id"]): _label(row, lang) for _, row in table.iterrows()}
+    sep = "、" if lang == "zh" else "; "
+    rows = [[pick(reason, lang), sep.join(labels[t] for t in ids)] for reason, ids in groups]
     return Table([_w("col_reason", lang), _w("col_target", lang)], rows)
 
 
-def _unmet_section(evaluation: EvaluationLike, target_id: str, analysis: Any, figure_dir: Path, n: int,
+def _unmet_section(evaluation: Evaluation, target_id: str, analysis: Any, figure_dir: Path, n: int,
                    lang: str) -> list[Block]:
     row = evaluation.table.set_index(evaluation.table["id"].astype(str)).loc[target_id]
     result = evaluation.details[target_id]
@@ -315,7 +294,7 @@ def _unmet_section(evaluation: EvaluationLike, target_id: str, analysis: Any, fi
     blocks.append(_rows_table(
         [_w("col_code", lang), _w("col_name", lang), _w("col_county", lang)],
         [[str(r.code), str(r.name), _county_name(str(r.county_code))] for r in uncovered.itertuples()], lang))
-    blocks += _proposal(evaluation.gaps.get(target_id), lang)
+    blocks += _proposal(evaluation.gap(target_id), lang)
     return blocks
 
 
@@ -388,22 +367,19 @@ def _cell(value: object) -> str:
 
 
 def _status_word(status: object, lang: str) -> str:
-    from facilities.i18n import STATUS_LABELS
-
-    labels = STATUS_LABELS.get(lang, {}) if isinstance(STATUS_LABELS, dict) else {}
-    return str(labels.get(str(status), status))
+    return label(MATCH_STATUSES, str(status), lang)
 
 
 # ---------------------------------------------------------------------------------------------
 # Writers
 # ---------------------------------------------------------------------------------------------
-def write_document(evaluation: EvaluationLike, analysis: Any, path: str | Path, *, lang: str = "zh",
+def write_document(evaluation: Evaluation, analysis: Any, path: str | Path, *, lang: str = "zh",
                    data_date: str | None = None) -> Path:
     """Write the evaluation report as ``.docx`` or ``.pdf`` (by the suffix of ``path``).
 
     Parameters
     ----------
-    evaluation : EvaluationLike
+    evaluation : Evaluation
     analysis : facilities.pipeline.Analysis
     path : str or Path
     lang : {"zh", "en"}

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
-import pandas as pd
 import pytest
 
-from facilities.document import unmet_coverage_ids, write_document
+from facilities.document import write_document
 from towncover import settings
 from towncover.errors import TowncoverError
 
@@ -18,14 +16,11 @@ REGION = "321202"  # 海陵区: small, schematic cells, several unmet coverage t
 
 @pytest.fixture(scope="module")
 def evaluated():
-    from facilities import coverage
-    from facilities.gaps import close_gap
+    from facilities.evaluation import evaluate
     from facilities.pipeline import analyse
 
     analysis = analyse(next(settings.DEMO_DIR.glob(f"{REGION}_*_synthetic.xlsx")), REGION)
-    table, details = coverage.evaluate_plan_details(analysis.placed, analysis.plan, REGION, units=analysis.units)
-    gaps = {tid: close_gap(r, r.target) for tid, r in details.items() if r.met is False and r.comparator != "<="}
-    return SimpleNamespace(table=table, details=details, gaps=gaps), analysis
+    return evaluate(analysis), analysis
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +46,15 @@ def _percent(text: str) -> float | None:
 def test_target_table_figures_equal_the_evaluation(evaluated, docx_zh):
     evaluation, _ = evaluated
     table = evaluation.table
-    ordered = pd.concat([table[table["evaluable"].astype(bool)], table[~table["evaluable"].astype(bool)]])
+    ordered = evaluation.ordered()
     rows = docx_zh.tables[0].rows
     assert [c.text for c in rows[0].cells] == ["序号", "指标", "目标值(年份)", "现状值", "结论", "基期值及变化"]
     assert len(rows) == len(table) + 1
     for cells, (_, row) in zip(rows[1:], ordered.iterrows(), strict=True):
         texts = [c.text for c in cells.cells]
         assert texts[1] == row["label_zh"]
-        if not row["evaluable"]:
-            assert texts[3] == "—" and texts[4] == "无法评估"
+        if not row["evaluable"] or row["met"] is None:
+            assert texts[4] == "无法评估"
             continue
         if row["unit_label"] == "%":
             assert _percent(texts[3]) == pytest.approx(round(float(row["measured"]), 1))
@@ -70,7 +65,7 @@ def test_target_table_figures_equal_the_evaluation(evaluated, docx_zh):
 
 def test_every_unmet_coverage_target_has_its_map_table_and_proposal(evaluated, docx_zh):
     evaluation, _ = evaluated
-    unmet = unmet_coverage_ids(evaluation)
+    unmet = list(evaluation.unmet())
     assert len(unmet) >= 2
     labels = evaluation.table.set_index("id")["label_zh"]
     body = [p.text for p in docx_zh.paragraphs]
@@ -82,7 +77,7 @@ def test_every_unmet_coverage_target_has_its_map_table_and_proposal(evaluated, d
         result = evaluation.details[target_id]
         n_uncovered = int((~result.units["covered"].astype(bool)).sum())
         assert f"未覆盖单元(共 {n_uncovered} 个)" in body
-        needed = evaluation.gaps[target_id].attrs["needed"]
+        needed = evaluation.gap(target_id).attrs["needed"]
         assert any(t.startswith(f"补缺方案:至少新增覆盖 {needed} 个单元") for t in body)
     # The uncovered units of the first unmet target are listed by code, in a table of their own.
     first = evaluation.details[unmet[0]]
@@ -106,7 +101,7 @@ def test_pdf_holds_the_targets_and_figures_with_fonts_embedded(evaluated, pdf_zh
     # pypdf puts spaces between Latin and CJK runs: compare without white space.
     text = re.sub(r"\s", "", "".join(page.extract_text() for page in reader.pages))
     labels = evaluation.table.set_index("id")["label_zh"]
-    for i, target_id in enumerate(unmet_coverage_ids(evaluation), start=1):
+    for i, target_id in enumerate(evaluation.unmet(), start=1):
         assert re.sub(r"\s", "", f"图 {i} {labels[target_id]}") in text
     assert "指标完成情况" in text and "附录" in text
     fonts = {}
@@ -119,7 +114,7 @@ def test_pdf_holds_the_targets_and_figures_with_fonts_embedded(evaluated, pdf_zh
     assert fonts and any("NotoSansCJK" in name for name in fonts)
     assert all({"/FontFile", "/FontFile2", "/FontFile3"} & set(d.keys()) for d in fonts.values())
     images = sum(len(page.images) for page in reader.pages)
-    assert images == len(unmet_coverage_ids(evaluation)) + 1
+    assert images == len(evaluation.unmet()) + 1
 
 
 def test_english_report_is_english(evaluated, tmp_path):
@@ -140,3 +135,18 @@ def test_other_suffix_refused_in_one_line(evaluated, tmp_path):
         write_document(evaluation, analysis, tmp_path / "report.odt")
     assert ".docx" in err.value.message_zh and ".pdf" in err.value.message_en
     assert not list(Path(tmp_path).iterdir())
+
+
+def test_cli_coverage_writes_docx_and_pdf(tmp_path, capsys):
+    import docx
+    from pypdf import PdfReader
+
+    from towncover.cli import main
+
+    sheet = next(settings.DEMO_DIR.glob(f"{REGION}_*_synthetic.xlsx"))
+    for name in ("评估.docx", "评估.pdf"):
+        assert main(["coverage", str(sheet), "-r", REGION, "-o", str(tmp_path / name)]) == 0
+    assert "已写出 / written" in capsys.readouterr().err
+    assert docx.Document(str(tmp_path / "评估.docx")).paragraphs[0].text.startswith("《海陵区")
+    assert len(PdfReader(str(tmp_path / "评估.pdf")).pages) >= 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["评估.docx", "评估.pdf"]
