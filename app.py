@@ -17,7 +17,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from streamlit_folium import st_folium
 from facilities import categories as _categories
 from facilities import corrections as _corrections
 from facilities import coverage as _coverage
+from facilities import evaluation as _evaluation
 from facilities import review, session, views
 from facilities.i18n import text
 from facilities.layers import build_layers, facility_points
@@ -120,9 +121,9 @@ def _corrected(data: bytes, filename: str, region: str, crs: str, bnd: bytes | N
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _evaluation(key: tuple, plan_key: str, extra_key: tuple, _analysis_obj, _plan, _population, _planned):
-    return _coverage.evaluate_plan_details(_analysis_obj.placed, _plan, _analysis_obj.region.code,
-                                           units=_analysis_obj.units, population=_population, planned=_planned)
+def _evaluate(key: tuple, plan_key: str, extra_key: tuple, _analysis_obj, _plan, _population, _planned):
+    # Cached as one object: its gaps (an integer programme under a radius rule) are closed once, inside it.
+    return _evaluation.evaluate(_analysis_obj, population=_population, planned=_planned, plan=_plan)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -138,14 +139,6 @@ def _table_upload(data: bytes, name: str, kind: str, region: str) -> pd.DataFram
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _measure(key: tuple, plan_key: str, category: str, level: str, _analysis_obj, _plan):
     return session.measure_choice(_analysis_obj, _plan, category, level)
-
-
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _gap(key: tuple, plan_key: str, extra_key: tuple, target_id: str, _res, _population):
-    # Cached: under a radius rule the gap is an integer programme that may run for seconds.
-    from facilities.gaps import close_gap
-
-    return close_gap(_res, _res.target, population=_population)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -200,17 +193,13 @@ class Page:
     corrections: pd.DataFrame | None
     key: tuple
     plan: Any
-    evaluation: pd.DataFrame | None
-    details: dict
-    population: pd.DataFrame | None
-    extra_key: tuple
+    evaluation: _evaluation.Evaluation | None
     category: str
     level: str
     map_value: str
     result: _coverage.CoverageResult
     map_units: gpd.GeoDataFrame | None
     points: gpd.GeoDataFrame
-    listed: list[str] = field(default_factory=list)
 
     @property
     def region(self):
@@ -327,16 +316,16 @@ def build_page(inputs: Inputs) -> Page:
     key = (inputs.scope, inputs.crs, _digest(inputs.bnd_bytes), corr_key)
     population, planned, extra_key = _extras(inputs)
     plan = st.session_state.setdefault("plans", {}).get(inputs.scope, analysis.plan)
-    evaluation, details = (_evaluation(key, _plan_key(plan), extra_key, analysis, plan, population, planned)
-                           if plan is not None else (None, {}))
+    evaluation = (_evaluate(key, _plan_key(plan), extra_key, analysis, plan, population, planned)
+                  if plan is not None else None)
     listed = session.category_counts(analysis).index.tolist()
-    default_category, _ = session.default_choice(analysis, plan)
+    view = _evaluation.default_view(analysis.placed, plan)
     box = inputs.pickers
     category = choose(box, "selectbox", f"category:{inputs.scope}", T("category"),
-                      session.category_options(analysis, plan), default_category,
+                      session.category_options(analysis, plan), view.category,
                       lambda c: _categories.label(c, LANG) + ("" if c in listed else T("not_listed")))
     level = choose(box, "selectbox", f"level:{inputs.scope}:{category}", T("level"), session.level_options(),
-                   session.default_level(plan, category), lambda lv: _coverage.LEVEL_NOUNS[lv][LANG == "en"])
+                   view.level if category == view.category else session.default_level(plan, category), lambda lv: _coverage.LEVEL_NOUNS[lv][LANG == "en"])
     map_value = choose(box, "radio", "map_value", T("map_value"), ["covered", "n_facilities"], "covered",
                        lambda v: T("by_covered") if v == "covered" else T("by_count"))
     result = _measure(key, _plan_key(plan), category, level, analysis, plan)
@@ -345,8 +334,8 @@ def build_page(inputs: Inputs) -> Page:
         map_units, points = shown["townships"], shown["facilities"]
     else:
         map_units, points = None, facility_points(analysis)
-    return Page(inputs, analysis, corrections, key, plan, evaluation, details, population, extra_key, category,
-                level, map_value, result, map_units, points, listed)
+    return Page(inputs, analysis, corrections, key, plan, evaluation, category, level, map_value, result, map_units,
+                points)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,10 +374,6 @@ def _layers(page: Page) -> dict[str, gpd.GeoDataFrame]:
     return {"facilities": page.points}
 
 
-def _gap_table(page: Page, target_id: str, res):
-    return _gap(page.key, _plan_key(page.plan), page.extra_key, target_id, res, page.population)
-
-
 def export_bytes(page: Page, fmt: str, encoding: str = "UTF-8") -> bytes:
     """One download, written by the library into a temporary folder."""
     with tempfile.TemporaryDirectory() as folder:
@@ -403,9 +388,7 @@ def export_bytes(page: Page, fmt: str, encoding: str = "UTF-8") -> bytes:
         elif fmt == "report":
             from facilities.report import write_report
 
-            path = Path(folder) / "report.xlsx"
-            gaps = {tid: _gap_table(page, tid, r) for tid, r in session.unmet_coverage(page.details).items()}
-            write_report(page.evaluation, page.details, path, geocoded=page.analysis.placed, gaps=gaps)
+            path = write_report(page.evaluation, Path(folder) / "report.xlsx")
         elif fmt in ("units_xlsx", "units_csv", "rows_xlsx", "rows_csv"):
             frame = views.unit_table(page.result, LANG) if fmt.startswith("units") else page.analysis.placed
             path = _export.export_table(frame, target, fmt.split("_")[1])
@@ -419,7 +402,7 @@ def export_bytes(page: Page, fmt: str, encoding: str = "UTF-8") -> bytes:
 # Tabs: one function each, taking the page
 # ---------------------------------------------------------------------------------------------
 def _card(card: dict) -> None:
-    colour = {"met": "#1a7f37", "short": "#c0392b", "absent": "#9a6700", "na": "#6e7781"}[card["state"]]
+    colour = {"met": "#1a7f37", "short": "#c0392b", "na": "#6e7781"}[card["state"]]
     with st.container(border=True, key=f"card_{card['id']}"):
         st.markdown(f"**{plain(card['title'])}**")
         year = f" · {T('year')} {card['year']}" if card["year"] else ""
@@ -460,22 +443,26 @@ def tab_overview(page: Page) -> None:
         st.caption(plain(en if LANG == "en" else zh))
     coverage_metrics(page)
     st.subheader(T("targets_header"))
-    if page.evaluation is None or page.evaluation.empty:
+    ev = page.evaluation
+    if ev is None or ev.table.empty:
         st.info(T("no_plan"))
     else:
-        judged, groups = session.ordered_evaluation(page.evaluation)
-        cards = views.target_cards(judged, LANG, page.listed)
+        groups = ev.not_evaluable_groups()
+        set_aside = {tid for _, ids in groups for tid in ids}
+        ordered = ev.ordered()
+        cards = views.target_cards(ordered[~ordered["id"].isin(set_aside)], LANG)
         for start in range(0, len(cards), 3):
             for col, card in zip(st.columns(3), cards[start:start + 3], strict=False):
                 with col:
                     _card(card)
-        _chart(page.evaluation)
+        _chart(ev.table)
         if groups:
-            with st.expander(T("not_evaluable_header", n=sum(len(g) for _, g in groups))):
-                for reason, rows in groups:
+            labels = ev.table.set_index("id")["label_en" if LANG == "en" else "label_zh"]
+            with st.expander(T("not_evaluable_header", n=len(set_aside))):
+                for reason, ids in groups:
                     zh, _, en = reason.partition(" / ")
                     st.markdown(f"**{plain(en if LANG == 'en' and en else zh)}**")
-                    st.text("\n".join(f"· {t}" for t in rows["label_en" if LANG == "en" else "label_zh"]))
+                    st.text("\n".join(f"· {labels[t]}" for t in ids))
     notes = [*page.analysis.notes, *page.result.notes]
     if notes:
         with st.expander(T("notes")):
@@ -613,19 +600,19 @@ def tab_targets(page: Page) -> None:
 
 
 def tab_gaps(page: Page) -> None:
-    if page.evaluation is None or page.evaluation.empty:
+    ev = page.evaluation
+    if ev is None or ev.table.empty:
         st.info(T("no_plan"))
         return
-    unmet = session.unmet_coverage(page.details)
+    unmet = ev.unmet()
     if not unmet:
         st.success(T("gap_none"))
         return
-    labels = dict(zip(page.evaluation["id"], page.evaluation["label_en" if LANG == "en" else "label_zh"],
-                      strict=True))
+    labels = dict(zip(ev.table["id"], ev.table["label_en" if LANG == "en" else "label_zh"], strict=True))
     gap_id = choose(st, "selectbox", f"gap_target:{page.inputs.scope}", T("gap_target"), list(unmet),
                     next(iter(unmet)), lambda i: str(labels.get(i, i)))
     res = unmet[gap_id]
-    gap = _gap_table(page, gap_id, res)
+    gap = ev.gap(gap_id)
     noun = _coverage.LEVEL_NOUNS[res.level][LANG == "en"]
     st.metric(T("gap_needed_label", noun=noun), f"{gap.attrs.get('needed', len(gap))}")
     for k in ("criterion", "method"):
@@ -665,7 +652,7 @@ def tab_exports(page: Page) -> None:
     st.subheader(T("export_map_report"))
     e = st.columns(4)
     _download(e[0], "dl_html", page, "html", f"{stem}.html")
-    if page.evaluation is not None and not page.evaluation.empty:
+    if page.evaluation is not None and not page.evaluation.table.empty:
         _download(e[1], "dl_report", page, "report", f"{code}_report.xlsx")
     _download(e[2], "workspace", page, "workspace", f"{code}_workspace.gpkg")
 

@@ -22,6 +22,7 @@ from facilities import categories as _categories
 from facilities import corrections as _corrections
 from facilities.pipeline import Analysis, reapply
 from geo.gazetteer import load_gazetteer
+from geo.history import load_history
 from towncover.errors import TowncoverError
 
 #: Rows the planner must look at: the geocoder could not place them on one township.
@@ -116,8 +117,9 @@ def _township_names() -> dict[str, str]:
 def name_hints(text: pd.Series, region_code: str) -> pd.Series:
     """Townships a row's text points at through a village or township name of the region (old names too).
 
-    A township renamed or merged away (东朗乡) often leaves its name in its villages (东朗村), and a
-    village named in an address belongs to one township: both are hints, never decisions.
+    A township renamed or merged away leaves its successors in the division history
+    (:mod:`geo.history`) and often its name in its villages (东朗村); a village named in an address
+    belongs to one township: all are hints, never decisions.
 
     Parameters
     ----------
@@ -133,9 +135,13 @@ def name_hints(text: pd.Series, region_code: str) -> pd.Series:
     gaz = load_gazetteer()
     villages = gaz.villages_in(region_code)[["name", "township_code"]]
     towns = gaz.townships_in(region_code)[["name", "code"]].rename(columns={"code": "township_code"})
+    history = load_history().townships
+    old = history.loc[history["county_code"].astype(str).str.startswith(region_code[:6]),
+                      ["old_name", "township_code"]].rename(columns={"old_name": "name"})
     stems = pd.concat([
         villages.assign(stem=villages["name"].astype(str).str.replace(_VILLAGE_ENDINGS, "", regex=True)),
         towns.assign(stem=towns["name"].astype(str).str.replace(_TOWNSHIP_ENDINGS, "", regex=True)),
+        old.assign(stem=old["name"].astype(str)),  # a township name since merged away: its successors
     ])
     stems = stems[stems["stem"].str.len() >= 2]
     out = []

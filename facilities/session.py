@@ -16,11 +16,9 @@ import pandas as pd
 from facilities import categories as _categories
 from facilities import coverage as _coverage
 from facilities import targets as _targets
+from facilities.evaluation import DEFAULT_LEVEL
 from facilities.pipeline import Analysis
 from towncover.errors import TowncoverError
-
-#: The level shown when nothing in the plan says otherwise.
-DEFAULT_LEVEL = "township_and_street"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,29 +49,6 @@ def category_options(analysis: Analysis, plan: Any) -> list[str]:
 def level_options() -> list[str]:
     """Levels a coverage figure can be shown at (below the county)."""
     return [level for level in _coverage.LEVELS if level != "county"]
-
-
-def default_choice(analysis: Analysis, plan: Any) -> tuple[str, str]:
-    """The category and level to open on: a plan target the sheet can answer, else the sheet's main category.
-
-    Returns
-    -------
-    (category, level)
-        The evaluable coverage target whose category has the most rows in the sheet (its level);
-        without one, the sheet's most common category at :data:`DEFAULT_LEVEL`; for a sheet of no
-        known category, the plan's first coverage target, else the first category.
-    """
-    counts = category_counts(analysis)
-    answerable = [t for t in coverage_targets(plan) if t.category in counts.index]
-    if answerable:
-        best = max(answerable, key=lambda t: int(counts[t.category]))
-        return str(best.category), str(best.level)
-    if len(counts):
-        return str(counts.index[0]), DEFAULT_LEVEL
-    targets = coverage_targets(plan)
-    if targets:
-        return str(targets[0].category), str(targets[0].level)
-    return next(iter(_categories.CATEGORIES)), DEFAULT_LEVEL
 
 
 def measure_choice(analysis: Analysis, plan: Any, category: str, level: str) -> _coverage.CoverageResult:
@@ -131,27 +106,6 @@ def other_region_hint(analysis: Analysis, gazetteer: Any) -> tuple[str, int] | N
         return None
     code = str(counts.index[0])
     return gazetteer.full_name(code), int(out.sum())
-
-
-# ---------------------------------------------------------------------------------------------
-# Target cards in the order a planner reads them
-# ---------------------------------------------------------------------------------------------
-def ordered_evaluation(evaluation: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:
-    """Evaluable targets first (plan order); the rest grouped by their reason.
-
-    Returns
-    -------
-    evaluable : pandas.DataFrame
-        Rows with a verdict (met or not).
-    groups : list of (reason, rows)
-        The not-evaluable rows, one group per reason ("zh / en"), the largest group first.
-    """
-    judged = evaluation["met"].notna() & evaluation["evaluable"].fillna(True).astype(bool)
-    rest = evaluation.loc[~judged]
-    reasons = rest["reason"].fillna("").astype(str)
-    order = reasons.value_counts(sort=True).index.tolist()
-    groups = [(reason, rest.loc[reasons == reason]) for reason in order]
-    return evaluation.loc[judged], groups
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,9 +239,6 @@ def default_level(plan: Any, category: str) -> str:
     return next((str(t.level) for t in coverage_targets(plan) if t.category == category), DEFAULT_LEVEL)
 
 
-def unmet_coverage(details: dict[str, Any]) -> dict[str, Any]:
-    """The evaluated coverage targets a gap proposal can close: not met, and not an upper bound."""
-    return {tid: r for tid, r in details.items() if r.met is False and r.comparator != "<="}
 
 
 #: ``operating_status`` values (the sheet reader's) that do not count as existing facilities.

@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from facilities import categories as _categories
 from facilities import coverage as _coverage
 from geo.gazetteer import load_gazetteer
 from towncover import settings
@@ -205,7 +204,7 @@ def _fmt(value: Any) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value)}"
 
 
-def target_cards(evaluation: pd.DataFrame, lang: str = "zh", listed: Any = None) -> list[dict[str, Any]]:
+def target_cards(evaluation: pd.DataFrame, lang: str = "zh") -> list[dict[str, Any]]:
     """One card per target: measured value against the target, met or short by N units, target year.
 
     Parameters
@@ -213,14 +212,11 @@ def target_cards(evaluation: pd.DataFrame, lang: str = "zh", listed: Any = None)
     evaluation : pandas.DataFrame
         From :func:`facilities.coverage.evaluate_plan`.
     lang : {"zh", "en"}
-    listed : collection of str, optional
-        Categories the sheet lists: an unmet target of any other category says the sheet lists none
-        of them (state ``absent``) rather than how many units are missing.
 
     Returns
     -------
     list of dict
-        ``id, title, measured, target, status, state`` (``met`` | ``short`` | ``absent`` | ``na``), ``year``,
+        ``id, title, measured, target, status, state`` (``met`` | ``short`` | ``na``), ``year``,
         ``detail`` (covered / total units, or the reason a target cannot be evaluated; with planned
         projects, the target-year figure they would give).
     """
@@ -247,11 +243,6 @@ def target_cards(evaluation: pd.DataFrame, lang: str = "zh", listed: Any = None)
             shortfall = str(rec.get("shortfall_text") or "").partition(" / ")
             said = shortfall[0] if zh else shortfall[2]
             status = (f"未达标:{said}" if zh else f"not met: {said}") if said else ("未达标" if zh else "not met")
-            category = rec.get("category")
-            if listed is not None and isinstance(category, str) and category and category not in listed:
-                state = "absent"
-                name = _categories.label(str(category), lang)
-                status = f"清单中没有{name}" if zh else f"the sheet lists no {name}"
         if rec.get("covered") is not None and rec.get("total") is not None and not pd.isna(rec.get("covered")):
             noun_zh, noun_en = _coverage.LEVEL_NOUNS.get(rec.get("level") or "", ("个单元", "units"))
             cov, tot = int(rec["covered"]), int(rec["total"])

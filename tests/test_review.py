@@ -45,6 +45,8 @@ def test_review_queue_hints_a_township_from_a_village_or_old_name_in_the_text():
     assert row["hints"] == "512021001"
     assert row["candidate_names"] == "岳城街道 (512021001)"
     assert queue.set_index("row").loc[5, "hints"] == ""  # a row with candidates keeps them, no hint
+    placed.loc[4, "地址"] = "安岳县偏岩乡场镇"  # 偏岩乡, merged into 龙台镇 (512021104) in the 2019 reform
+    assert review.review_queue(placed, _Sheet(), REGION).set_index("row").loc[6, "hints"] == "512021104"
 
 
 def test_township_choices_start_with_candidates_then_the_special_choices_then_every_township_once():

@@ -1,4 +1,4 @@
-"""facilities.session: the category and level the app opens on, the target that governs them, plan edits."""
+"""facilities.session: the categories and levels the app offers, the target that governs them, plan edits."""
 
 from __future__ import annotations
 
@@ -68,17 +68,6 @@ def test_an_invalid_edit_names_the_row_and_the_column_in_both_languages(column, 
     assert err.value.message_en.startswith(f"targets table row {row + 1}, {en}")
 
 
-def test_default_choice_is_a_target_the_sheet_can_answer():
-    a = _demo()
-    assert session.default_choice(a, a.plan) == ("social_work_station", "township_and_street")
-    elderly = dataclasses.replace(a, placed=a.placed[a.placed["category"].isin(ELDERLY)])
-    category, level = session.default_choice(elderly, a.plan)
-    assert category in ELDERLY
-    options = session.category_options(elderly, a.plan)
-    assert options[: len(session.category_counts(elderly))] == session.category_counts(elderly).index.tolist()
-    assert session.default_level(a.plan, "no_such_category") == session.DEFAULT_LEVEL
-
-
 def test_measure_choice_resolves_the_target_as_the_cli_does():
     a = _demo()
     for t in session.coverage_targets(a.plan):
@@ -93,16 +82,6 @@ def test_measure_choice_resolves_the_target_as_the_cli_does():
         } | {None}
 
 
-def test_ordered_evaluation_puts_verdicts_first_and_groups_the_rest_by_reason():
-    a = _demo()
-    evaluation = coverage.evaluate_plan(a.placed, a.plan, REGION, units=a.units)
-    judged, groups = session.ordered_evaluation(evaluation)
-    assert judged["met"].notna().all() and len(judged) + sum(len(g) for _, g in groups) == len(evaluation)
-    assert all(rows["reason"].eq(reason).all() for reason, rows in groups)
-    sizes = [len(g) for _, g in groups]
-    assert sizes == sorted(sizes, reverse=True)
-
-
 def test_other_region_hint_names_the_county_many_rows_name():
     a = _demo()
     assert session.other_region_hint(a, load_gazetteer()) is None
@@ -113,7 +92,6 @@ def test_other_region_hint_names_the_county_many_rows_name():
     hint = session.other_region_hint(dataclasses.replace(a, placed=placed), load_gazetteer())
     assert hint == ("四川省资阳市乐至县", int(placed["match_status"].eq("out_of_region").sum()))
     assert hint[1] == 31  # the 30 moved rows and the demo's one row in 乐至县
-    assert session.unmet_coverage({}) == {}
 
 
 def test_sheet_lines_say_how_many_rows_a_status_keeps_out():
@@ -125,3 +103,14 @@ def test_sheet_lines_say_how_many_rows_a_status_keeps_out():
     zh, en = session.sheet_lines(dataclasses.replace(a, placed=placed))[-1]
     assert zh == "不计为现有设施:在建/拟建 3 行、停业/关闭 1 行"
     assert en == "Not counted as existing: 3 rows under construction or planned, 1 rows closed or suspended"
+
+
+def test_category_options_put_what_the_sheet_lists_first():
+    a = _demo()
+    elderly = dataclasses.replace(a, placed=a.placed[a.placed["category"].isin(ELDERLY)])
+    counts = session.category_counts(elderly)
+    assert set(counts.index) <= set(ELDERLY) and counts.is_monotonic_decreasing
+    options = session.category_options(elderly, a.plan)
+    assert options[: len(counts)] == counts.index.tolist() and len(options) == len(set(options))
+    assert session.default_level(a.plan, "elderly_regional_centre") == "community"  # the 15-minute circle target
+    assert session.default_level(a.plan, "no_such_category") == session.DEFAULT_LEVEL

@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import expect
 
 from facilities import categories as _categories
-from facilities import coverage, review, session, views
+from facilities import coverage, review, views
+from facilities.evaluation import evaluate
 from facilities.layers import facility_points
 from facilities.pipeline import analyse
 from tests.browser.helpers import (
@@ -66,9 +67,9 @@ def test_overview_loads_demo_with_targets(page, screenshots):
     expect(metric(page, "读入行数")).to_have_text(f"{s['rows_read']:,}")
     expect(metric(page, "已匹配")).to_have_text(f"{s['matched']:,}")
     expect(page.get_by_test_id("schematic-label")).to_contain_text("示意边界")
-    evaluation = coverage.evaluate_plan(a.placed, a.plan, "512021", units=a.units)
-    judged, _ = session.ordered_evaluation(evaluation)
-    cards = views.target_cards(judged, "zh", session.category_counts(a).index.tolist())
+    ev = evaluate(a)
+    set_aside = {tid for _, ids in ev.not_evaluable_groups() for tid in ids}
+    cards = views.target_cards(ev.ordered()[lambda t: ~t["id"].isin(set_aside)], "zh")
     first = cards[0]
     body = page.locator(f".st-key-card_{first['id']}")
     expect(body).to_contain_text(first["status"])
