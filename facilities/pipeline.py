@@ -124,7 +124,7 @@ def analyse(
         notes.extend(real.attrs.get("notes", []))
     geocoded = _geocoder.geocode(sheet, region, crs=crs, boundaries=real)
     geocoded = _add_numbers(_add_categories(geocoded, sheet), sheet)
-    placed = apply_corrections(geocoded, corrections, gaz)
+    placed = apply_corrections(geocoded, corrections, gaz, region.code)
     if real is not None:
         units, schematic = real, False
     elif _boundaries.has_map(region.code):
@@ -141,7 +141,7 @@ def analyse(
 
 def reapply(analysis: Analysis, corrections: pd.DataFrame | None) -> Analysis:
     """The same analysis with a new set of corrections (no re-reading, no re-geocoding of the sheet)."""
-    placed = apply_corrections(analysis.geocoded, corrections, load_gazetteer())
+    placed = apply_corrections(analysis.geocoded, corrections, load_gazetteer(), analysis.region.code)
     new = Analysis(**{**analysis.__dict__, "placed": placed})
     new.check_accounting()
     return new
@@ -165,4 +165,10 @@ def _add_numbers(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
             # Aligned on the file's row numbers: rejected rows are in `placed` but not in `sheet.frame`.
             by_row = pd.Series(_sheets.numeric_column(sheet, role).to_numpy(), index=list(sheet.source_rows))
             placed[role] = placed["row"].map(by_row).astype("float64").to_numpy()
+    # The loader's status (operating / under_construction / closed) and why; "" for rejected rows.
+    status = getattr(sheet, "status", pd.DataFrame())
+    for col in status.columns:
+        by_row = pd.Series(status[col].to_numpy(), index=list(sheet.source_rows))
+        mapped = placed["row"].map(by_row)
+        placed[col] = mapped.astype(object).where(mapped.notna(), "").astype(str).to_numpy()
     return placed

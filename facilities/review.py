@@ -370,26 +370,23 @@ def load_workspace_corrections(source: str | os.PathLike | bytes) -> pd.DataFram
     data = Path(source).read_bytes() if not isinstance(source, bytes | bytearray) else bytes(source)
     if not data.startswith(b"SQLite format 3"):
         return _corrections.load_corrections(io.BytesIO(data))
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            file = Path(folder) / "workspace.gpkg"
-            file.write_bytes(data)
+    with tempfile.TemporaryDirectory() as folder:
+        file = Path(folder) / "workspace.gpkg"
+        file.write_bytes(data)
+        try:
             layers = [str(n) for n, _ in pyogrio.list_layers(file)]
-            if "corrections" not in layers:
-                raise TowncoverError("工作空间文件中没有更正表(corrections 图层)",
-                                     "the workspace file has no corrections layer")
-            frame = pyogrio.read_dataframe(file, layer="corrections", read_geometry=False)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
-        raise TowncoverError("工作空间文件已损坏,无法读取", f"the workspace file is damaged and cannot be read "
-                             f"({type(exc).__name__})") from None
+            frame = (pyogrio.read_dataframe(file, layer="corrections", read_geometry=False)
+                     if "corrections" in layers else None)
+        except Exception as exc:  # noqa: BLE001 - DataSourceError and the like: a damaged file, said plainly
+            raise TowncoverError(f"工作空间文件已损坏或被截断,无法读取({type(exc).__name__})",
+                                 f"the workspace file is damaged or truncated and cannot be read "
+                                 f"({type(exc).__name__})") from None
+    if frame is None:
+        raise TowncoverError("工作空间文件中没有更正表(corrections 图层)",
+                             "the workspace file has no corrections layer")
     frame = pd.DataFrame(frame).reindex(columns=_corrections.COLUMNS)
-    rows = pd.to_numeric(frame["row"], errors="coerce")
-    bad = rows.isna() | (rows < 1) | (rows > 10**9) | (rows != rows.round())
-    if bad.any():
-        at = int(bad.to_numpy().argmax()) + 1
-        raise TowncoverError(f"工作空间更正表第 {at} 条:\"row\" 不是行号", f"workspace corrections entry {at}: "
-                             f"\"row\" is not a row number", row=at, column="row")
-    frame["row"] = rows.astype("int64")
     for col in _corrections.COLUMNS[1:]:
         frame[col] = frame[col].fillna("").astype(str)
+    # Row numbers checked by the corrections file's own rule (one rule for both files).
+    frame["row"] = _corrections.load_corrections(io.StringIO(frame.to_csv(index=False)))["row"].to_numpy()
     return frame

@@ -191,13 +191,22 @@ def _read_user(path: Path, notes: list[str]) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # noqa: BLE001 - GDAL reports every unreadable file differently
-        raise TowncoverError(f"无法读取边界文件 {path.name}:{exc}",
-                             f"cannot read the boundary file {path.name}: {exc}") from None
+        # GDAL names the file it read: an upload's (temporary, server-side) folder is never shown.
+        said = str(exc).replace(str(path.parent), "").splitlines()[0] if str(exc) else type(exc).__name__
+        raise TowncoverError(f"无法读取边界文件 {path.name}:{said}",
+                             f"cannot read the boundary file {path.name}: {said}") from None
     if path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
         text = frame.select_dtypes(exclude="geometry").astype(str).to_numpy().ravel()
         if any(re.search(r"[\u00c0-\u00ff]{2}", t) for t in text):
             frame = gpd.read_file(path, engine="pyogrio", encoding="GBK")
             _note(notes, "Shapefile 缺少 .cpg,按 GBK 编码读取属性", "the Shapefile has no .cpg; attributes read as GBK")
+    lost = np.flatnonzero(shapely.is_missing(frame.geometry.to_numpy()))
+    if len(lost):
+        cut = path.suffix.lower() == ".shp"
+        _note(notes, f"{len(lost)} 个要素没有形状(第 {_feature_list(lost)} 个)"
+              + (",Shapefile(.shp)可能被截断或损坏" if cut else "") + ",保留但不参与归属",
+              f"{len(lost)} feature(s) have no shape (feature {_feature_list(lost)})"
+              + ("; the Shapefile (.shp) may be truncated or damaged" if cut else "") + "; kept, not used to assign points")
     return frame
 
 

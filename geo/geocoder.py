@@ -20,7 +20,6 @@ import gc
 import multiprocessing
 import os
 import threading
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -133,8 +132,8 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
     lng = np.full(n, np.nan)
     lat = np.full(n, np.nan)
     if "lng" in role_map and "lat" in role_map and n:
-        lng, lat = _coordinates(frame[role_map["lng"]], frame[role_map["lat"]], crs, reg, boundaries,
-                                status, out, rows)
+        x, y = _coordinate_numbers(sheet, frame, role_map)
+        lng, lat = _coordinates(x, y, crs, reg, boundaries, status, out, rows)
 
     if (rejected is None or not len(rejected)) and not present.intersection(OUTPUT_COLUMNS):
         # The common case in one construction (no column-by-column inserts).
@@ -479,13 +478,28 @@ def _code_sets() -> tuple[set[str], set[str], pd.Series]:
     return _SETS[0], _SETS[1], _SETS[2]
 
 
-def _coordinates(lng_col: pd.Series, lat_col: pd.Series, crs: str, reg: Region, boundaries: Any,
+def _coordinate_numbers(sheet: Any, frame: pd.DataFrame, role_map: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude as floats: the loader's parsed numbers (``sheet.numbers``) when it has them.
+
+    The loader owns number parsing (degrees-minutes-seconds, 东经/北纬, units); text is never
+    re-parsed here. A plain DataFrame's columns are taken as numbers (anything else is NaN).
+    """
+    numbers = None if isinstance(sheet, pd.DataFrame) else getattr(sheet, "numbers", None)
+    if (numbers is not None and {"lng", "lat"} <= set(numbers.columns) and len(numbers) == len(frame)
+            and role_map.get("lng") == sheet.roles.get("lng") and role_map.get("lat") == sheet.roles.get("lat")):
+        return numbers["lng"].to_numpy(dtype=float), numbers["lat"].to_numpy(dtype=float)
+    return tuple(pd.to_numeric(frame[role_map[r]].astype("string").str.strip(), errors="coerce")
+                 .to_numpy(dtype=float, na_value=np.nan) for r in ("lng", "lat"))  # type: ignore[return-value]
+
+
+def _coordinates(x: np.ndarray, y: np.ndarray, crs: str, reg: Region, boundaries: Any,
                  status: np.ndarray, out: dict[str, np.ndarray], rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Convert, un-swap, check and (with real boundaries) assign coordinates; updates status/out in place."""
+    """Convert, un-swap, check and (with real boundaries) assign coordinates; updates status/out in place.
+
+    ``x`` and ``y`` are numbers in the datum ``crs`` (NaN where missing).
+    """
     from geo import crs as _crs
 
-    x = pd.to_numeric(_clean_number(lng_col), errors="coerce").to_numpy(dtype=float)
-    y = pd.to_numeric(_clean_number(lat_col), errors="coerce").to_numpy(dtype=float)
     has = np.isfinite(x) & np.isfinite(y) & ~((x == 0) & (y == 0))
     swapped = has & (y >= 70) & (y <= 140) & (x >= 3) & (x <= 60)
     x, y = np.where(swapped, y, x), np.where(swapped, x, y)
@@ -561,11 +575,6 @@ def _coordinates(lng_col: pd.Series, lat_col: pd.Series, crs: str, reg: Region, 
         elif status[i] == "out_of_region":
             note(i, f"坐标落在{gname}({got})", f"coordinates fall in {got}")
     return lng, lat
-
-
-def _clean_number(col: pd.Series) -> pd.Series:
-    text = col.astype("string").fillna("").map(lambda s: unicodedata.normalize("NFKC", s))
-    return text.str.replace(r"[^0-9.\-]", "", regex=True)
 
 
 def _inside_region(lng: np.ndarray, lat: np.ndarray, ok: np.ndarray, reg: Region) -> tuple[np.ndarray | None, str]:

@@ -125,4 +125,4 @@ def test_a_damaged_workspace_or_a_bad_row_is_one_line(tmp_path):
     pyogrio.write_dataframe(bad, tmp_path / "bad.gpkg", layer="corrections", driver="GPKG")
     with pytest.raises(TowncoverError) as err:
         review.load_workspace_corrections(tmp_path / "bad.gpkg")
-    assert err.value.column == "row" and err.value.row == 1
+    assert err.value.column == "row" and "\n" not in err.value.message

@@ -72,6 +72,15 @@ REVIEW_STATUSES = ("ambiguous", "unmatched", "out_of_region")
 #: Rows that are not facilities of the region at all (left out of sheet totals such as bed counts).
 NOT_IN_REGION_STATUSES = ("out_of_region", "rejected")
 
+#: A facility's status as the loader reads it (运营状态 column, （在建） in the name): only ``operating``
+#: facilities exist today; ``under_construction`` ones count in the target-year scenario like planned
+#: projects; ``closed`` ones count nowhere.
+OPERATING_STATUSES: dict[str, tuple[str, str]] = {
+    "operating": ("运营中", "operating"),
+    "under_construction": ("在建或拟建", "under construction or planned"),
+    "closed": ("停业或关闭", "closed"),
+}
+
 #: Datums of a sheet's coordinates.
 CRS_NAMES: dict[str, tuple[str, str]] = {
     "wgs84": ("WGS-84(GPS、天地图)", "WGS-84 (GPS, Tianditu)"),
