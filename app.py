@@ -362,9 +362,9 @@ def coverage_map(page: Page, proposed: pd.DataFrame | None = None):
     title = f"{page.region.name} · {page.category_name} · {page.noun}"
     fmap = webmap.coverage_map(units, page.points, value_column=value, schematic=page.analysis.schematic,
                                title=title, lang=LANG, categories=_cat_labels(), radius_km=page.result.radius_km,
-                               basemap=page.inputs.basemap)
+                               basemap=page.inputs.basemap, category=page.category)
     if proposed is not None:
-        views.add_proposals(fmap, page.analysis.units, proposed, LANG)
+        webmap.add_proposals(fmap, page.analysis.units, proposed, LANG)
     return fmap
 
 
@@ -379,7 +379,7 @@ def export_bytes(page: Page, fmt: str, encoding: str = "UTF-8") -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / f"{page.region.code}_{page.category}"
         if fmt == "html":
-            html_page = views.standalone_html(coverage_map(page))
+            html_page = webmap.standalone_html(coverage_map(page))
             path = _export.export_layers(_layers(page), target, "html", schematic=page.analysis.schematic,
                                          map_html=html_page)
         elif fmt == "workspace":
@@ -477,7 +477,7 @@ def tab_map(page: Page) -> None:
     coverage_metrics(page)
     if page.result.radius_km:
         st.caption(T("radius_note", r=f"{page.result.radius_km:g}"))
-    st_folium(views.localise_assets(coverage_map(page)), key="coverage_map", height=600, use_container_width=True,
+    st_folium(coverage_map(page), key="coverage_map", height=600, use_container_width=True,
               returned_objects=[])
     if page.corrections is not None and len(page.corrections):
         st.download_button(T("workspace"), lambda: export_bytes(page, "workspace"),
@@ -625,8 +625,8 @@ def tab_gaps(page: Page) -> None:
         gap_map = webmap.coverage_map(units, page.points, value_column="covered", schematic=page.analysis.schematic,
                                       title=str(labels.get(gap_id, gap_id)), lang=LANG, categories=_cat_labels(),
                                       radius_km=res.radius_km, basemap=page.inputs.basemap)
-        views.add_proposals(gap_map, page.analysis.units, gap, LANG)
-        st_folium(views.localise_assets(gap_map), key="gap_map", height=480, use_container_width=True,
+        webmap.add_proposals(gap_map, page.analysis.units, gap, LANG)
+        st_folium(gap_map, key="gap_map", height=480, use_container_width=True,
                   returned_objects=[])
 
 

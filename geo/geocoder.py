@@ -134,6 +134,7 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
     if "lng" in role_map and "lat" in role_map and n:
         x, y = _coordinate_numbers(sheet, frame, role_map)
         lng, lat = _coordinates(x, y, crs, reg, boundaries, status, out, rows)
+        _match_in_point_county(reg, cols, lng, lat, status, out)
 
     if (rejected is None or not len(rejected)) and not present.intersection(OUTPUT_COLUMNS):
         # The common case in one construction (no column-by-column inserts).
@@ -601,3 +602,32 @@ def _inside_region(lng: np.ndarray, lat: np.ndarray, ok: np.ndarray, reg: Region
         # 2 km tolerance: outlines are generalised and sheets' coordinates are copied by hand.
         inside[ok] = shapely.contains_xy(shape.buffer(0.02), lng[ok], lat[ok])
     return inside, "县界 county outline"
+
+
+def _match_in_point_county(reg: Region, cols: list[list[str]], lng: np.ndarray, lat: np.ndarray,
+                           status: np.ndarray, out: dict[str, np.ndarray]) -> None:
+    """Rows of a multi-county region left ambiguous or unmatched, with a point and no county named:
+    matched again by name within the county whose outline holds the point (``geo.assign.county_of_points``);
+    kept only when that gives one township (one of the row's candidates, if it had any). In place."""
+    todo = np.flatnonzero(np.isin(status, ("ambiguous", "unmatched")) & np.isfinite(lng) & np.isfinite(lat)
+                          & (out["county_code"] == "") & (np.asarray(cols[3], dtype=object) == ""))
+    if len(reg.code) >= 6 or not len(todo):
+        return
+    from geo.assign import county_of_points
+
+    counties = county_of_points(lng[todo], lat[todo], reg.code).to_numpy(dtype=object, na_value="")
+    gaz = load_gazetteer()
+    for county in sorted(set(counties) - {""}):
+        rows = todo[counties == county]
+        sub = _answers(gaz.region(county), region_index(county), [[c[i] for i in rows] for c in cols], len(rows))
+        for j, i in enumerate(rows):
+            candidates = out["candidates"][i].split(";") if out["candidates"][i] else []
+            if sub["match_status"][j] != "matched" or (candidates and sub["township_code"][j] not in candidates):
+                continue
+            for k in ANSWER_FIELDS[1:]:
+                out[k][i] = sub[k][j]
+            status[i] = "matched"
+            here = f"坐标落在{gaz.name_of(county)}({county})县界内,在该县内按名称匹配"
+            out["match_note"][i] = "; ".join(filter(None, (
+                f"{here} / the point lies in county {county}'s outline; matched by name within it",
+                out["match_note"][i])))

@@ -379,9 +379,8 @@ def test_cli_html_export_does_not_run_template_syntax(tmp_path, capsys):
 
 
 def test_standalone_and_gap_maps_keep_template_syntax_as_text(tmp_path):
-    from facilities.views import add_proposals, standalone_html
     from geo.boundaries import load_boundaries
-    from geo.webmap import coverage_map
+    from geo.webmap import add_proposals, coverage_map, standalone_html
 
     units = load_boundaries(_boundaries_with_template_name(tmp_path))
     fmap = coverage_map(units, None, schematic=False, title="{% raw %}{{7*7}}")
