@@ -241,11 +241,12 @@ def test_service_centre_is_not_a_short_township_name() -> None:
 
 
 def test_village_word_search_on_many_names_equals_the_regex() -> None:
-    from geo.address import _NAMES_A_VILLAGE, _names_a_village
+    from geo.batch import _names_a_village
+    from geo.names import NAMES_A_VILLAGE
 
     names = ["五里村农村幸福院", "石羊镇敬老院", "青龙社区", "社", "区社", "居委会", "居", "嘎查", "嘎", "委员会",
              "委员", "村", "", "社区居委会", "大社区", "光明养老院", "委", "会委员会x"]
-    assert _names_a_village(names).tolist() == [_NAMES_A_VILLAGE.search(n) is not None for n in names]
+    assert _names_a_village(names).tolist() == [NAMES_A_VILLAGE.search(n) is not None for n in names]
     assert _names_a_village(names).tolist().count(True) == 9
 
 
@@ -255,13 +256,12 @@ def _mixed_rows(region: str, n: int, seed: int) -> tuple[list[str], list[str]]:
     house numbers, 区域, 镇, facility words): every branch of the two paths, in every order."""
     import random
 
-    from geo.address import _short_of
     from geo.gazetteer import load_gazetteer
 
     gaz, idx, rng = load_gazetteer(), region_index(region), random.Random(seed)
     outside = ~gaz.counties["code"].str.startswith(region[:4])
     pools = [
-        (list(idx.town_name.values()), 3), ([_short_of(idx, c) for c in idx.town_name], 3),
+        (list(idx.town_name.values()), 3), (list(idx.short_name.values()), 3),
         (list(idx.village_name.values()), 3), ([s for pairs in idx.village_stems.values() for s, _ in pairs], 2),
         (list(idx.county_name.values()), 3), (gaz.counties.loc[outside, "name"].sample(200, random_state=1).tolist(), 1),
         (gaz.townships.loc[~gaz.townships["code"].str.startswith(region[:4]), "name"]
@@ -316,9 +316,9 @@ def test_digit_runs_fold_inside_normalisation() -> None:
 
 
 def test_decimal_digit_table_is_unicode_nd() -> None:
-    from geo.address import _is_decimal
+    from geo.arrays import is_decimal
 
-    table = _is_decimal()
+    table = is_decimal()
     assert int(table.sum()) == sum(chr(c).isdecimal() for c in range(0x110000))
     assert table[ord("7")] and table[ord("٣")] and table[0x1D7CE] and not table[ord("七")] and not table[ord("a")]
 
@@ -326,9 +326,9 @@ def test_decimal_digit_table_is_unicode_nd() -> None:
 def test_runs_in_sorted_arrays() -> None:
     import numpy as np
 
-    from geo.address import _run_ends, _run_starts
+    from geo.arrays import run_ends, run_starts
 
     values = np.array([0, 0, 1, 3, 3, 3, 7])
-    assert _run_starts(values).tolist() == [0, 2, 3, 6]
-    assert _run_ends(values).tolist() == [1, 2, 5, 6]
-    assert _run_starts(values[:0]).tolist() == [] and _run_ends(values[:1]).tolist() == [0]
+    assert run_starts(values).tolist() == [0, 2, 3, 6]
+    assert run_ends(values).tolist() == [1, 2, 5, 6]
+    assert run_starts(values[:0]).tolist() == [] and run_ends(values[:1]).tolist() == [0]
