@@ -286,6 +286,26 @@ class _Scan:
     cat: np.ndarray
     check: np.ndarray
     defer: np.ndarray
+    secondary: list[str]  # per row: the facility name beside the address ("" when none), as given
+    fold: Callable[[list[str]], list[str]]  # folds those names
+
+    def names_may_settle(self, rows: np.ndarray) -> np.ndarray:
+        """Per row of ``rows`` (ties): whether its facility name may narrow the tie (it names a county,
+        a township or a village, or leads with a village stem), so that the one-row rules decide."""
+        rows = rows[np.fromiter((bool(self.secondary[i]) for i in rows.tolist()), dtype=bool, count=len(rows))]
+        out = np.zeros(self.n, dtype=bool)
+        if not len(rows):
+            return out
+        names = self.fold([self.secondary[i] for i in rows.tolist()])
+        joined = SEP.join(names)
+        hits = hit_array(self.idx.automaton.find_matches_as_indexes(joined))
+        cat = self.table.cat[hits[:, 0]]
+        begin = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1, out=begin[1:])
+        placed = hits[(cat == Category.COUNTY) | (cat == Category.PLACE), 1]
+        out[rows[np.searchsorted(begin, placed, side="right") - 1]] = True
+        out[[i for i, name in zip(rows.tolist(), names, strict=True) if leading_stem(self.idx, name)[1]]] = True
+        return out
 
     def text_of(self, h: int, i: int) -> str:
         """The text of hit ``h`` (in row ``i``)."""
@@ -335,7 +355,7 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     n = len(primary)
     town = np.full(n, -1, dtype=np.int64)
     found = _Found(np.zeros(n, dtype=bool), town, town.copy(), {}, {}, {}, np.zeros(n, dtype=np.int64))
-    s = _scan(idx, primary) if n else None
+    s = _scan(idx, primary, secondary, fold or _as_they_are) if n else None
     if s is None:  # nothing, or lone surrogates kept by the reader: row by row
         return found
     village_skip = (s.check == Check.VILLAGE_FORM) & one_of(s.a1, _VILLAGE_STOP)
@@ -358,13 +378,14 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     answered = np.flatnonzero(~s.defer)
     _short_name_notes(s, named, found, answered)
     _stems_after_town(s, named, found, answered, village)
-    found.village = _village_from_names(s, secondary, fold or _as_they_are, town, village)
+    found.village = _village_from_names(s, town, village)
     found.done[answered] = True
     found.done[list(found.others)] = True
     return found
 
 
-def _scan(idx: RegionIndex, primary: list[str]) -> _Scan | None:
+def _scan(idx: RegionIndex, primary: list[str], secondary: list[str], fold: Callable[[list[str]], list[str]]
+          ) -> _Scan | None:
     """The hits of every row's text, found in one pass over the texts joined (None: not encodable)."""
     n = len(primary)
     joined = SEP.join(primary)
@@ -387,7 +408,8 @@ def _scan(idx: RegionIndex, primary: list[str]) -> _Scan | None:
         defer[np.searchsorted(begin, np.flatnonzero(regional), side="right") - 1] = True
     defer[row[check == Check.TWO_CHARACTER_COUNTY]] = True  # the one-row check
     return _Scan(idx, table, primary, n, lengths, begin, codes, padded, kid, start, stop, row,
-                 padded[stop], padded[stop + 1], padded[stop + 2], table.cat[kid], check, defer)
+                 padded[stop], padded[stop + 1], padded[stop + 2], table.cat[kid], check, defer,
+                 secondary, fold)
 
 
 def _which_count(s: _Scan, village_skip: np.ndarray, short: np.ndarray, counted: np.ndarray) -> _Named:
@@ -395,6 +417,7 @@ def _which_count(s: _Scan, village_skip: np.ndarray, short: np.ndarray, counted:
     short_town = counted & (s.cat == Category.PLACE)
     kept = (~village_skip & ~short & (s.check != Check.TWO_CHARACTER_COUNTY)) | short_town
     s.defer[s.row[kept & (s.cat == Category.FOREIGN)]] = True  # (rows out of region are answered first)
+    s.defer[s.row[kept & s.table.aliased[s.kid]]] = True  # township aliases: the one-row rules
     place = kept & (s.cat == Category.PLACE)
     full_town = place & (s.table.town_start[s.kid + 1] > s.table.town_start[s.kid])
     town_hit = full_town | short_town
@@ -500,6 +523,7 @@ def _townships(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
     found.town[t_rows[ok]] = t_codes[ok]
     one = named.n_town == 1
     tie = one & (n_in > 1) & (named.n_village == 0) & ~s.defer
+    tie &= ~s.names_may_settle(np.flatnonzero(tie))
     s.defer[one & (n_in != 1) & ~tie] = True
     if tie.any():
         pairs = np.unique(t_rows[ok & tie[t_rows]] * _TOWN_PAIR + t_codes[ok & tie[t_rows]])
@@ -617,6 +641,7 @@ def _villages_alone(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare:
     plain = (n_codes >= 1) & ~s.table.shadowed[s.kid[np.minimum(first_hit, len(row) - 1)]]
     unique = plain & (n_towns == 1)
     shared = plain & (n_towns > 1) & (n_sets == 1)
+    shared &= ~s.names_may_settle(np.flatnonzero(shared))
     s.defer[alone[~(unique | shared)[alone]]] = True
     towns_seen = towns_seen[shared[towns_seen // _TOWN_PAIR]]
     shared_towns = dict(grouped(towns_seen // _TOWN_PAIR, towns_seen % _TOWN_PAIR))
@@ -673,11 +698,10 @@ def _stems_after_town(s: _Scan, named: _Named, found: _Found, answered: np.ndarr
             village[i] = int(code)
 
 
-def _village_from_names(s: _Scan, secondary: list[str], fold: Callable[[list[str]], list[str]],
-                        town: np.ndarray, village: np.ndarray) -> np.ndarray:
+def _village_from_names(s: _Scan, town: np.ndarray, village: np.ndarray) -> np.ndarray:
     """Rows placed without a village: a village form in the facility name (五里村农村幸福院)."""
-    ask = np.flatnonzero(~s.defer & (village < 0)) if any(secondary) else np.zeros(0, dtype=np.int64)
-    ask_names = fold([secondary[i] for i in ask.tolist()])
+    ask = np.flatnonzero(~s.defer & (village < 0)) if any(s.secondary) else np.zeros(0, dtype=np.int64)
+    ask_names = s.fold([s.secondary[i] for i in ask.tolist()])
     words = _names_a_village(ask_names)
     asked = [name for name, word in zip(ask_names, words.tolist(), strict=True) if word]
     rows = ask[words].tolist()

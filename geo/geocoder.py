@@ -42,6 +42,8 @@ from geo.address import (
     village_in_township,
 )
 from geo.gazetteer import Region, load_gazetteer
+from geo.matching import combine
+from geo.notes import COLUMNS_AND_ADDRESS
 from towncover import settings
 from towncover.errors import TowncoverError
 
@@ -402,6 +404,14 @@ def _place_row(reg: Region, idx: RegionIndex, code: str, town: str, village: str
                 if conflict is not None:
                     return conflict, "; ".join(notes)
                 _village_from_texts(m, idx, village, address, name)
+            elif m.status == "ambiguous" and (normalise(address) or normalise(name)):
+                # The columns leave candidates: the address's (or the name's) may settle them.
+                a = parse_address(address, reg, name=name, county_hint=county_hint)
+                texts = [(normalise(village), True), (normalise(address), True), (normalise(name), False)]
+                both = combine(idx, m, a, texts, COLUMNS_AND_ADDRESS)
+                if both is not None:
+                    both.method = "name"
+                    return both, "; ".join(notes)
             if m.status != "unmatched":
                 return m, "; ".join(notes)
             # An old township name in the column: let the address speak, but keep the note.

@@ -17,8 +17,10 @@ from geo.gazetteer import Region, load_gazetteer
 from geo.names import (
     AFTER_BARE_STEM,
     HOUSE_NUMBER,
+    INSTITUTION_WORDS,
     NAMES_A_VILLAGE,
     NOT_AFTER_SHORT,
+    NUMBERED_COMMITTEE,
     REGIONAL,
     STEM_NOT_BEFORE,
     TOWN_TOKEN,
@@ -114,6 +116,8 @@ class _Evidence:
     towns_full: list[tuple[str, ...]] = field(default_factory=list)
     towns_short: list[tuple[str, ...]] = field(default_factory=list)
     villages: list[VillageHit] = field(default_factory=list)
+    # Township aliases: (the form as written, ethnic townships it leads, townships it names with 乡/镇 swapped).
+    aliases: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
     admin_end: int = 0  # where the last province/city/county name ends
     gaps: list[tuple[int, int]] = field(default_factory=list)  # the text between the hits that count
 
@@ -152,6 +156,8 @@ def _read_hits(idx: RegionIndex, text: str) -> _Evidence:
                 ev.towns_full.append(info.towns)
             elif info.shorts:
                 ev.towns_short.append(info.shorts)
+            elif info.ethnic or info.swapped:
+                ev.aliases.append((text[start:stop], info.ethnic, info.swapped))
             if info.villages:
                 ev.villages.append((text[start:end + 1], info.villages, info.shadow))
             ev.first_admin = ev.first_admin or "in"
@@ -193,6 +199,8 @@ def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = ()) 
         m.county_code = scope[0]
     if ev.towns_full or ev.towns_short:
         return _by_township(m, idx, text, ev, scope)
+    if ev.aliases and _by_alias(m, idx, text, ev, scope):
+        return m
     unknown = _unknown_town(text, ev.gaps, ev.admin_end)
     if unknown:
         return _old_township(m, idx, unknown, ev.villages, scope)
@@ -239,6 +247,40 @@ def _by_township(m: AddressMatch, idx: RegionIndex, text: str, ev: _Evidence, sc
             m.say(notes.by_short_name(idx.short_name[kept[0]], kept[0]))
         return m
     return m
+
+
+def _by_alias(m: AddressMatch, idx: RegionIndex, text: str, ev: _Evidence, scope: list[str]) -> bool:
+    """A township written as a county writes it (the first alias with townships in scope): an ethnic
+    township's leading name places it; a 乡/镇 swap only with a village of it named, else the one
+    candidate is reported. Several in scope: a tie. Returns whether the alias decided."""
+    for form, ethnic, swapped in ev.aliases:
+        ethnic_in, swapped_in = _in_scope(ethnic, scope), _in_scope(swapped, scope)
+        codes = ethnic_in or swapped_in
+        if not codes:
+            continue
+        if len(codes) > 1:
+            m.status, m.candidates = "ambiguous", sorted(codes)
+            m.say(notes.township_tie(idx.town_name, m.candidates))
+            return True
+        code = codes[0]
+        if ethnic_in:
+            _set_town(m, idx, code)
+            found = village_code(idx, code, text, ev.villages)
+            if found:
+                m.village_code, m.village_name = found, idx.village_name[found]
+            m.say(notes.by_ethnic_short_name(form, idx.town_name[code], code))
+            return True
+        mine = [(f, c) for f, vs, _ in ev.villages for c in vs if c[:9] == code]
+        if not mine:
+            m.status, m.candidates = "ambiguous", [code]
+            m.say(notes.swapped_unconfirmed(form, idx.town_name[code], code))
+            return True
+        _set_town(m, idx, code)
+        if len({c for _, c in mine}) == 1:
+            m.village_code, m.village_name = mine[0][1], idx.village_name[mine[0][1]]
+        m.say(notes.swapped_confirmed(form, idx.town_name[code], code, mine[0][0]))
+        return True
+    return False
 
 
 def _old_township(m: AddressMatch, idx: RegionIndex, unknown: str, villages: list[VillageHit],
@@ -334,7 +376,15 @@ def village_code(idx: RegionIndex, town: str, text: str, villages: list[VillageH
         short = idx.short_key[town]
         cut = text.find(short)
         rest = text[cut + len(short):] if cut >= 0 else text
-    return _first_stem(idx, town, stems, rest)
+    return _first_stem(idx, town, stems, _without_institutions(rest))
+
+
+def _without_institutions(text: str) -> str:
+    """``text`` with the institution words (中心小学, 服务中心...) blanked out, character for character."""
+    for word in INSTITUTION_WORDS:
+        if word in text:
+            text = text.replace(word, _OTHER * len(word))
+    return text
 
 
 def _first_stem(idx: RegionIndex, town: str, stems: list[tuple[str, str]], rest: str) -> str:
@@ -352,8 +402,10 @@ def _first_stem(idx: RegionIndex, town: str, stems: list[tuple[str, str]], rest:
         seen.add(pattern)
         order = orders[pattern]
         if best is None or (pos, order) < best:
-            # A stem followed by 镇/路/... or a house number (西街115号) names a road or a town, not the village.
-            if rest[stop:stop + 1] not in STEM_NOT_BEFORE and not HOUSE_NUMBER.match(rest, stop):
+            # A stem followed by 镇/路/... or a house number (西街115号) names a road or a town, and one
+            # followed by 二社区 another committee, not the village.
+            if (rest[stop:stop + 1] not in STEM_NOT_BEFORE and not HOUSE_NUMBER.match(rest, stop)
+                    and not NUMBERED_COMMITTEE.match(rest, stop)):
                 best = (pos, order)
     return stems[best[1]][1] if best is not None else ""
 
@@ -471,6 +523,12 @@ def parse_normalised(idx: RegionIndex, text: str, name: str = "",
     m = _match_text(idx, text, county_hint)
     found = m.found_something
     m.method = "address" if found else ""
+    if m.status == "ambiguous" and name:
+        # The address leaves candidates: the name's own candidates may settle them (上高县新界埠...站 + 湾溪村5组).
+        n = _match_text(idx, name, (m.county_code,) if m.county_code else county_hint)
+        both = combine(idx, m, n, [(text, True), (name, False)], notes.ADDRESS_AND_NAME)
+        if both is not None:
+            return both
     if m.status == "matched" and not m.village_code and name and NAMES_A_VILLAGE.search(name):
         # The address gave the township only; the name may give the village (五里村农村幸福院).
         code = _village_token(idx, m.township_code, name)
@@ -483,6 +541,44 @@ def parse_normalised(idx: RegionIndex, text: str, name: str = "",
             n.method = "name"
             m = n
     return _finish(m, idx)
+
+
+def candidate_towns(m: AddressMatch) -> set[str] | None:
+    """The townships a match leaves possible (None: it says nothing)."""
+    if m.status == "matched" and m.township_code:
+        return {m.township_code}
+    if m.status == "ambiguous":
+        return set(m.candidates)
+    return None
+
+
+def combine(idx: RegionIndex, first: AddressMatch, other: AddressMatch, texts: list[tuple[str, bool]],
+            sources: notes.Note) -> AddressMatch | None:
+    """Evidence across texts: an ambiguous ``first`` and the ``other`` text's answer, their candidate
+    townships intersected (a county alone: its townships). One township: placed (its village read from
+    ``texts``, each (normalised text, stems too)); several: ambiguous with them; none, all of ``first``'s,
+    or ``other`` says nothing: None (``first`` stands, with its note).
+    """
+    theirs = candidate_towns(other)
+    if theirs is None and other.county_code:  # only a county (上高县敬老院): its townships
+        theirs = {c for c in first.candidates if c.startswith(other.county_code)}
+    if first.status != "ambiguous" or theirs is None:
+        return None
+    common = sorted(set(first.candidates) & theirs)
+    if not common or len(common) == len(first.candidates):  # disagreeing, or narrowing nothing
+        return None
+    county = common[0][:6] if len({c[:6] for c in common}) == 1 else first.county_code
+    m = AddressMatch(method=first.method, county_code=county)
+    if len(common) > 1:
+        m.status, m.candidates = "ambiguous", common
+        return _finish(m.say(notes.evidence_narrowed(sources, idx.town_name, common)), idx)
+    _set_town(m, idx, common[0])
+    for text, stems_too in texts:
+        code, name = village_in_township(idx, common[0], text, stems_too=stems_too)
+        if code:
+            m.village_code, m.village_name = code, name
+            break
+    return _finish(m.say(notes.evidence_agrees(sources, m.township_name, common[0])), idx)
 
 
 def _finish(m: AddressMatch, idx: RegionIndex) -> AddressMatch:

@@ -12,7 +12,15 @@ import re
 # Suffixes of division names
 # --------------------------------------------------------------------------------------------------
 
-_ETHNIC = r"(?:[\u4e00-\u9fff]{1,4}?族)+"
+# The 56 nationalities: a short name ends where an ethnic part begins (孜热甫夏提塔吉克族乡 → 孜热甫夏提,
+# not 孜热甫夏 + 提塔吉克族), so the names are listed, not guessed as "up to four characters, then 族".
+ETHNIC_GROUPS = (
+    "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克",
+    "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌",
+    "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安",
+    "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+)
+_ETHNIC = "(?:(?:" + "|".join(sorted(ETHNIC_GROUPS, key=len, reverse=True)) + ")族)+"
 _ADMIN_SUFFIX = re.compile(
     rf"^(?P<stem>[\u4e00-\u9fff]{{2,}}?)(?:{_ETHNIC}自治(?:州|县|旗)|壮族自治区|回族自治区|维吾尔自治区|自治区"
     r"|特别行政区|省|市|自治州|地区|盟|县|区|旗|特区|林区)$"
@@ -23,6 +31,7 @@ _TOWN_SUFFIX = re.compile(
 _VILLAGE_SUFFIX = re.compile(
     r"(?:村民委员会|村民委会|村委会|社区居民委员会|社区居民委会|社区居委会|社区居委会会|居民委员会|居委会|委员会|村|社区|嘎查)$"
 )
+_ORDINAL = re.compile("第(?=[一二三四五六七八九十]+(?:社区|村|居委))")
 # Gazetteer entries that name no place.
 PLACEHOLDERS = frozenset({"市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"})
 # How a division's own name ends (an address that is only 安岳县 may leave the facility name to decide).
@@ -34,7 +43,8 @@ DIVISION_ENDS = ("省", "市", "县", "区", "旗", "州", "盟")
 
 # What may not follow a township or county short name: it is then part of another name (a road, a
 # former township...).
-NOT_AFTER_SHORT = ("镇", "乡", "村", "街", "路", "巷", "道", "区", "县", "市", "社区", "居委", "大道", "大街", "院")
+NOT_AFTER_SHORT = ("镇", "乡", "村", "街", "路", "巷", "道", "区", "县", "市", "社区", "居委", "大道", "大街", "院",
+                   "东路", "西路", "南路", "北路", "中路", "东街", "西街", "南街", "北街")  # 中和西路: a road
 # A short name followed by one or two characters and one of these is part of an unknown township name
 # (安岳县石羊镇 is not 石羊 + 羊镇), except this one word (场镇: "the market town").
 UNKNOWN_TOWN_ENDS = ("镇", "乡", "街道")
@@ -44,6 +54,11 @@ UNKNOWN_TOWN = re.compile(r"^[\u4e00-\u9fff]{1,2}(?:" + "|".join(UNKNOWN_TOWN_EN
 VILLAGE_NOT_BEFORE = ("镇", "乡")  # (tuples: "" at the text's end is none of them)
 # A village stem followed by one of these names a road or a town (西街115号), not the village.
 STEM_NOT_BEFORE = ("镇", "乡", "街", "路", "巷", "道")
+# A village stem followed by a number and 社区/村 names another, numbered committee (新街坊二社区 is not 新街坊社区).
+NUMBERED_COMMITTEE = re.compile("第?[一二三四五六七八九十]+(?:社区|村|居委)")
+# Institutions whose words hold a village stem (中心小学, 便民服务中心: not 中心村): never read as a village.
+INSTITUTION_WORDS = ("中心小学", "中心学校", "中心校", "中心幼儿园", "中心卫生院", "中心医院", "卫生院", "服务中心",
+                     "活动中心", "文化中心", "养老中心", "照料中心")
 # A township-like name that is not a current township (an old name right after the county).
 TOWN_TOKEN_SUFFIXES = ("街道办事处", "街道", "镇", "乡")
 TOWN_TOKEN_SPAN = (2, 5)  # characters before the suffix
@@ -87,6 +102,28 @@ def town_forms(name: str) -> tuple[list[str], str | None]:
     return full, stem
 
 
+_ETHNIC_TOWN = re.compile(rf"^(?P<stem>[\u4e00-\u9fff0-9]{{2,}}?)(?:{_ETHNIC}|民族)(?P<end>乡|镇)$")
+
+
+def town_aliases(name: str) -> tuple[list[str], list[str]]:
+    """Forms a county writes a township in that are not its name: the leading name of an ethnic township
+    with 乡/镇 (金坡苗族彝族满族乡 → 金坡乡), and the other of 乡/镇 (石门镇 → 石门乡: 撤乡设镇).
+
+    Returns
+    -------
+    ethnic, swapped : list of str
+    """
+    m = _ETHNIC_TOWN.match(name)
+    if m:
+        return [m.group("stem") + m.group("end")], []
+    if len(name) >= 3 and name[-1] in _SWAPS:
+        return [], [name[:-1] + _SWAPS[name[-1]]]
+    return [], []
+
+
+_SWAPS = {"乡": "镇", "镇": "乡"}
+
+
 def town_short_name(name: str) -> str:
     """The short name of a township (石羊镇 → 石羊), or the name itself when it has none."""
     return town_forms(name)[1] or name
@@ -113,4 +150,6 @@ def village_forms(name: str, kind: str) -> tuple[list[str], str]:
         forms |= {stem + "村", stem + "村委会"}
     else:
         forms |= {stem}
+    # 新街坊第二社区 is written 新街坊二社区 as well.
+    forms |= {_ORDINAL.sub("", f) for f in forms if _ORDINAL.search(f)}
     return sorted(forms), stem

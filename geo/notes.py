@@ -75,6 +75,24 @@ def by_short_name(short: str, code: str) -> Note:
     return Note(f"按乡镇简称“{short}”匹配", f"matched on the township's short name ({code})")
 
 
+def by_ethnic_short_name(form: str, town_name: str, code: str) -> Note:
+    """Placed on an ethnic township written by its leading name + 乡/镇."""
+    return Note(f"按民族乡镇简称“{form}”匹配为{town_name}",
+                f"matched on the ethnic township's short form '{form}' ({code})")
+
+
+def swapped_confirmed(form: str, town_name: str, code: str, village: str) -> Note:
+    """Placed on a township written with 乡/镇 swapped, a village of it named too."""
+    return Note(f"“{form}”按乡/镇互换匹配为{town_name}({code}),由其村名“{village}”确认",
+                f"'{form}' read as {code} (乡/镇 swapped), confirmed by its village '{village}'")
+
+
+def swapped_unconfirmed(form: str, town_name: str, code: str) -> Note:
+    """A township written with 乡/镇 swapped and no village of it named: the one candidate, not placed."""
+    return Note(f"“{form}”可能是{town_name}({code})(乡/镇互换),未写出该乡镇的村名,请核实",
+                f"'{form}' may be {code} (乡/镇 swapped); no village of it named: please check")
+
+
 def old_township(name: str) -> Note:
     """A township-like name right after the county that is no current township."""
     return Note(f"乡镇名“{name}”不在 2023 年区划中(可能已撤并)",
@@ -116,6 +134,22 @@ def bare_stem(stem: str, town: str, villages: str, codes: Sequence[str]) -> Note
     """A bare village stem of one township: not placed, named for a check by hand."""
     return Note(f"“{stem}”可能是{town}的{villages},未写明村或社区,请核实",
                 f"'{stem}' may be village {', '.join(codes)}; no 村/社区 written: please check")
+
+
+def evidence_agrees(sources: Note, town_name: str, code: str) -> Note:
+    """Placed where the candidate townships of several texts (``sources``: which) share one township."""
+    return Note(f"{sources.zh}的候选乡镇共同指向{town_name}({code})",
+                f"the {sources.en} together give township {code} (the one their candidates share)")
+
+
+def evidence_narrowed(sources: Note, town_names: Mapping[str, str], codes: Sequence[str]) -> Note:
+    """The candidate townships several texts share are still several."""
+    return Note(f"{sources.zh}的候选乡镇之交仍有 {len(codes)} 个:{listing(town_names, codes)};请核实",
+                f"the {sources.en} together still leave {len(codes)} townships: {', '.join(codes)}")
+
+
+ADDRESS_AND_NAME = Note("地址与名称", "address and name")
+COLUMNS_AND_ADDRESS = Note("乡镇/村列与地址、名称", "township/village columns, address and name")
 
 
 def county_only(county_names: str) -> Note:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from geo.arrays import object_array
 from geo.gazetteer import Gazetteer, Region, load_gazetteer
-from geo.names import PLACEHOLDERS, admin_short, town_forms, town_short_name, village_forms
+from geo.names import PLACEHOLDERS, admin_short, town_aliases, town_forms, town_short_name, village_forms
 from geo.normalise import normalise_many
 
 
@@ -41,6 +41,8 @@ class EntryKind(IntEnum):
     FOREIGN_SHORT = 7
     FOREIGN_TWO = 8  # a two-character county outside (城区, 新县): counts only before a township-like name
     SHADOW = 9  # a township short name equal to a village form (not indexed as a township)
+    TOWN_ETHNIC = 10  # an ethnic township's leading name + 乡/镇 (金坡乡 for 金坡苗族彝族满族乡)
+    TOWN_SWAP = 11  # a township's name with 乡 and 镇 swapped (石门乡 for 石门镇)
 
 
 class Category(IntEnum):
@@ -76,6 +78,8 @@ class Key:
     shadow: tuple[str, ...] = ()  # township short names equal to this village form (not indexed as towns)
     foreign: str = ""
     check: Check = Check.NONE
+    ethnic: tuple[str, ...] = ()  # ethnic townships this is the leading name + 乡/镇 of (no full name alike)
+    swapped: tuple[str, ...] = ()  # townships this is the name of with 乡/镇 swapped (no full name alike)
 
 
 
@@ -197,10 +201,10 @@ def region_index(code: str) -> RegionIndex:
     # Short forms only where they collide with no fuller in-scope name; a township short name equal
     # to a village form is remembered (a "shadow") so that such a text is reported as ambiguous.
     village_keys = set(village.key)
-    fuller = set(county.key) | set(town.key)
+    fuller = set(county.key) | set(town.key[town.kind == EntryKind.TOWN])
     town_shorts = _town_short_entries(town_short, village_keys, fuller)
     taken = village_keys  # grows to every in-scope key (not copied: it holds 10^5)
-    taken.update(ancestor.key, fuller, town_shorts.key)
+    taken.update(ancestor.key, town.key, fuller, town_shorts.key)
     county_shorts = _unique_shorts(county_short, EntryKind.COUNTY_SHORT, taken)
     taken.update(county_shorts.key)
 
@@ -241,15 +245,19 @@ def _ancestor_entries(frame_codes: list[tuple[str, str]]) -> _Entries:
 
 
 def _town_entries(town_name: dict[str, str]) -> tuple[_Entries, dict[str, list[str]]]:
-    """Entries of the full forms of every township (see :func:`town_forms`), and codes by short name."""
-    forms, codes, stems = [], [], {}
+    """Entries of the full forms of every township (see :func:`town_forms`) and of the forms a county
+    writes it in (:func:`town_aliases`), and codes by short name."""
+    forms, codes, kinds, stems = [], [], [], {}
     for c, name in town_name.items():
         full, stem = town_forms(name)
-        forms += full
-        codes += [c] * len(full)
+        ethnic, swapped = town_aliases(name)
+        forms += full + ethnic + swapped
+        codes += [c] * (len(full) + len(ethnic) + len(swapped))
+        kinds += ([EntryKind.TOWN] * len(full) + [EntryKind.TOWN_ETHNIC] * len(ethnic)
+                  + [EntryKind.TOWN_SWAP] * len(swapped))
         if stem:
             stems[c] = stem
-    return _entries(normalise_many(forms), EntryKind.TOWN, codes), _by_short_name(stems)
+    return _entries(normalise_many(forms), kinds, codes), _by_short_name(stems)
 
 
 def _by_short_name(shorts: dict[str, str]) -> dict[str, list[str]]:
@@ -460,6 +468,8 @@ _ONE_ENTRY = {
     EntryKind.TOWN: (Category.PLACE, "towns", Check.NONE),
     EntryKind.TOWN_SHORT: (Category.PLACE, "shorts", Check.SHORT_NAME),
     EntryKind.VILLAGE: (Category.PLACE, "villages", Check.VILLAGE_FORM),
+    EntryKind.TOWN_ETHNIC: (Category.PLACE, "ethnic", Check.NONE),
+    EntryKind.TOWN_SWAP: (Category.PLACE, "swapped", Check.NONE),
 }
 
 
@@ -490,17 +500,21 @@ def _compile_key(lst: Sequence[tuple[int, str]]) -> Key:
             check = Check.TWO_CHARACTER_COUNTY if EntryKind.FOREIGN_TWO in kinds else Check.SHORT_NAME
         foreign = codes(EntryKind.FOREIGN, EntryKind.FOREIGN_SHORT, EntryKind.FOREIGN_TWO)[0]
         return Key(Category.FOREIGN, foreign=foreign, check=check)
-    if kinds & {EntryKind.TOWN, EntryKind.TOWN_SHORT, EntryKind.VILLAGE}:
-        if EntryKind.TOWN in kinds:
+    aliases = {EntryKind.TOWN_ETHNIC, EntryKind.TOWN_SWAP}
+    if kinds & ({EntryKind.TOWN, EntryKind.TOWN_SHORT, EntryKind.VILLAGE} | aliases):
+        if kinds & ({EntryKind.TOWN} | aliases):
             check = Check.NONE
         elif EntryKind.TOWN_SHORT in kinds:
             check = Check.SHORT_NAME
         else:
             check = Check.VILLAGE_FORM
+        # A township's own name wins over another's alias (and the leading name over a swap).
+        ethnic = codes(EntryKind.TOWN_ETHNIC) if EntryKind.TOWN not in kinds else ()
+        swapped = codes(EntryKind.TOWN_SWAP) if not kinds & {EntryKind.TOWN, EntryKind.TOWN_ETHNIC} else ()
         return Key(Category.PLACE, towns=codes(EntryKind.TOWN), shorts=codes(EntryKind.TOWN_SHORT),
-                   villages=codes(EntryKind.VILLAGE), shadow=codes(EntryKind.SHADOW), check=check)
+                   villages=codes(EntryKind.VILLAGE), shadow=codes(EntryKind.SHADOW), check=check,
+                   ethnic=ethnic, swapped=swapped)
     return Key(Category.ANCESTOR)
-
 
 
 @dataclass(frozen=True)
@@ -512,6 +526,7 @@ class KeyTable:
     cat: np.ndarray  # int8, Category
     check: np.ndarray  # int8, Check
     shadowed: np.ndarray  # bool: a township's short name equals this village form
+    aliased: np.ndarray  # bool: an alias of a township (its leading name, 乡/镇 swapped): the one-row rules
     foreign: np.ndarray  # object: the outside division a foreign key names ("" for the others)
     town_start: np.ndarray
     town_code: np.ndarray
@@ -560,6 +575,7 @@ def _key_table(keys: list[Key], town_name: dict[str, str], village_name: dict[st
         cat=np.fromiter((k.cat for k in keys), dtype=np.int8, count=len(keys)),
         check=np.fromiter((k.check for k in keys), dtype=np.int8, count=len(keys)),
         shadowed=np.fromiter((bool(k.shadow) for k in keys), dtype=bool, count=len(keys)),
+        aliased=np.fromiter((bool(k.ethnic or k.swapped) for k in keys), dtype=bool, count=len(keys)),
         foreign=foreign,
         town_start=town_start, town_code=town_code, short_start=short_start, short_code=short_code,
         county_start=county_start, county_code=county_code, village_start=village_start, village_code=village_code,

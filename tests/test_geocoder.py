@@ -279,3 +279,15 @@ def test_digits_are_folded_only_where_no_name_holds_one() -> None:
                   roles={"address": "地址"})
     assert out["village_code"].tolist() == [SHANLIN, SHANLIN, ""]
     assert out["township_code"].tolist() == [SHIYANG] * 3
+
+
+def test_village_column_and_address_candidates_intersect() -> None:
+    # 湾溪村 is in 新界埠镇 (上高县) and 新庄镇 (宜丰县): the address's county settles the 村 column.
+    frame = _frame(名称=["敬老院", "敬老院"], 村=["湾溪村", "湾溪村"], 地址=["上高县人民路1号", ""])
+    out = geocode(frame, "3609", roles={"name": "名称", "village": "村", "address": "地址"})
+    assert out.loc[0, ["match_status", "township_code", "village_code"]].tolist() == [
+        "matched", "360923107", "360923107206"]
+    assert out.loc[0, "match_note"] == ("乡镇/村列与地址、名称的候选乡镇共同指向新界埠镇(360923107) / the township/village "
+                                        "columns, address and name together give township 360923107 (the one their "
+                                        "candidates share)")
+    assert out.loc[1, ["match_status", "candidates"]].tolist() == ["ambiguous", "360923107;360924103"]
