@@ -329,6 +329,7 @@ class _Named:
     by_short: np.ndarray  # per row: a township named by its short name
     n_kept: np.ndarray
     n_village: np.ndarray
+    swap: np.ndarray  # a 乡/镇 swap, the row's only place name (see _lone_swaps)
 
 
 @dataclass
@@ -365,6 +366,7 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     named = _which_count(s, village_skip, short, counted)
     scope = _county_scope(s, named, found, hint, hint_from)
     _townships(s, named, scope, found)
+    _swaps(s, named, scope, found)
     vh = named.village_hit & ~s.defer[s.row] & (named.n_town[s.row] == 1)
     village = _single_village(s.table, s.kid[vh], s.row[vh], town, n)
     bare = (named.n_town == 0) & ~s.defer
@@ -417,8 +419,8 @@ def _which_count(s: _Scan, village_skip: np.ndarray, short: np.ndarray, counted:
     short_town = counted & (s.cat == Category.PLACE)
     kept = (~village_skip & ~short & (s.check != Check.TWO_CHARACTER_COUNTY)) | short_town
     s.defer[s.row[kept & (s.cat == Category.FOREIGN)]] = True  # (rows out of region are answered first)
-    s.defer[s.row[kept & s.table.aliased[s.kid]]] = True  # township aliases: the one-row rules
     place = kept & (s.cat == Category.PLACE)
+    swap = _lone_swaps(s, kept & s.table.aliased[s.kid], place & ~s.table.aliased[s.kid])
     full_town = place & (s.table.town_start[s.kid + 1] > s.table.town_start[s.kid])
     town_hit = full_town | short_town
     has_villages = s.table.village_start[s.kid + 1] > s.table.village_start[s.kid]
@@ -430,7 +432,20 @@ def _which_count(s: _Scan, village_skip: np.ndarray, short: np.ndarray, counted:
     s.defer |= (n_town > 1) | (by_short & (np.bincount(s.row[full_town], minlength=s.n) > 0))
     admin = kept & ((s.cat == Category.COUNTY) | (s.cat == Category.ANCESTOR))
     return _Named(village_skip, short, counted, kept, full_town, short_town, town_hit, village_hit, admin, n_town,
-                  by_short, np.bincount(s.row[kept], minlength=s.n), np.bincount(s.row[village_hit], minlength=s.n))
+                  by_short, np.bincount(s.row[kept], minlength=s.n), np.bincount(s.row[village_hit], minlength=s.n),
+                  swap)
+
+
+def _lone_swaps(s: _Scan, alias: np.ndarray, other_place: np.ndarray) -> np.ndarray:
+    """Hits of a 乡/镇 swap that are their row's only place name (the array rules answer those); rows with
+    any other township alias hit are left to the one-row rules."""
+    table = s.table
+    plain_swap = alias & (table.swap_start[s.kid + 1] > table.swap_start[s.kid]) & (
+        table.village_start[s.kid + 1] == table.village_start[s.kid])
+    alone = (np.bincount(s.row[alias], minlength=s.n) == 1) & (np.bincount(s.row[other_place], minlength=s.n) == 0)
+    lone = plain_swap & alone[s.row]
+    s.defer[s.row[alias & ~lone]] = True
+    return lone
 
 
 def _short_names_counted(s: _Scan, short: np.ndarray, village_skip: np.ndarray) -> np.ndarray:
@@ -532,6 +547,27 @@ def _townships(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
             found.others[i] = ("ambiguous", _county_of(found, i), kept)
             found.notes[i] = notes.township_tie(s.idx.town_name, kept).text()
         s.defer |= tie  # answered as ties, not as townships
+
+
+def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
+    """A township written with 乡/镇 swapped and no village named: its one candidate in scope, reported
+    as ambiguous (several: the one-row rules)."""
+    rows = s.row[named.swap]
+    if not len(rows):
+        return
+    h_rows, codes = expand(s.table.swap_start, s.table.swap_code, s.kid[named.swap], np.flatnonzero(named.swap))
+    ok = scope.holds(s.row[h_rows], codes // 1000)
+    n_in = np.bincount(s.row[h_rows[ok]], minlength=s.n)
+    one = np.zeros(s.n, dtype=bool)
+    one[rows] = True
+    one &= (n_in == 1) & ~s.defer  # (a facility name cannot narrow one candidate: see geo.matching.combine)
+    s.defer[rows] = True
+    code_of = dict(zip(s.row[h_rows[ok]].tolist(), codes[ok].tolist(), strict=True))
+    for i, h in zip(s.row[named.swap].tolist(), np.flatnonzero(named.swap).tolist(), strict=True):
+        if one[i]:
+            code = str(code_of[i])
+            found.others[i] = ("ambiguous", _county_of(found, i), [code])
+            found.notes[i] = notes.swapped_unconfirmed(s.text_of(h, i), s.idx.town_name[code], code).text()
 
 
 def _admin_end(s: _Scan, named: _Named) -> np.ndarray:

@@ -526,7 +526,9 @@ class KeyTable:
     cat: np.ndarray  # int8, Category
     check: np.ndarray  # int8, Check
     shadowed: np.ndarray  # bool: a township's short name equals this village form
-    aliased: np.ndarray  # bool: an alias of a township (its leading name, 乡/镇 swapped): the one-row rules
+    aliased: np.ndarray  # bool: an alias of a township (its leading name, 乡/镇 swapped)
+    swap_start: np.ndarray  # the townships a key names with 乡/镇 swapped, as town_start/town_code
+    swap_code: np.ndarray
     foreign: np.ndarray  # object: the outside division a foreign key names ("" for the others)
     town_start: np.ndarray
     town_code: np.ndarray
@@ -569,6 +571,7 @@ def _key_table(keys: list[Key], town_name: dict[str, str], village_name: dict[st
          for t, stems in village_stems.items() if t in position for stem, _ in stems], dtype=np.int64))
     (town_start, town_code), (short_start, short_code), (county_start, county_code), (village_start, village_code) = (
         flat("towns"), flat("shorts"), flat("counties"), flat("villages"))
+    swap_start, swap_code = flat("swapped")
     foreign = np.empty(len(keys), dtype=object)
     foreign[:] = [k.foreign for k in keys]
     return KeyTable(
@@ -576,6 +579,7 @@ def _key_table(keys: list[Key], town_name: dict[str, str], village_name: dict[st
         check=np.fromiter((k.check for k in keys), dtype=np.int8, count=len(keys)),
         shadowed=np.fromiter((bool(k.shadow) for k in keys), dtype=bool, count=len(keys)),
         aliased=np.fromiter((bool(k.ethnic or k.swapped) for k in keys), dtype=bool, count=len(keys)),
+        swap_start=swap_start, swap_code=swap_code,
         foreign=foreign,
         town_start=town_start, town_code=town_code, short_start=short_start, short_code=short_code,
         county_start=county_start, county_code=county_code, village_start=village_start, village_code=village_code,
