@@ -435,28 +435,6 @@ def _many_keys(n: int, **columns: Iterable) -> list[Key]:
 
 
 
-# A name hit: (index into RegionIndex.keys, start, stop), character offsets, stop exclusive.
-Hit = tuple[int, int, int]
-
-
-def scan(idx: RegionIndex, text: str) -> list[Hit]:
-    """The leftmost-longest name hits in one normalised text.
-
-    Parameters
-    ----------
-    idx : RegionIndex
-    text : str
-        Normalised (:func:`normalise`).
-
-    Returns
-    -------
-    list of (int, int, int)
-        Key index, start and stop (exclusive) of each hit, left to right, not overlapping. (One call
-        per text costs about what one call over the texts joined does, without splitting the hits.)
-    """
-    return idx.automaton.find_matches_as_indexes(text) if text else []
-
-
 # A key of one entry, by the entry's kind: its category, the field that holds the code, and its check
 # (EntryKind.ANCESTOR, EntryKind.SHADOW: Key(Category.ANCESTOR)). What _compile_key answers, without the set work.
 _ONE_ENTRY = {
