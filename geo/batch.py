@@ -9,7 +9,7 @@ rule words (:mod:`geo.names`, as character sets) and writes the same notes (:mod
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from geo.arrays import (
     run_starts,
     sorted_contains,
 )
-from geo.matching import leading_stem, village_code
+from geo.matching import leading_stem, village_code, village_in_township
 from geo.names import (
     DIVISION_ENDS,
     HOUSE_UNITS,
@@ -288,6 +288,7 @@ class _Scan:
     defer: np.ndarray
     secondary: list[str]  # per row: the facility name beside the address ("" when none), as given
     fold: Callable[[list[str]], list[str]]  # folds those names
+    settle: list[int] = field(default_factory=list)  # ties whose facility name may narrow them
 
     def names_may_settle(self, rows: np.ndarray) -> np.ndarray:
         """Per row of ``rows`` (ties): whether its facility name may narrow the tie (it names a county,
@@ -382,7 +383,9 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     _stems_after_town(s, named, found, answered, village)
     found.village = _village_from_names(s, town, village)
     found.done[answered] = True
+    placed = _settle_by_names(s, found)
     found.done[list(found.others)] = True
+    found.done[placed] = True
     return found
 
 
@@ -538,7 +541,7 @@ def _townships(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
     found.town[t_rows[ok]] = t_codes[ok]
     one = named.n_town == 1
     tie = one & (n_in > 1) & (named.n_village == 0) & ~s.defer
-    tie &= ~s.names_may_settle(np.flatnonzero(tie))
+    s.settle += np.flatnonzero(s.names_may_settle(np.flatnonzero(tie))).tolist()
     s.defer[one & (n_in != 1) & ~tie] = True
     if tie.any():
         pairs = np.unique(t_rows[ok & tie[t_rows]] * _TOWN_PAIR + t_codes[ok & tie[t_rows]])
@@ -677,7 +680,7 @@ def _villages_alone(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare:
     plain = (n_codes >= 1) & ~s.table.shadowed[s.kid[np.minimum(first_hit, len(row) - 1)]]
     unique = plain & (n_towns == 1)
     shared = plain & (n_towns > 1) & (n_sets == 1)
-    shared &= ~s.names_may_settle(np.flatnonzero(shared))
+    s.settle += np.flatnonzero(s.names_may_settle(np.flatnonzero(shared))).tolist()
     s.defer[alone[~(unique | shared)[alone]]] = True
     towns_seen = towns_seen[shared[towns_seen // _TOWN_PAIR]]
     shared_towns = dict(grouped(towns_seen // _TOWN_PAIR, towns_seen % _TOWN_PAIR))
@@ -694,6 +697,53 @@ def _villages_alone(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare:
         found.others[i] = ("ambiguous", str(county) if county else "", towns)
         found.notes[i] = notes.shared_village(s.idx.town_name, form, towns).text()
     s.defer[placed[~unique[placed]]] = True  # answered as ties, not as townships
+
+
+def _settle_by_names(s: _Scan, found: _Found) -> list[int]:
+    """Ties whose facility name gives candidates too: their intersection (:func:`geo.matching.combine`).
+    Returns the rows it placed; rows whose name needs the one-row rules are left to them."""
+    rows = [i for i in s.settle if i in found.others]
+    if not rows:
+        return []
+    names = s.fold([s.secondary[i] for i in rows])
+    got = _answer_batch(s.idx, names, [""] * len(rows), hint=found.county[np.asarray(rows, dtype=np.int64)])
+    placed = []
+    for j, (i, name) in enumerate(zip(rows, names, strict=True)):
+        if not got.done[j] and j not in got.nothing:  # the name needs the one-row rules
+            del found.others[i], found.notes[i]
+            continue
+        _, county, candidates = found.others[i]
+        common = _common_towns(candidates, got, j)
+        if not common or len(common) == len(candidates):  # disagreeing, or narrowing nothing: the tie stands
+            continue
+        if len(common) > 1:
+            one_county = len({c[:6] for c in common}) == 1
+            found.others[i] = ("ambiguous", common[0][:6] if one_county else county, common)
+            found.notes[i] = notes.evidence_narrowed(notes.ADDRESS_AND_NAME, s.idx.town_name, common).text()
+            continue
+        code = common[0]
+        del found.others[i]
+        village = village_in_township(s.idx, code, s.primary[i])[0] or village_in_township(
+            s.idx, code, name, stems_too=False)[0]
+        found.town[i], found.village[i] = int(code), int(village) if village else -1
+        found.notes[i] = notes.evidence_agrees(notes.ADDRESS_AND_NAME, s.idx.town_name[code], code).text()
+        placed.append(i)
+    return placed
+
+
+def _common_towns(candidates: list[str], got: _Found, j: int) -> list[str] | None:
+    """The tie's candidates that name ``j`` of ``got`` leaves possible (as geo.matching.candidate_towns)."""
+    other = got.others.get(j)
+    if got.done[j] and other is None:
+        theirs = {str(got.town[j])}
+    elif other is not None and other[0] == "ambiguous":
+        theirs = set(other[2])
+    else:  # only a county, or nothing: its townships
+        county = other[1] if other is not None else (str(got.county[j]) if got.county[j] else "")
+        if not county:
+            return None
+        theirs = {c for c in candidates if c.startswith(county)}
+    return sorted(set(candidates) & theirs)
 
 
 def _short_name_notes(s: _Scan, named: _Named, found: _Found, answered: np.ndarray) -> None:
