@@ -44,7 +44,7 @@ DIVISION_ENDS = ("省", "市", "县", "区", "旗", "州", "盟")
 # What may not follow a township or county short name: it is then part of another name (a road, a
 # former township...).
 NOT_AFTER_SHORT = ("镇", "乡", "村", "街", "路", "巷", "道", "区", "县", "市", "社区", "居委", "大道", "大街", "院",
-                   "东路", "西路", "南路", "北路", "中路", "东街", "西街", "南街", "北街")  # 中和西路: a road
+                   "东路", "西路", "南路", "北路")  # 中和西路: a road (筠门岭西街社区 is a community)
 # A short name followed by one or two characters and one of these is part of an unknown township name
 # (安岳县石羊镇 is not 石羊 + 羊镇), except this one word (场镇: "the market town").
 UNKNOWN_TOWN_ENDS = ("镇", "乡", "街道")

@@ -365,6 +365,13 @@ def test_road_named_after_a_township_is_not_the_township(region: str, text: str,
     assert _both_paths(region, [(text, "")]) == [("unmatched", "", "", COUNTY_ONLY.format(county))]
 
 
+def test_community_after_a_short_name_is_not_a_road() -> None:
+    # 筠门岭镇 (360733101) has 西街社区 (360733101002): 西街 is a committee here, not the road rule's 西路.
+    m = parse_address("会昌县筠门岭西街社区1组", "360733")
+    assert (m.status, m.township_code, m.village_code) == ("matched", "360733101", "360733101002")
+    assert m.note == "按乡镇简称“筠门岭”匹配 / matched on the township's short name (360733101)"
+
+
 def test_short_name_ends_where_a_name_can_end() -> None:
     # 孜热甫夏提 + 塔吉克族乡: the ethnic part is a nationality's name, not any four characters before 族.
     assert region_index("653125").short_name["653125207"] == "孜热甫夏提"
