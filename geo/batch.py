@@ -305,7 +305,8 @@ class _Scan:
         np.cumsum(np.fromiter(map(len, names), dtype=np.int64, count=len(names)) + 1, out=begin[1:])
         placed = hits[(cat == Category.COUNTY) | (cat == Category.PLACE), 1]
         out[rows[np.searchsorted(begin, placed, side="right") - 1]] = True
-        out[[i for i, name in zip(rows.tolist(), names, strict=True) if leading_stem(self.idx, name)[1]]] = True
+        out[[i for i, name in zip(rows.tolist(), names, strict=True)
+             if not out[i] and leading_stem(self.idx, name)[1]]] = True
         return out
 
     def text_of(self, h: int, i: int) -> str:
