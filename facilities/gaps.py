@@ -22,14 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from facilities.coverage import (
-    CoverageResult,
-    _points_for,
-    _population_column,
-    _shapes_for,
-    metric_crs,
-    units_needed,
-)
+from facilities.coverage import CoverageResult, units_needed
+from facilities.inputs import population_column
+from facilities.radius import facility_lnglat, metric_crs, unit_shapes
 from towncover.errors import TowncoverError
 
 GAP_COLUMNS = ["rank", "code", "name", "kind", "criterion", "criterion_value", "covered_after", "rate_after"]
@@ -56,7 +51,7 @@ def close_gap(
     target_rate : float
         Target coverage in percent (0–100).
     population : pandas.DataFrame, optional
-        From :func:`facilities.coverage.read_population`: ranks units by population (placement rule)
+        From :func:`facilities.inputs.read_population`: ranks units by population (placement rule)
         and prefers the most people among minimum site sets (radius rule).
     facility_points : GeoDataFrame or DataFrame, optional
         Existing facilities for the distance ranking; default the placed facilities of ``result``.
@@ -104,7 +99,7 @@ def close_gap(
 def _unit_population(codes: pd.Series, population: pd.DataFrame | None, column: str | None) -> pd.Series | None:
     if population is None:
         return None
-    col = _population_column(population, column)
+    col = population_column(population, column)
     if col is None:
         return None
     values = pd.Series(pd.to_numeric(population[col], errors="coerce").to_numpy(),
@@ -164,10 +159,10 @@ def _distance_to_facilities(result: CoverageResult, codes: pd.Series, shapes: An
 
     if shapes is None:
         return None
-    lng, lat = _points_for(result.facilities, facility_points)
+    lng, lat = facility_lnglat(result.facilities, facility_points)
     if len(lng) == 0:
         return None
-    polys = _shapes_for(result.units["code"].astype("string"), shapes)
+    polys = unit_shapes(result.units["code"].astype("string"), shapes)
     if polys.empty:
         return None
     centre = polys.geometry.union_all().centroid
@@ -185,7 +180,7 @@ def _reach_matrix(result: CoverageResult, shapes: Any) -> tuple[pd.DataFrame, np
     """Sites (units with polygons), and which uncovered units each site's point reaches within D km."""
     import shapely
 
-    polys = _shapes_for(result.units["code"].astype("string"), shapes)
+    polys = unit_shapes(result.units["code"].astype("string"), shapes)
     polys["code"] = polys["code"].astype(str)
     centre = polys.geometry.union_all().centroid
     crs = metric_crs(np.array([centre.x]), np.array([centre.y]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from towncover.vocabulary import MATCH_STATUSES
+
 STRINGS: dict[str, tuple[str, str]] = {
     "title": ("乡镇设施覆盖核查", "Township facility coverage check"),
     "subtitle": ("民政事业发展“十四五”规划目标 · 离线核查", "Civil-affairs five-year plan targets, checked offline"),
@@ -136,13 +138,8 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "nearest_km": ("最近设施(公里)", "Nearest facility (km)"),
     "note": ("备注", "Note"),
 }
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "matched": ("已匹配", "matched"),
-    "ambiguous": ("有歧义", "ambiguous"),
-    "unmatched": ("未匹配", "unmatched"),
-    "out_of_region": ("区域外", "out of region"),
-    "rejected": ("无效行", "rejected"),
-}
+#: Match statuses in the interface language (the vocabulary: towncover.vocabulary.MATCH_STATUSES).
+STATUS_LABELS: dict[str, tuple[str, str]] = MATCH_STATUSES
 
 
 def text(key: str, lang: str = "zh", **kwargs: object) -> str:

@@ -6,21 +6,22 @@ sees is what they export.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from facilities import coverage as _coverage
 from facilities.categories import label
+from facilities.coverage import CoverageResult
+from towncover.vocabulary import COUNTY_LEVEL, VILLAGE_LEVELS
 
-TOWNSHIP_LEVELS = ("county", "township_and_street", "township", "street")
-VILLAGE_LEVELS = ("village", "community", "village_and_community")
+if TYPE_CHECKING:
+    from facilities.pipeline import Analysis
 
 
-def township_view(result: _coverage.CoverageResult) -> pd.DataFrame:
+def township_view(result: CoverageResult) -> pd.DataFrame:
     """One row per township of the result's region: coverage at the result's level, per township.
 
     Parameters
@@ -46,7 +47,7 @@ def township_view(result: _coverage.CoverageResult) -> pd.DataFrame:
         table["covered"] = table["n_covered_units"] == table["n_units"]
         table.index.name = "code"
         table = table.reset_index()
-    elif result.level == "county":
+    elif result.level == COUNTY_LEVEL:
         # A county-level unit covers all its townships on the map.
         by_county = units.set_index("code")[["covered", "n_facilities"]]
         table = pd.DataFrame({"code": pd.Series(dtype="string")})
@@ -61,24 +62,22 @@ def township_view(result: _coverage.CoverageResult) -> pd.DataFrame:
 
 
 def build_layers(
-    analysis: Any,
-    category: str,
-    level: str,
+    analysis: Analysis,
+    measurement: CoverageResult | str,
+    level: str | None = None,
     *,
-    result: _coverage.CoverageResult | None = None,
+    result: CoverageResult | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Layers for the map and exports of one category at one level.
+    """Layers for the map and exports of one measured category and level (formats it; never measures).
 
     Parameters
     ----------
     analysis : facilities.pipeline.Analysis
         Must have ``units`` (township polygons).
-    category : str
-        Category id shown on the township layer.
-    level : str
-        Unit level of the coverage figure (village levels aggregated per township).
-    result : CoverageResult, optional
-        Reuse a coverage result already computed for this category and level.
+    measurement : CoverageResult
+        From :func:`facilities.coverage.measure_for_target` (or an evaluation's ``details``): its
+        category and level are the layers'. The older form ``build_layers(analysis, category, level,
+        result=result)`` is still accepted.
 
     Returns
     -------
@@ -88,12 +87,21 @@ def build_layers(
         townships outside the level, e.g. 400+ special units);
         ``"facilities"``: one point per placed or coordinate-bearing row, ``position`` saying whether
         the point is the sheet's own coordinates or the township's schematic centre.
+
+    Raises
+    ------
+    TypeError
+        Without a measurement.
     """
-    if result is None:
-        result = _coverage.measure_for_target(analysis, category, level)
+    if not isinstance(measurement, CoverageResult):
+        if result is None:
+            raise TypeError("build_layers takes a measurement (facilities.coverage.measure_for_target)")
+        measurement = result
+    result = measurement
+    category, level = result.category, result.level
     units = analysis.units[["code", "name", "geometry"]].copy()
     view = township_view(result)
-    if level == "county":
+    if level == COUNTY_LEVEL:
         by_county = view.attrs["by_county"]
         county = units["code"].str[:6]
         units["covered"] = county.map(by_county["covered"]).astype("boolean")
@@ -117,7 +125,7 @@ def build_layers(
     return {"townships": townships, "facilities": facility_points(analysis)}
 
 
-def facility_points(analysis: Any) -> gpd.GeoDataFrame:
+def facility_points(analysis: Analysis) -> gpd.GeoDataFrame:
     """Facility rows as points (WGS-84).
 
     Rows with usable coordinates are drawn there (``position="coordinates"``); placed rows without

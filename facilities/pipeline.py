@@ -22,8 +22,9 @@ from geo import boundaries as _boundaries
 from geo import geocoder as _geocoder
 from geo.gazetteer import Region, load_gazetteer
 from towncover import settings
+from towncover.vocabulary import MATCH_STATUSES
 
-STATUSES = ("matched", "ambiguous", "unmatched", "out_of_region", "rejected")
+STATUSES = tuple(MATCH_STATUSES)
 
 
 @dataclass

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from facilities.coverage import CoverageResult, _plain, _records
+from facilities.coverage import CoverageResult, plain, records
+from facilities.evaluation import Evaluation
 from towncover.errors import TowncoverError
+from towncover.vocabulary import unique_sheet_name
 
 _FORMULA_START = ("=", "+", "-", "@")
 _UNIT_COLUMNS = ["code", "name", "county_code", "township_code", "kind", "n_facilities", "n_within", "nearest_km",
@@ -85,46 +86,26 @@ def _problem_rows(geocoded: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataF
     return unplaced, unclassified
 
 
-def _sheet_name(text: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\]", "_", text)[:31]
-    name, n = base, 2
-    while name.lower() in used:
-        suffix = f"~{n}"
-        name = base[: 31 - len(suffix)] + suffix
-        n += 1
-    used.add(name.lower())
-    return name
-
-
 def write_report(
-    evaluation: pd.DataFrame,
-    details: dict[str, CoverageResult | pd.DataFrame],
-    path: str | os.PathLike,
+    evaluation: Evaluation | pd.DataFrame,
+    details: dict[str, CoverageResult | pd.DataFrame] | str | os.PathLike | None = None,
+    path: str | os.PathLike | None = None,
     *,
     geocoded: pd.DataFrame | None = None,
     gaps: dict[str, pd.DataFrame] | None = None,
-    population: pd.DataFrame | None = None,
-    planned: pd.DataFrame | None = None,
 ) -> Path:
-    """Write the coverage report to .xlsx, .csv or .json (by the suffix of ``path``).
+    """Write the coverage report of an :class:`~facilities.evaluation.Evaluation` (by the suffix of ``path``).
+
+    Formats it only: the plan is evaluated and the gaps are closed once, by the evaluation.
 
     Parameters
     ----------
-    evaluation : pandas.DataFrame
-        From :func:`facilities.coverage.evaluate_plan` (one row per target).
-    details : dict
-        Target id → :class:`CoverageResult` (or its units frame), from
-        :func:`facilities.coverage.evaluate_plan_details`.
-    path : str or PathLike
-        Output file, ``.xlsx``, ``.csv`` or ``.json``.
-    geocoded : pandas.DataFrame, optional
-        The geocoded facilities, for the ``unplaced`` and ``unclassified`` views.
-    gaps : dict, optional
-        Target id → :func:`facilities.gaps.close_gap` result.
-    population, planned : pandas.DataFrame, optional
-        Only for the form ``write_report(analysis, evaluation, path, population=..., planned=...)``
-        (an :class:`~facilities.pipeline.Analysis` first), which hands over to
-        :func:`write_analysis_report`.
+    evaluation : Evaluation
+        From :func:`facilities.evaluation.evaluate`. (The older form ``write_report(table, details,
+        path, geocoded=..., gaps=...)`` with the parts of one is still accepted: see
+        :func:`write_tables`.)
+    details : str or PathLike
+        With an Evaluation: the output path, ``.xlsx``, ``.csv`` or ``.json``.
 
     Returns
     -------
@@ -134,31 +115,69 @@ def write_report(
     Raises
     ------
     TowncoverError
+        For an unsupported suffix, or an evaluation without a plan.
+    """
+    if isinstance(evaluation, Evaluation):
+        out = details if path is None else path
+        if evaluation.plan is None:
+            raise TowncoverError("没有规划目标,无法生成报告", "no plan targets: nothing to report")
+        return write_tables(evaluation.table, evaluation.details, out, geocoded=evaluation.geocoded,
+                            gaps=evaluation.gaps())
+    return write_tables(evaluation, details or {}, path, geocoded=geocoded, gaps=gaps)
+
+
+def write_tables(
+    table: pd.DataFrame,
+    details: dict[str, CoverageResult | pd.DataFrame],
+    path: str | os.PathLike,
+    *,
+    geocoded: pd.DataFrame | None = None,
+    gaps: dict[str, pd.DataFrame] | None = None,
+) -> Path:
+    """Write given report parts to .xlsx, .csv or .json (by the suffix of ``path``).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The evaluation table (one row per target).
+    details : dict
+        Target id → :class:`CoverageResult` (or its units frame).
+    path : str or PathLike
+        Output file, ``.xlsx``, ``.csv`` or ``.json``.
+    geocoded : pandas.DataFrame, optional
+        The geocoded facilities, for the ``unplaced`` and ``unclassified`` views.
+    gaps : dict, optional
+        Target id → :func:`facilities.gaps.close_gap` result.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    TowncoverError
         For an unsupported suffix.
     """
-    if not isinstance(evaluation, pd.DataFrame) and hasattr(evaluation, "placed"):
-        # Called as write_report(analysis, evaluation, path, population=..., planned=...).
-        return write_analysis_report(evaluation, path, population=population, planned=planned)
     path = Path(path)
     suffix = path.suffix.lower()
     gaps = gaps or {}
     unplaced, unclassified = _problem_rows(geocoded)
     if suffix == ".xlsx":
-        _atomic(path, lambda tmp: _write_xlsx(tmp, evaluation, details, gaps, unplaced, unclassified))
+        _atomic(path, lambda tmp: _write_xlsx(tmp, table, details, gaps, unplaced, unclassified))
     elif suffix == ".csv":
-        _atomic(path, lambda tmp: neutralise(evaluation).to_csv(tmp, index=False, encoding="utf-8-sig"))
+        _atomic(path, lambda tmp: neutralise(table).to_csv(tmp, index=False, encoding="utf-8-sig"))
         long = _units_long(details)
         units_path = path.with_name(f"{path.stem}_units.csv")
         _atomic(units_path, lambda tmp: neutralise(long).to_csv(tmp, index=False, encoding="utf-8-sig"))
     elif suffix == ".json":
         payload = {
-            "targets": _records(evaluation),
-            "coverage": {tid: (r.to_dict() if isinstance(r, CoverageResult) else {"units": _records(r)})
+            "targets": records(table),
+            "coverage": {tid: (r.to_dict() if isinstance(r, CoverageResult) else {"units": records(r)})
                          for tid, r in details.items()},
-            "gaps": {tid: {"attrs": {k: _plain(v) for k, v in g.attrs.items()}, "rows": _records(g)}
+            "gaps": {tid: {"attrs": {k: plain(v) for k, v in g.attrs.items()}, "rows": records(g)}
                      for tid, g in gaps.items()},
-            "unplaced": _records(unplaced),
-            "unclassified": _records(unclassified),
+            "unplaced": records(unplaced),
+            "unclassified": records(unclassified),
         }
         text = json.dumps(payload, ensure_ascii=False, indent=2, default=_json_default)
         _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
@@ -168,47 +187,11 @@ def write_report(
     return path
 
 
-def write_analysis_report(
-    analysis: Any,
-    path: str | os.PathLike,
-    *,
-    population: pd.DataFrame | None = None,
-    planned: pd.DataFrame | None = None,
-) -> Path:
-    """Evaluate an analysis's plan, close each unmet coverage gap, and write the report.
-
-    Parameters
-    ----------
-    analysis : facilities.pipeline.Analysis
-        Needs ``placed``, ``region``, ``plan`` and ``units``.
-    path : str or PathLike
-        ``.xlsx``, ``.csv`` or ``.json``.
-    population, planned : pandas.DataFrame, optional
-        As for :func:`facilities.coverage.evaluate_plan`.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    from facilities.coverage import evaluate_plan_details
-    from facilities.gaps import close_gap
-
-    if analysis.plan is None:
-        raise TowncoverError("没有规划目标,无法生成报告", "no plan targets: nothing to report")
-    table, details = evaluate_plan_details(analysis.placed, analysis.plan, analysis.region.code,
-                                           population=population, planned=planned, units=analysis.units)
-    gaps = {}
-    for tid, result in details.items():
-        if result.met is False and result.comparator != "<=":
-            gaps[tid] = close_gap(result, result.target, population=population)
-    return write_report(table, details, path, geocoded=analysis.placed, gaps=gaps)
-
-
 def _json_default(value: Any) -> Any:
-    plain = _plain(value)
-    if plain is value:
+    out = plain(value)
+    if out is value:
         return str(value)
-    return plain
+    return out
 
 
 def _units_long(details: dict[str, CoverageResult | pd.DataFrame]) -> pd.DataFrame:
@@ -238,16 +221,16 @@ def _write_xlsx(tmp: str, evaluation: pd.DataFrame, details: dict, gaps: dict, u
                 unclassified: pd.DataFrame) -> None:
     used: set[str] = set()
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-        sheet = _sheet_name("targets", used)
+        sheet = unique_sheet_name("targets", used)
         neutralise(evaluation).to_excel(writer, sheet_name=sheet, index=False)
         _format_percent(writer.sheets[sheet], evaluation)
         for tid, result in details.items():
-            sheet = _sheet_name(f"cov_{tid}", used)
+            sheet = unique_sheet_name(f"cov_{tid}", used)
             frame = _units_frame(result)
             neutralise(frame).to_excel(writer, sheet_name=sheet, index=False)
             _format_columns(writer.sheets[sheet], frame, _RATE_COLUMNS)
         for tid, gap in gaps.items():
-            sheet = _sheet_name(f"gap_{tid}", used)
+            sheet = unique_sheet_name(f"gap_{tid}", used)
             neutralise(gap).to_excel(writer, sheet_name=sheet, index=False)
             _format_columns(writer.sheets[sheet], gap, _RATE_COLUMNS)
             ws = writer.sheets[sheet]
@@ -257,7 +240,7 @@ def _write_xlsx(tmp: str, evaluation: pd.DataFrame, details: dict, gaps: dict, u
             ws.cell(row=note_row + 1, column=1, value="method")
             ws.cell(row=note_row + 1, column=2, value=str(gap.attrs.get("method", "")))
         for name, frame in (("unplaced", unplaced), ("unclassified", unclassified)):
-            sheet = _sheet_name(name, used)
+            sheet = unique_sheet_name(name, used)
             out = frame if len(frame.columns) else pd.DataFrame({"row": []})
             neutralise(out).to_excel(writer, sheet_name=sheet, index=False)
 
@@ -281,4 +264,4 @@ def _format_percent(ws, evaluation: pd.DataFrame) -> None:
             ws.cell(row=int(i) + 2, column=j).number_format = "0.0"
 
 
-__all__ = ["write_report", "neutralise"]
+__all__ = ["write_report", "write_tables", "neutralise"]

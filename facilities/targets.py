@@ -36,42 +36,11 @@ import yaml
 from facilities.categories import CATEGORIES
 from towncover import settings
 from towncover.errors import TowncoverError
+from towncover.vocabulary import COMPARATORS, LEVELS, METRICS, UNITS
 
 # libyaml's safe loader when PyYAML was built with it (about 10× faster), else the pure-Python one.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-LEVELS: dict[str, tuple[str, str]] = {
-    "county": ("县(市、区)", "county"),
-    "township_and_street": ("乡镇(街道)", "township or street"),
-    "township": ("乡镇", "township (town or xiang)"),
-    "street": ("街道", "street (sub-district)"),
-    "village": ("村", "village"),
-    "community": ("社区", "community"),
-    "village_and_community": ("村(社区)", "village or community"),
-}
-METRICS: dict[str, tuple[str, str]] = {
-    "coverage_rate": ("覆盖率", "coverage rate"),
-    "count": ("数量", "count"),
-    "ratio": ("比例", "ratio"),
-    "per_thousand": ("每千人拥有量", "per thousand"),
-    "other": ("其他", "other"),
-}
-UNITS: dict[str, tuple[str, str]] = {
-    "percent": ("%", "%"),
-    "units": ("个", "units"),
-    "persons": ("人", "persons"),
-    "beds": ("张", "beds"),
-    "beds_per_1000_elderly": ("张/千名老年人", "beds per 1,000 elderly"),
-    "persons_per_unit": ("人/个", "persons per unit"),
-    "sqm": ("平方米", "m²"),
-    "sqm_per_100_households": ("平方米/百户", "m² per 100 households"),
-    "percent_points": ("个百分点", "percentage points"),
-    "minutes": ("分钟", "minutes"),
-    "times": ("次", "times"),
-    "yuan": ("元", "yuan"),
-    "other": ("", ""),
-}
-COMPARATORS = (">=", "<=", "==")
 BINDINGS: dict[str, tuple[str, str]] = {"binding": ("约束性", "binding"), "expected": ("预期性", "expected")}
 # Sheet roles (facilities.sheets) a ratio or per-thousand target may sum; "facilities" counts rows.
 SUM_ROLES = ("beds", "nursing_beds", "facilities")

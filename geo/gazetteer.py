@@ -6,10 +6,16 @@ village/community committee 12 digits. Parents are the code prefixes.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import shutil
+import tempfile
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -94,19 +100,31 @@ class Gazetteer:
         self.provinces = provinces
         self.cities = cities
         self.counties = counties
-        townships = townships.copy()
-        townships["county_code"] = townships["code"].str[:6]
-        townships["kind"] = township_kind(townships["code"])
         self.townships = townships
-        villages = villages.copy()
-        villages["township_code"] = villages["code"].str[:9]
-        villages["county_code"] = villages["code"].str[:6]
-        villages["kind"] = village_kind(villages["name"])
         self.villages = villages
         self._names = pd.concat(
             [frame.set_index("code")["name"] for frame in (provinces, cities, counties, townships)]
         )
         self._regions: dict[str, Region] = {}  # code → Region, filled as regions are asked for
+
+    @classmethod
+    def from_tables(
+        cls,
+        provinces: pd.DataFrame,
+        cities: pd.DataFrame,
+        counties: pd.DataFrame,
+        townships: pd.DataFrame,
+        villages: pd.DataFrame,
+    ) -> Gazetteer:
+        """The gazetteer from the NBS tables as shipped (code, name): parents and kinds derived here."""
+        townships = townships.assign(county_code=townships["code"].str[:6], kind=township_kind(townships["code"]))
+        villages = villages.assign(township_code=villages["code"].str[:9], county_code=villages["code"].str[:6],
+                                   kind=village_kind(villages["name"]))
+        return cls(provinces, cities, counties, townships, villages)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The five tables by name, as :class:`Gazetteer` takes them."""
+        return {name: getattr(self, name) for name in _TABLES}
 
     # -- look-up -------------------------------------------------------------------------------
     def name_of(self, code: str) -> str:
@@ -244,19 +262,53 @@ def _parents_fit(gaz: Gazetteer, code: str, prefix: str) -> bool:
 
 @lru_cache(maxsize=1)
 def load_gazetteer() -> Gazetteer:
-    """Load the national gazetteer from ``data/gazetteer`` (cached: about a second the first time)."""
-    d = settings.GAZETTEER_DIR
-    read = {"dtype": str, "keep_default_na": False}
+    """Load the national gazetteer from ``data/gazetteer`` (cached in memory, and on disk).
+
+    Parsing the shipped CSV files and deriving the kinds takes about a second; every later process reads
+    the finished tables from an uncompressed Arrow (Feather) copy in :data:`towncover.settings.CACHE_DIR`
+    (about 0.1 s), named by a digest of the shipped files, so a changed gazetteer is never read stale.
+    """
+    sources = {name: settings.GAZETTEER_DIR / file for name, file in _TABLES.items()}
     try:
-        return Gazetteer(
-            provinces=pd.read_csv(d / "provinces.csv", **read),
-            cities=pd.read_csv(d / "cities.csv", **read),
-            counties=pd.read_csv(d / "counties.csv", **read),
-            townships=pd.read_csv(d / "townships.csv.gz", **read),
-            villages=pd.read_csv(d / "villages.csv.gz", **read),
-        )
+        digest = _digest(sources.values())
     except FileNotFoundError as exc:
         raise TowncoverError(
             f"缺少区划数据文件 {exc.filename};请运行 python data/build_gazetteer.py",
             f"gazetteer file {exc.filename} missing; run python data/build_gazetteer.py",
         ) from None
+    cached = settings.CACHE_DIR / f"gazetteer-{digest}"
+    try:
+        return Gazetteer(**{name: pd.read_feather(cached / f"{name}.feather") for name in _TABLES})
+    except (OSError, ValueError, KeyError, ImportError):
+        pass  # not cached yet (or unreadable): parse the shipped files and cache them
+    read = {"dtype": str, "keep_default_na": False}
+    gaz = Gazetteer.from_tables(**{name: pd.read_csv(path, **read) for name, path in sources.items()})
+    _write_cache(gaz, cached)
+    return gaz
+
+
+_TABLES = {"provinces": "provinces.csv", "cities": "cities.csv", "counties": "counties.csv",
+           "townships": "townships.csv.gz", "villages": "villages.csv.gz"}
+_CACHE_FORMAT = "1"  # bump when the derived columns change
+
+
+def _digest(paths: Iterable[Path]) -> str:
+    digest = hashlib.blake2b(_CACHE_FORMAT.encode(), digest_size=10)
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _write_cache(gaz: Gazetteer, folder: Path) -> None:
+    """Write the tables into ``folder`` as a whole (a temporary folder renamed), or not at all."""
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".gazetteer-"))
+    except OSError:
+        return  # a read-only cache folder only costs the next process a second
+    try:
+        for name, frame in gaz.frames().items():
+            frame.to_feather(tmp / f"{name}.feather", compression="uncompressed")
+        os.rename(tmp, folder)
+    except OSError:  # a full disk, or another process cached it first
+        shutil.rmtree(tmp, ignore_errors=True)

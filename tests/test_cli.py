@@ -69,6 +69,22 @@ def test_coverage_report_xlsx(sheet, tmp_path):
     assert "id" in header or "目标编号" in header
 
 
+def test_coverage_report_evaluates_the_plan_once(sheet, tmp_path, monkeypatch, capsys):
+    """The CLI evaluates once and the report only formats (it used to evaluate the plan a second time)."""
+    import facilities.evaluation as evaluation_module
+
+    calls = []
+    real = evaluation_module.evaluate_plan_details
+    monkeypatch.setattr(evaluation_module, "evaluate_plan_details", lambda *a, **k: calls.append(1) or real(*a, **k))
+    out = tmp_path / "report.json"
+    assert main(["coverage", str(sheet), "-r", "321202", "-o", str(out)]) == 0
+    assert len(calls) == 1
+    printed = capsys.readouterr().out
+    targets = json.loads(out.read_text(encoding="utf-8"))["targets"]
+    assert [line.split("]")[0][1:] for line in printed.splitlines() if line.startswith("[")] == [
+        t["id"] for t in targets]
+
+
 @pytest.mark.parametrize("fmt", ["gpkg", "geojson", "shp", "kml", "csv", "xlsx", "html"])
 def test_export_every_format(sheet, tmp_path, fmt):
     out = tmp_path / f"layers.{fmt}"

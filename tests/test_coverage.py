@@ -13,17 +13,10 @@ import pytest
 from pyproj import CRS
 from shapely.geometry import Point, box
 
-from facilities.coverage import (
-    apply_planned,
-    evaluate_plan,
-    evaluate_plan_details,
-    format_evaluation,
-    level_units,
-    measure,
-    read_planned,
-    read_population,
-    units_needed,
-)
+from facilities.coverage import measure, units_needed
+from facilities.evaluation import evaluate_plan, evaluate_plan_details, format_evaluation
+from facilities.inputs import apply_planned, read_planned, read_population
+from facilities.levels import level_units
 from facilities.targets import Plan, Target
 from towncover.errors import TowncoverError
 

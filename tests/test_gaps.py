@@ -7,8 +7,9 @@ import pytest
 from pyproj import CRS
 from shapely.geometry import Point, box
 
-from facilities.coverage import measure, read_population
+from facilities.coverage import measure
 from facilities.gaps import close_gap, gap_summary
+from facilities.inputs import read_population
 from towncover.errors import TowncoverError
 
 ERC = "elderly_regional_centre"

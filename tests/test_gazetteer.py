@@ -72,3 +72,52 @@ def test_ambiguous_and_unknown_regions_raise_bilingual_errors(gaz):
     assert "999999" in info.value.message
     with pytest.raises(TowncoverError):
         gaz.region("不存在县")
+
+
+# -- the on-disk cache (issue 18: the gazetteer loads in well under 0.3 s on a warm machine) --------
+def test_cached_tables_equal_the_shipped_ones_and_a_changed_source_is_not_read_stale(tmp_path, monkeypatch):
+    import shutil
+
+    import pandas as pd
+
+    from geo import gazetteer as module
+    from towncover import settings
+
+    source = tmp_path / "gazetteer"
+    shutil.copytree(settings.GAZETTEER_DIR, source)
+    monkeypatch.setattr(settings, "GAZETTEER_DIR", source)
+    monkeypatch.setattr(settings, "CACHE_DIR", tmp_path / "cache")
+    module.load_gazetteer.cache_clear()
+    try:
+        parsed = module.load_gazetteer()  # parses the CSV files, writes the cache
+        (cached_dir,) = (tmp_path / "cache").iterdir()
+        assert sorted(p.name for p in cached_dir.iterdir()) == [f"{n}.feather" for n in sorted(module._TABLES)]
+        module.load_gazetteer.cache_clear()
+        cached = module.load_gazetteer()  # reads the cache
+        for name, frame in parsed.frames().items():
+            pd.testing.assert_frame_equal(cached.frames()[name], frame)
+        assert cached.region("安岳县").code == "512021" and cached.name_of("512021110") == "石羊镇"
+
+        # A changed source file gets a cache of its own: the old one is not read.
+        provinces = pd.read_csv(source / "provinces.csv", dtype=str)
+        provinces.loc[provinces["code"] == "51", "name"] = "四川省(测试)"
+        provinces.to_csv(source / "provinces.csv", index=False)
+        module.load_gazetteer.cache_clear()
+        assert module.load_gazetteer().name_of("51") == "四川省(测试)"
+        assert len(list((tmp_path / "cache").iterdir())) == 2
+    finally:
+        module.load_gazetteer.cache_clear()
+
+
+def test_unwritable_cache_folder_still_loads(tmp_path, monkeypatch):
+    from geo import gazetteer as module
+    from towncover import settings
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setattr(settings, "CACHE_DIR", blocked / "cache")
+    module.load_gazetteer.cache_clear()
+    try:
+        assert module.load_gazetteer().name_of("512021") == "安岳县"
+    finally:
+        module.load_gazetteer.cache_clear()

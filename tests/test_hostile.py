@@ -209,11 +209,12 @@ def test_hostile_sheet_rows_accounted_and_formulas_named(hostile):
 
 
 def test_hostile_sheet_escaped_and_neutralised_in_every_export(hostile, tmp_path):
+    from facilities.coverage import measure_for_target
     from facilities.layers import build_layers
     from geo.export import export_layers
 
     _, analysis = hostile
-    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+    layers = build_layers(analysis, measure_for_target(analysis, "elderly_regional_centre", "township_and_street"))
     assert sorted(layers["facilities"]["row"]) == [3, 4, 5]
 
     kml = export_layers(layers, tmp_path / "m.kml", "kml", schematic=analysis.schematic).read_text("utf-8")
@@ -242,12 +243,12 @@ def test_hostile_sheet_escaped_and_neutralised_in_every_export(hostile, tmp_path
 
 
 def test_hostile_sheet_report_neutralised(hostile, tmp_path):
-    from facilities import coverage
+    from facilities.evaluation import evaluate
     from facilities.report import write_report
 
     _, analysis = hostile
-    evaluation = coverage.evaluate_plan(analysis.placed, analysis.plan, "512021", units=analysis.units)
-    path = write_report(analysis, evaluation, tmp_path / "report.xlsx")
+    evaluation = evaluate(analysis)
+    path = write_report(evaluation, tmp_path / "report.xlsx")
     book = openpyxl.load_workbook(path)
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert not [f"{c.parent.title}!{c.coordinate}" for c in cells if c.data_type == "f"]
@@ -258,7 +259,7 @@ def test_hostile_sheet_report_neutralised(hostile, tmp_path):
     note = header.index("备注")
     assert unplaced[1][note] == IMG  # not a formula start: left as written
 
-    csv_path = write_report(analysis, evaluation, tmp_path / "report.csv")
+    csv_path = write_report(evaluation, tmp_path / "report.csv")
     for f in (csv_path, csv_path.with_name("report_units.csv")):
         for row in csv.reader(io.StringIO(f.read_text("utf-8-sig"))):
             assert not any(v.startswith(("=", "+", "-", "@")) for v in row), row
@@ -321,11 +322,12 @@ def test_corrections_round_trip_hostile_text(tmp_path):
 
 
 def test_workspace_round_trip_hostile_corrections(tmp_path, hostile):
+    from facilities.coverage import measure_for_target
     from facilities.layers import build_layers
     from facilities.views import load_workspace_corrections, save_workspace
 
     _, analysis = hostile
-    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+    layers = build_layers(analysis, measure_for_target(analysis, "elderly_regional_centre", "township_and_street"))
     path = save_workspace(tmp_path / "ws.gpkg", layers, HOSTILE_CORRECTIONS, placed=analysis.placed)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ws.gpkg"]
     back = load_workspace_corrections(path)

@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from facilities.coverage import measure_for_target
 from facilities.layers import build_layers
 from facilities.pipeline import analyse
 
@@ -21,7 +22,7 @@ def analysis(tmp_path_factory):
 
 
 def test_community_level_is_aggregated_per_township(analysis):
-    towns = build_layers(analysis, "community_service", "community")["townships"].set_index("code")
+    towns = build_layers(analysis, measure_for_target(analysis, "community_service", "community"))["townships"].set_index("code")
     jiulong = towns.loc["321202100"]
     # 九龙镇 has 8 committees: 5 社区居委会 (counted at community level) and 3 村委会.
     assert (jiulong["n_units"], jiulong["n_covered_units"], jiulong["n_facilities"]) == (5, 2, 2)
@@ -32,7 +33,7 @@ def test_community_level_is_aggregated_per_township(analysis):
 
 
 def test_township_level_status_and_points(analysis):
-    layers = build_layers(analysis, "elderly_regional_centre", "township_and_street")
+    layers = build_layers(analysis, measure_for_target(analysis, "elderly_regional_centre", "township_and_street"))
     towns = layers["townships"].set_index("code")
     assert towns.loc["321202001", "status"] == "covered"
     assert (towns["status"] == "covered").sum() == 1
@@ -47,3 +48,19 @@ def test_township_level_status_and_points(analysis):
     # The unmatched row is drawn where its coordinates say.
     assert (points.loc[5, "position"], points.loc[5, "match_status"]) == ("coordinates", "unmatched")
     assert (points.loc[5].geometry.x, points.loc[5].geometry.y) == (119.90, 32.45)
+
+
+def test_layers_format_a_measurement_and_never_measure(analysis, monkeypatch):
+    import facilities.coverage as coverage_module
+
+    result = measure_for_target(analysis, "elderly_regional_centre", "township_and_street")
+
+    def no_measuring(*args, **kwargs):
+        raise AssertionError("build_layers measured")
+
+    monkeypatch.setattr(coverage_module, "measure", no_measuring)
+    monkeypatch.setattr(coverage_module, "measure_for_target", no_measuring)
+    towns = build_layers(analysis, result)["townships"]
+    assert set(towns["category"]) == {"elderly_regional_centre"} and set(towns["level"]) == {"township_and_street"}
+    with pytest.raises(TypeError, match="measurement"):
+        build_layers(analysis, "elderly_regional_centre", "township_and_street")

@@ -10,7 +10,8 @@ from functools import cache
 import pandas as pd
 import pytest
 
-from facilities import coverage
+from facilities.evaluation import evaluate, evaluate_plan
+from facilities.inputs import read_population
 from facilities.pipeline import analyse
 from towncover import settings
 
@@ -24,9 +25,8 @@ def _run(code: str):
     population = None
     pop_files = list(settings.DEMO_DIR.glob(f"{code}_*_population_synthetic.csv"))
     if pop_files:
-        population = coverage.read_population(pop_files[0])
-    evaluation = coverage.evaluate_plan(analysis.placed, analysis.plan, code, population=population,
-                                        units=analysis.units)
+        population = read_population(pop_files[0])
+    evaluation = evaluate(analysis, population=population).table
     truth = pd.read_csv(str(xlsx).replace(".xlsx", ".truth.csv"), dtype=str, keep_default_na=False)
     truth = truth[truth["expected_status"] != "blank"]
     frame = pd.DataFrame({
@@ -43,7 +43,7 @@ def _run(code: str):
     for column in ("beds", "nursing_beds"):
         if column in placed:
             frame[column] = placed[column].reindex(frame["row"]).to_numpy()
-    expected = coverage.evaluate_plan(frame, analysis.plan, code, population=population, units=analysis.units)
+    expected = evaluate_plan(frame, analysis.plan, code, population=population, units=analysis.units)
     return analysis, evaluation, expected
 
 

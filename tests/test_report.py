@@ -6,7 +6,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from facilities.coverage import evaluate_plan_details, measure
+from facilities.coverage import measure
+from facilities.evaluation import evaluate, evaluate_plan_details
 from facilities.gaps import close_gap
 from facilities.report import neutralise, write_report
 from tests.test_coverage import ERC, HL, STREETS, _geocoded, _plan, _population
@@ -99,18 +100,51 @@ def test_neutralise_prefixes_formula_starts_only_in_text():
     assert out["n"].tolist() == [-1, 2, 3, 4, 5, 6]
 
 
-def test_analysis_form_closes_gaps_by_population(tmp_path):
+def _analysis():
     from types import SimpleNamespace
 
+    return SimpleNamespace(placed=_geocoded(), region=SimpleNamespace(code=HL), plan=_plan(), units=None)
+
+
+def test_analysis_form_closes_gaps_by_population(tmp_path):
     from facilities.coverage import measure_for_target
 
-    analysis = SimpleNamespace(placed=_geocoded(), region=SimpleNamespace(code=HL), plan=_plan(), units=None)
+    analysis = _analysis()
     result = measure_for_target(analysis, ERC, "township_and_street")
     assert (result.covered, result.total, result.target, result.met) == (3, 11, 60.0, False)
     assert measure_for_target(analysis, ERC, "street").target is None
-    path = write_report(analysis, None, tmp_path / "a.xlsx", population=_population())
+    path = write_report(evaluate(analysis, population=_population()), tmp_path / "a.xlsx")
     gap = openpyxl.load_workbook(path)["gap_cov"]
     header = [c.value for c in gap[1]]
     assert [gap.cell(row=i, column=2).value for i in range(2, 6)] == ["321202102", "321202101", "321202050",
                                                                      "321202007"]
     assert gap.cell(row=2, column=header.index("criterion") + 1).value == "population"
+
+
+def test_report_formats_the_evaluation_without_evaluating_or_closing_again(tmp_path, monkeypatch):
+    """The report only formats: no second evaluation, and each gap is closed once however often it is written."""
+    import facilities.evaluation as evaluation_module
+    import facilities.gaps as gaps_module
+
+    judged = evaluate(_analysis(), population=_population())
+    assert list(judged.unmet()) == ["cov"]
+    calls = []
+    real_close = gaps_module.close_gap
+    monkeypatch.setattr(gaps_module, "close_gap", lambda *a, **k: calls.append(1) or real_close(*a, **k))
+
+    def no_second_evaluation(*args, **kwargs):
+        raise AssertionError("the report evaluated the plan again")
+
+    monkeypatch.setattr(evaluation_module, "evaluate_plan_details", no_second_evaluation)
+    for name in ("a.xlsx", "a.json", "a.csv"):
+        write_report(judged, tmp_path / name)
+    assert len(calls) == 1
+    payload = json.loads((tmp_path / "a.json").read_text(encoding="utf-8"))
+    assert list(payload["gaps"]) == ["cov"] and payload["gaps"]["cov"]["rows"][0]["criterion"] == "population"
+
+
+def test_report_of_an_evaluation_without_plan_is_refused(tmp_path):
+    analysis = _analysis()
+    analysis.plan = None
+    with pytest.raises(TowncoverError, match="no plan targets"):
+        write_report(evaluate(analysis), tmp_path / "a.xlsx")

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from towncover import settings
 from towncover.errors import TowncoverError
+from towncover.vocabulary import CRS_CHOICES
 
-CRS_CHOICES = ["wgs84", "cgcs2000", "gcj02", "bd09"]
 EXPORT_FORMATS = ["geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"]
+REPORT_SUFFIXES = (".xlsx", ".csv", ".json", ".docx", ".pdf")
 
 
 def _columns(pairs: list[str] | None) -> dict[str, str] | None:
@@ -93,17 +94,17 @@ def cmd_geocode(args: argparse.Namespace) -> int:
 
 
 def cmd_coverage(args: argparse.Namespace) -> int:
-    from facilities import coverage
+    from facilities import coverage, evaluation, inputs
 
-    if args.output and Path(args.output).suffix.lower() not in (".xlsx", ".csv", ".json"):
-        raise TowncoverError(f"报告只能写成 .xlsx、.csv 或 .json,而不是“{args.output}”",
-                             f"the report is written as .xlsx, .csv or .json, not '{args.output}'")
+    if args.output and Path(args.output).suffix.lower() not in REPORT_SUFFIXES:
+        raise TowncoverError(f"报告只能写成 .xlsx、.csv、.json、.docx 或 .pdf,而不是“{args.output}”",
+                             f"the report is written as .xlsx, .csv, .json, .docx or .pdf, not '{args.output}'")
     if bool(args.category) != bool(args.level) or (args.json and not args.category):
         raise TowncoverError("--category 和 --level 需要同时给出(--json 也需要两者)",
                              "--category and --level go together (and --json needs both)")
     analysis = _analyse(args)
-    population = coverage.read_population(args.population) if args.population else None
-    planned = coverage.read_planned(args.planned, analysis.region.code) if args.planned else None
+    population = inputs.read_population(args.population) if args.population else None
+    planned = inputs.read_planned(args.planned, analysis.region.code) if args.planned else None
     if args.category:
         result = coverage.measure_for_target(analysis, args.category, args.level)
         for note in result.notes:
@@ -119,19 +120,34 @@ def cmd_coverage(args: argparse.Namespace) -> int:
             f"{analysis.region.full_name} 没有内置规划目标;请用 --targets 指定规划 YAML",
             f"no plan targets are built in for {analysis.region.code}; give one with --targets PLAN.yaml",
         )
-    evaluation = coverage.evaluate_plan(analysis.placed, analysis.plan, analysis.region.code,
-                                        population=population, planned=planned, units=analysis.units)
+    judged = evaluation.evaluate(analysis, population=population, planned=planned)
     _tell(analysis)
-    print(coverage.format_evaluation(evaluation))
-    if args.output:
+    print(judged.text())
+    if args.output and Path(args.output).suffix.lower() in (".docx", ".pdf"):
+        from facilities.document import write_document
+
+        write_document(judged, analysis, args.output, data_date=_file_date(args.input))
+        print(f"已写出 / written: {args.output}", file=sys.stderr)
+    elif args.output:
         from facilities.report import write_report
 
-        write_report(analysis, evaluation, args.output, population=population, planned=planned)
+        write_report(judged, args.output)
         print(f"已写出 / written: {args.output}", file=sys.stderr)
     return 0
 
 
+def _file_date(path: str) -> str | None:
+    """The day a file was last changed (the date a sheet's data stands at), as YYYY-MM-DD."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromtimestamp(Path(path).stat().st_mtime).isoformat()
+    except OSError:
+        return None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    from facilities.coverage import measure_for_target
     from facilities.layers import build_layers
     from geo.export import export_layers
 
@@ -141,7 +157,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"{analysis.region.full_name} 没有内置地图;请用 --boundaries 提供乡镇边界",
             f"{analysis.region.code} has no built-in map; give township polygons with --boundaries",
         )
-    layers = build_layers(analysis, category=args.category, level=args.level)
+    layers = build_layers(analysis, measure_for_target(analysis, args.category, args.level))
     path = export_layers(layers, args.output, args.format, encoding=args.encoding, schematic=analysis.schematic)
     _tell(analysis)
     print(f"已写出 / written: {path}", file=sys.stderr)
@@ -164,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     def sheet_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("input", help="facility sheet (.csv, .xlsx, .xls)")
         p.add_argument("-r", "--region", required=True, help="division code or name, e.g. 512021 or 安岳县")
-        p.add_argument("--crs", choices=CRS_CHOICES, default=settings.DEFAULT_SHEET_CRS,
+        p.add_argument("--crs", choices=list(CRS_CHOICES), default=settings.DEFAULT_SHEET_CRS,
                        help="datum of the sheet's coordinates (default gcj02: copied from Amap)")
         p.add_argument("--boundaries", help="real township polygons (zipped Shapefile, GeoPackage, GeoJSON, KML)")
         p.add_argument("--columns", nargs="*", metavar="ROLE=HEADER", help="override column recognition")
@@ -182,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", help="category id, e.g. elderly_regional_centre")
     p.add_argument("--level", help="unit level, e.g. township_and_street")
     p.add_argument("--json", action="store_true", help="print one JSON object for --category/--level")
-    p.add_argument("-o", "--output", help="report .xlsx, .csv or .json")
+    p.add_argument("-o", "--output", help="report: .xlsx, .csv or .json (tables), .docx or .pdf (the evaluation document)")
     p.set_defaults(func=cmd_coverage)
 
     p = sub.add_parser("export", help="export map layers")

@@ -13,6 +13,9 @@ CELLS_DIR = DATA_DIR / "cells"
 TARGETS_DIR = DATA_DIR / "targets"
 DEMO_DIR = DATA_DIR / "demo"
 APP_PATH = ROOT / "app.py"
+# Files towncover derives and keeps between runs (the gazetteer's Arrow copy): never inside the checkout.
+CACHE_DIR = Path(os.environ.get("TOWNCOVER_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                                / "towncover"))
 
 # The region the app opens on: 安岳县 (Anyue County, Sichuan), one of the five plan regions.
 DEFAULT_REGION = "512021"

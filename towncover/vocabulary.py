@@ -1,0 +1,159 @@
+"""The words towncover speaks: levels, metrics, comparators, units, match statuses, datums, colours.
+
+Each id is written here once with its Chinese and English label; ``geo/`` and ``facilities/`` both read
+this module (``geo/`` never imports ``facilities/``). Dictionaries keep their ids in display order, so
+``list(LEVELS)`` is the ordered id list and ``LEVELS[id]`` its ``(zh, en)`` pair.
+
+Also here: the two small helpers every writer and reader needs, :func:`natural_code` (division codes
+to their natural length) and :func:`unique_sheet_name` (Excel worksheet names).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+#: Unit levels of a coverage target, with the nouns used in texts (需新增覆盖 N 个乡镇(街道)).
+LEVELS: dict[str, tuple[str, str]] = {
+    "county": ("县(市、区)", "counties"),
+    "township_and_street": ("乡镇(街道)", "townships and streets"),
+    "township": ("乡镇", "townships"),
+    "street": ("街道", "streets"),
+    "village": ("村", "villages"),
+    "community": ("社区", "communities"),
+    "village_and_community": ("村(社区)", "villages and communities"),
+}
+COUNTY_LEVEL = "county"
+#: Levels whose units are townships (乡镇/街道 codes of 9 digits). The county level is not one of them.
+TOWNSHIP_LEVELS = ("township_and_street", "township", "street")
+#: Levels whose units are village committees (村委会/社区居委会, 12 digits): no polygons, no points.
+VILLAGE_LEVELS = ("village", "community", "village_and_community")
+
+METRICS: dict[str, tuple[str, str]] = {
+    "coverage_rate": ("覆盖率", "coverage rate"),
+    "count": ("数量", "count"),
+    "ratio": ("比例", "ratio"),
+    "per_thousand": ("每千人拥有量", "per thousand"),
+    "other": ("其他", "other"),
+}
+COMPARATORS: dict[str, tuple[str, str]] = {">=": ("≥", "≥"), "<=": ("≤", "≤"), "==": ("=", "=")}
+
+#: Units a plan states its targets in (the plan's own words: 个, 张, %, 人/社区).
+UNITS: dict[str, tuple[str, str]] = {
+    "percent": ("%", "%"),
+    "units": ("个", "units"),
+    "persons": ("人", "persons"),
+    "beds": ("张", "beds"),
+    "beds_per_1000_elderly": ("张/千名老年人", "beds per 1,000 elderly"),
+    "persons_per_unit": ("人/个", "persons per unit"),
+    "persons_per_community": ("人/社区", "persons per community"),
+    "sqm": ("平方米", "m²"),
+    "sqm_per_100_households": ("平方米/百户", "m² per 100 households"),
+    "percent_points": ("个百分点", "percentage points"),
+    "minutes": ("分钟", "minutes"),
+    "times": ("次", "times"),
+    "yuan": ("元", "yuan"),
+    "other": ("", ""),
+}
+#: How a unit key or a free-text unit says "percent".
+PERCENT_UNITS = ("percent", "%", "％", "pct")
+
+#: What became of a sheet row, in the order the summaries list them.
+MATCH_STATUSES: dict[str, tuple[str, str]] = {
+    "matched": ("已匹配", "matched"),
+    "ambiguous": ("有歧义", "ambiguous"),
+    "unmatched": ("未匹配", "unmatched"),
+    "out_of_region": ("区域外", "out of region"),
+    "rejected": ("无效行", "rejected"),
+}
+#: Rows a planner is asked to resolve.
+REVIEW_STATUSES = ("ambiguous", "unmatched", "out_of_region")
+#: Rows that are not facilities of the region at all (left out of sheet totals such as bed counts).
+NOT_IN_REGION_STATUSES = ("out_of_region", "rejected")
+
+#: Datums of a sheet's coordinates.
+CRS_NAMES: dict[str, tuple[str, str]] = {
+    "wgs84": ("WGS-84(GPS、天地图)", "WGS-84 (GPS, Tianditu)"),
+    "cgcs2000": ("CGCS2000(国家大地坐标系)", "CGCS2000 (China Geodetic Coordinate System)"),
+    "gcj02": ("GCJ-02(高德、腾讯)", "GCJ-02 (Amap, Tencent)"),
+    "bd09": ("BD-09(百度)", "BD-09 (Baidu)"),
+}
+CRS_CHOICES = tuple(CRS_NAMES)
+
+#: One colour per facility category, the same on every map, legend and export (Tableau 10).
+CATEGORY_COLOURS: dict[str, str] = {
+    "minors_protection_station": "#e15759",
+    "social_work_station": "#76b7b2",
+    "funeral_service_station": "#9c755f",
+    "funeral_home": "#b07aa1",
+    "public_cemetery": "#59a14f",
+    "elderly_mutual_aid": "#edc948",
+    "elderly_regional_centre": "#4e79a7",
+    "elderly_day_care": "#f28e2b",
+    "nursing_home": "#ff9da7",
+    "community_service": "#17becf",
+}
+UNCLASSIFIED_COLOUR = "#7f7f7f"
+
+
+def label(vocabulary: dict[str, tuple[str, str]], key: str | None, lang: str = "zh") -> str:
+    """The label of ``key`` in a vocabulary (``label(LEVELS, "township", "en")`` → ``"townships"``).
+
+    Unknown keys come back as they are, so a label never hides a value.
+    """
+    pair = vocabulary.get(str(key)) if key is not None else None
+    if pair is None:
+        return "" if key is None else str(key)
+    return pair[1] if lang == "en" else pair[0]
+
+
+def category_colour(category: str | None) -> str:
+    """The fixed map colour of a category id (grey for unclassified or unknown ids)."""
+    return CATEGORY_COLOURS.get(str(category), UNCLASSIFIED_COLOUR)
+
+
+def is_percent(unit: object) -> bool:
+    """Whether a unit key or free-text unit means percent (``percent``, ``%``, ``％``)."""
+    return str(unit or "").strip().lower() in PERCENT_UNITS
+
+
+def natural_code(values: pd.Series) -> pd.Series:
+    """Division codes to their natural length (321202001000 → 321202001, 321202000000 → 321202).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Codes as text or numbers (``321202001000.0`` from a spreadsheet is read as its digits).
+
+    Returns
+    -------
+    pandas.Series
+        String codes of 2, 4, 6, 9 or 12 digits; NA where a value is not 2–12 digits.
+    """
+    s = values.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+    padded = s.str.pad(12, side="right", fillchar="0").str[:12]
+    out = padded.copy()
+    for length in (9, 6, 4, 2):
+        zeros = "0" * (12 - length)
+        out = out.mask(padded.str[length:] == zeros, padded.str[:length])
+    return out.where(s.str.fullmatch(r"\d{2,12}").fillna(False))
+
+
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+_SHEET_MAX = 31
+
+
+def unique_sheet_name(text: str, used: set[str]) -> str:
+    """An Excel worksheet name from ``text``, unique (case-insensitively) among ``used``; adds it to ``used``.
+
+    Excel forbids ``[ ] : * ? / \\`` and names over 31 characters; a repeat gets ``~2``, ``~3``…
+    """
+    base = _SHEET_FORBIDDEN.sub("_", str(text))[:_SHEET_MAX] or "sheet"
+    name, n = base, 2
+    while name.lower() in used:
+        suffix = f"~{n}"
+        name = base[: _SHEET_MAX - len(suffix)] + suffix
+        n += 1
+    used.add(name.lower())
+    return name
