@@ -12,13 +12,14 @@ import re
 # Suffixes of division names
 # --------------------------------------------------------------------------------------------------
 
-# The 56 nationalities: a short name ends where an ethnic part begins (孜热甫夏提塔吉克族乡 → 孜热甫夏提,
-# not 孜热甫夏 + 提塔吉克族), so the names are listed, not guessed as "up to four characters, then 族".
+# The 55 minority nationalities, as division names write them before 族 (金坡苗族彝族满族乡). A short name
+# ends where an ethnic part begins (孜热甫夏提塔吉克族乡 → 孜热甫夏提, not 孜热甫夏 + 提塔吉克族), so the names are
+# listed, not guessed as "up to four characters, then 族".
 ETHNIC_GROUPS = (
-    "汉", "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克",
-    "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬", "羌",
-    "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克", "德昂", "保安",
-    "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
+    "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克",
+    "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬",
+    "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克",
+    "德昂", "保安", "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
 )
 _ETHNIC = "(?:(?:" + "|".join(sorted(ETHNIC_GROUPS, key=len, reverse=True)) + ")族)+"
 _ADMIN_SUFFIX = re.compile(
