@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install browser app test lint bench data screenshots clean
+.PHONY: install browser app test lint bench data screenshots wheel clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -43,6 +43,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# A wheel that carries data/, static/ and app.py (tests/test_wheel.py installs one outside the checkout).
+wheel: $(STAMP)
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation -w dist .
+
 data: $(STAMP)
 	$(BIN)/python data/build_gazetteer.py
 	$(BIN)/python data/build_outlines.py
@@ -51,4 +55,4 @@ data: $(STAMP)
 	$(BIN)/python data/build_eval.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info

@@ -262,9 +262,9 @@ def _coverage_map(proposed: pd.DataFrame | None = None):
     if map_units is not None and result.level in _coverage.VILLAGE_LEVELS and map_value == "covered":
         value = "covered_share"
     fmap = webmap.coverage_map(units, points, value_column=value, schematic=analysis.schematic, title=map_title,
-                               lang=LANG, categories=cat_labels, radius_km=radius, basemap=basemap)
+                               lang=LANG, categories=cat_labels, radius_km=radius, basemap=basemap, category=category)
     if proposed is not None:
-        views.add_proposals(fmap, analysis.units, proposed, LANG)
+        webmap.add_proposals(fmap, analysis.units, proposed, LANG)
     return fmap
 
 
@@ -351,7 +351,7 @@ with tabs[1]:
     m2.metric(T("coverage_rate"), "—" if result.rate is None else f"{result.rate:.1f}%")
     m3.metric(T("unplaced_rows"), f"{result.unplaced_rows}")
     progress.progress(70, text=T("progress_map"))
-    fmap = views.localise_assets(_coverage_map())
+    fmap = _coverage_map()
     st_folium(fmap, key="coverage_map", height=600, use_container_width=True, returned_objects=[])
 
 # --- Tables and review queue -----------------------------------------------------------------------
@@ -417,7 +417,7 @@ def _export_bytes(fmt: str, encoding: str = "UTF-8") -> bytes:
     with tempfile.TemporaryDirectory() as folder:
         target = Path(folder) / f"{region.code}_{category}"
         if fmt == "html":
-            page = views.standalone_html(_coverage_map())
+            page = webmap.standalone_html(_coverage_map())
             path = _export.export_layers(_layers(), target, "html", schematic=analysis.schematic, map_html=page)
         elif fmt == "workspace":
             path = views.save_workspace(Path(folder) / "workspace.gpkg", _layers(), corrections, analysis.placed)
@@ -515,8 +515,8 @@ with tabs[4]:
                     value_column="covered",
                     schematic=analysis.schematic, title=labels.get(gap_id, gap_id), lang=LANG,
                     categories=cat_labels, radius_km=res.radius_km, basemap=basemap)
-                views.add_proposals(gap_map, analysis.units, gap, LANG)
-                st_folium(views.localise_assets(gap_map), key="gap_map", height=480, use_container_width=True,
+                webmap.add_proposals(gap_map, analysis.units, gap, LANG)
+                st_folium(gap_map, key="gap_map", height=480, use_container_width=True,
                           returned_objects=[])
 
 # --- Exports ------------------------------------------------------------------------------------------

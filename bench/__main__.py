@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from bench.national import SCALES, run
 
@@ -15,7 +16,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", default=None, help="JSON results (default bench/results/national.json)")
     parser.add_argument("--no-browser", action="store_true", help="skip the headless Chromium render timing")
     args = parser.parse_args(argv)
-    return run(args.scale, args.out, browser=False if args.no_browser else None)
+    result = run(args.scale, args.out, browser=False if args.no_browser else None)
+    if args.scale != "smoke":  # cold open of a county and a province (bench/cold_open.py), new processes
+        from bench import cold_open
+
+        result["cold_open"] = cold_open.run(Path(args.out or "bench/results/national.json").with_name("cold_open.json"))
+    return result
 
 
 if __name__ == "__main__":

@@ -336,16 +336,16 @@ def _maps(analyses: dict, cells: gpd.GeoDataFrame, *, browser: bool) -> dict:
 
 
 def _one_map(label: str, units: gpd.GeoDataFrame, points: gpd.GeoDataFrame, *, browser: bool) -> dict:
-    from facilities import categories, views
+    from facilities import categories
     from geo import webmap
 
     labels = {c: categories.label(c, "zh") for c in categories.CATEGORIES}
     t = time.perf_counter()
     fmap = webmap.coverage_map(units, points, schematic=True, title=label, lang="zh", categories=labels)
-    page = views.localise_assets(fmap).get_root().render()
+    page = fmap.get_root().render()
     build = time.perf_counter() - t
     fmap = webmap.coverage_map(units, points, schematic=True, title=label, lang="zh", categories=labels)
-    standalone = views.standalone_html(fmap)
+    standalone = webmap.standalone_html(fmap)
     info = {"region": label, "units": len(units), "facilities": len(points), "build_s": build,
             "payload_mb": len(page.encode("utf-8")) / 1e6, "standalone_mb": len(standalone.encode("utf-8")) / 1e6}
     if browser:

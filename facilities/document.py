@@ -22,7 +22,7 @@ import pandas as pd
 from facilities import figures
 from facilities.evaluation import Evaluation
 from towncover.errors import TowncoverError
-from towncover.vocabulary import COMPARATORS, MATCH_STATUSES, label
+from towncover.vocabulary import COMPARATORS, MATCH_STATUSES, OPERATING_STATUSES, label
 
 SUFFIXES = (".docx", ".pdf")
 _CJK_FONT = "Noto Sans CJK SC"
@@ -343,7 +343,8 @@ def _appendix(analysis: Any, plan_title: str, lang: str) -> list[Block]:
         [str(r["row"]), _cell(r.get(name_col)), _status_word(r["match_status"], lang), pick(r.get("match_note"), lang)]
         for _, r in unplaced.iterrows()], lang)]
     blocks += [Heading(_w("h_left_out", lang), 2), _rows_table(header, [
-        [str(r["row"]), _cell(r.get(name_col)), _cell(r.get("operating_status")), pick(r.get("status_note"), lang)]
+        [str(r["row"]), _cell(r.get(name_col)), label(OPERATING_STATUSES, r.get("operating_status"), lang),
+         pick(r.get("status_note"), lang)]
         for _, r in _left_out(placed).iterrows()], lang)]
     blocks += [Heading(_w("h_sources", lang), 2), Paragraph(_w("sources", lang, plan=plan_title)),
                Heading(_w("h_method", lang), 2), Paragraph(_w("method", lang))]
@@ -351,10 +352,10 @@ def _appendix(analysis: Any, plan_title: str, lang: str) -> list[Block]:
 
 
 def _left_out(placed: pd.DataFrame) -> pd.DataFrame:
-    """Rows the loader marked as not operating (closed, under construction), when it marks them."""
-    if "operating_status" not in placed.columns:
-        return placed.iloc[0:0]
-    return placed[placed["operating_status"].astype(str) != "operating"]
+    """Rows placed or not that do not exist today (under construction, closed), as the loader marked them."""
+    from facilities.coverage import existing_mask
+
+    return placed[~existing_mask(placed)]
 
 
 def _name_column(analysis: Any) -> str | None:

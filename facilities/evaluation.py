@@ -27,8 +27,10 @@ from facilities.coverage import (
     compare,
     county_of,
     coverage_targets,
+    existing_mask,
     float_or_none,
     format_number,
+    left_out_note,
     measure,
     placed_mask,
     unit_code_of,
@@ -152,7 +154,7 @@ def evaluate(
     Parameters
     ----------
     analysis : facilities.pipeline.Analysis
-        Needs ``placed``, ``region``, ``units`` and ``plan``.
+        Needs ``placed``, ``region``, ``boundaries`` (radius rules fall back to the cells) and ``plan``.
     population : pandas.DataFrame, optional
         From :func:`facilities.inputs.read_population`.
     planned : pandas.DataFrame, optional
@@ -173,7 +175,7 @@ def evaluate(
         table, details = _empty_table(planned is not None), {}
     else:
         table, details = evaluate_plan_details(analysis.placed, plan, region_code, population=population,
-                                               planned=planned, units=analysis.units)
+                                               planned=planned, units=analysis.boundaries)
     return Evaluation(table=table, details=details, region_code=region_code, plan=plan, geocoded=analysis.placed,
                       population=population, planned=planned)
 
@@ -441,10 +443,11 @@ def _evaluate_count(geocoded: pd.DataFrame, target: Target, region_code: str, ro
         return _not_evaluable(row, "目标没有指定设施类别 / the target names no facility category")[0]
     check_columns(geocoded, ["township_code", "match_status", "category"])
     level = row["level"] if row["level"] in LEVELS else COUNTY_LEVEL
-    placed = category_mask(geocoded, row["category"]) & placed_mask(geocoded, level)
+    in_category = category_mask(geocoded, row["category"])
+    placed = in_category & placed_mask(geocoded, level) & existing_mask(geocoded)
     township = geocoded["township_code"].astype("string")
     in_region = (county_of(geocoded) if level == COUNTY_LEVEL else township).str.startswith(region_code).fillna(False)
-    notes = []
+    notes = [note for note in [left_out_note(geocoded, in_category)] if note]
     if level in VILLAGE_LEVELS:
         unit_code, _ = unit_code_of(geocoded, level)
         allowed = level_units(region_code, level, include_special=bool(target.include_special))
@@ -508,6 +511,8 @@ def _evaluate_ratio(
     rows = rows & ~status.isin(NOT_IN_REGION_STATUSES)
     notes = ["按清单内本类设施(不含区域外、无效行)合计 / totals over the sheet's rows of the category "
              "(excluding out-of-region and rejected rows)"]
+    notes += [note for note in [left_out_note(geocoded, rows)] if note]
+    rows = rows & existing_mask(geocoded)
     num, missing_num = _role_sum(geocoded, rows, numerator)
     if missing_num:
         notes.append(f"{missing_num} 行“{numerator}”为空,按 0 计 / {missing_num} rows lack '{numerator}', "

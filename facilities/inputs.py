@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facilities.sheets import normalise_header
+from facilities.sheets import normalise_header, read_table
 from geo.gazetteer import load_gazetteer
 from towncover.errors import TowncoverError
 from towncover.vocabulary import natural_code
@@ -49,8 +49,8 @@ def _read_table(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise TowncoverError(f"找不到文件 {path}", f"file not found: {path}")
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-        return pd.read_excel(path, dtype=str)
+    if suffix in (".xlsx", ".xlsm", ".xls"):  # the facility sheet's bounded readers: damage is one line
+        return read_table(path)
     if suffix == ".csv":
         for encoding in ("utf-8-sig", "gb18030"):
             try:
@@ -303,7 +303,8 @@ def apply_planned(geocoded: pd.DataFrame, planned: pd.DataFrame, region_code: st
     Returns
     -------
     pandas.DataFrame
-        ``geocoded`` with a ``source`` column (``sheet``), followed by one row per planned project
+        ``geocoded`` with a ``source`` column (``sheet``; its rows under construction counted as operating),
+        followed by one row per planned project
         with ``match_status="matched"``, ``match_method="planned"``, ``source="planned"`` and
         ``planned_year``.
     """
@@ -317,6 +318,10 @@ def apply_planned(geocoded: pd.DataFrame, planned: pd.DataFrame, region_code: st
     base = geocoded.copy()
     if "source" not in base.columns:
         base["source"] = "sheet"
+    if "operating_status" in base.columns:
+        # Facilities under construction are built by the target year, like planned projects.
+        building = base["operating_status"].astype("string") == "under_construction"
+        base.loc[building.fillna(False).to_numpy(), "operating_status"] = "operating"
     add = pd.DataFrame({
         "row": chosen["row"].to_numpy(),
         "township_code": chosen["township_code"].to_numpy(),

@@ -19,6 +19,7 @@ import itertools
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,12 +28,15 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from geo.archive import check_members, iter_member, open_zip
+from geo.geocoder import OUTPUT_COLUMNS
 from towncover import settings
 from towncover.errors import TowncoverError
+from towncover.vocabulary import OPERATING_STATUSES
 
 ROLES: tuple[str, ...] = (
     "name", "address", "category", "lng", "lat", "township", "village", "county", "division_code",
-    "beds", "nursing_beds", "remark",
+    "beds", "nursing_beds", "remark", "status",
 )
 
 #: Headers recognised for each role (compared after :func:`normalise_header`).
@@ -57,6 +61,8 @@ HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
              "设计床位", "设计床位数", "床位总数"),
     "nursing_beds": ("护理型床位", "护理型床位数", "护理床位", "护理床位数", "nursingbeds"),
     "remark": ("备注", "说明", "remark", "remarks", "note", "notes"),
+    "status": ("运营状态", "状态", "建设状态", "营业状态", "运行状态", "机构状态", "经营状态", "设施状态", "使用状态",
+               "运营情况", "建设情况", "status", "operatingstatus"),
 }
 
 # Headers seen in such sheets that are no role but show a row is the header row.
@@ -77,8 +83,35 @@ _FUZZY: tuple[tuple[str, str], ...] = (
     ("category", r"类型|类别|性质"),
     ("name", r"名称|名字"),
     ("remark", r"备注|说明"),
+    ("status", r"状态"),
 )
 _FUZZY_MAX_LEN = 12
+
+#: The column naming each row's worksheet when a workbook holds several facility tables.
+SHEET_COLUMN = "sheet"
+
+#: Roles whose cells are numbers, parsed once by the loader into :attr:`Sheet.numbers`.
+NUMERIC_ROLES: tuple[str, ...] = ("lng", "lat", "beds", "nursing_beds")
+
+#: A facility's status, in the column :data:`STATUS_COLUMN` of the pipeline's rows: only ``operating``
+#: facilities exist today; ``under_construction`` ones (在建, 拟建, 筹建 …) count in the target-year
+#: scenario like planned projects; ``closed`` ones (停业, 撤销, 注销 …) count nowhere.
+STATUS_COLUMN = "operating_status"
+STATUS_VALUES: tuple[str, ...] = tuple(OPERATING_STATUSES)
+STATUS_NOTE_COLUMN = "status_note"
+#: Words of a status cell, tried in this order (停止运营 is closed, 未运营 not yet open); first match wins.
+_STATUS_WORDS: tuple[tuple[str, str], ...] = (
+    ("closed", r"停业|停止|关闭|关停|撤销|撤并|注销|暂停|停办|歇业|取缔|废止|终止|已撤|闲置|停用"),
+    ("under_construction", r"在建|拟建|筹建|待建|规划|计划|建设中|未建成|未运营|未开业|未投用|待运营|待开业|装修"),
+    ("operating", r"运营|运行|正常|营业|开业|建成|在用|使用|投用|开放|服务中|是|有"),
+)
+#: The same words in brackets in a facility's name: 区域养老服务中心（在建）.
+_NAME_STATUS = re.compile(r"[(\[【]\s*(在建|拟建|筹建|待建|规划|建设中|未建成|停业|停业整顿|关闭|已关闭|撤销|已撤销|注销|"
+                          r"暂停|暂停营业|停办|歇业)\s*[)\]】]")
+
+#: Columns the tool adds to every row downstream; a user's column of the same name is renamed "…(原表)".
+_TOOL_COLUMNS = frozenset((*OUTPUT_COLUMNS, SHEET_COLUMN, "category", "category_label", STATUS_COLUMN,
+                           STATUS_NOTE_COLUMN))
 
 HEADER_SCAN_ROWS = 20
 CHINA_LNG = (73.0, 136.0)
@@ -124,6 +157,22 @@ class Sheet:
         Rows below the header down to the last non-blank row.
     blank_rows : list of int
         Row numbers of fully blank rows (dropped, counted).
+    numbers : pandas.DataFrame
+        The numeric roles the sheet has (of ``lng``, ``lat``, ``beds``, ``nursing_beds``) as floats,
+        parsed once here (degrees-minutes-seconds, 东经/北纬, units such as ``50张``), NaN where empty
+        or not a number; aligned with ``frame``. Later stages (the geocoder, coverage) read these,
+        never the text.
+    status : pandas.DataFrame
+        Each kept row's :data:`STATUS_COLUMN` (one of :data:`STATUS_VALUES`) and :data:`STATUS_NOTE_COLUMN`
+        (what said so, the status column or the name, "中文 / English"; "" for operating rows nothing
+        speaks against), aligned with ``frame``.
+    sheets : list of dict
+        Each worksheet read (``name``, ``header_row``, ``rows_read``, ``kept``, ``blank``,
+        ``rejected``). When several are read, ``frame`` starts with a :data:`SHEET_COLUMN` column
+        naming each row's worksheet, and a later worksheet's rows are numbered on after the earlier
+        ones' last row (row numbers stay unique; problems name the worksheet and its own row).
+    skipped_sheets : list of dict
+        Worksheets holding no facility table: ``name``, ``reason_zh``, ``reason_en``.
     """
 
     frame: pd.DataFrame
@@ -137,6 +186,10 @@ class Sheet:
     sheet_name: str | None = None
     rows_read: int = 0
     blank_rows: list[int] = field(default_factory=list)
+    numbers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    status: pd.DataFrame = field(default_factory=pd.DataFrame)
+    sheets: list[dict[str, Any]] = field(default_factory=list)
+    skipped_sheets: list[dict[str, str]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """Row accounting and what was recognised.
@@ -145,7 +198,9 @@ class Sheet:
         -------
         dict
             ``rows_read``, ``kept``, ``blank``, ``rejected`` (``rows_read == kept + blank + rejected``),
-            ``problems`` (count), ``header_row``, ``encoding``, ``sheet_name``, ``filename``, ``roles``.
+            ``problems`` (count), ``header_row``, ``encoding``, ``sheet_name``, ``filename``, ``roles``,
+            ``status`` (kept rows per :data:`STATUS_VALUES`: only ``operating`` ones exist today),
+            ``sheets`` (each worksheet read, with its rows), ``skipped_sheets`` (name and reason).
         """
         return {
             "rows_read": self.rows_read,
@@ -158,7 +213,21 @@ class Sheet:
             "sheet_name": self.sheet_name,
             "filename": self.filename,
             "roles": dict(self.roles),
+            "status": {v: int((self.status[STATUS_COLUMN] == v).sum()) if len(self.status) else 0
+                       for v in STATUS_VALUES},
+            "sheets": [dict(s) for s in self.sheets],
+            "skipped_sheets": [dict(s) for s in self.skipped_sheets],
         }
+
+    def describe_sheets(self) -> tuple[str, str]:
+        """Which worksheets were read (with their rows) and which were skipped and why, (zh, en)."""
+        zh = "、".join(f"“{s['name']}” {s['rows_read']} 行" for s in self.sheets if s["name"] not in (None, "None"))
+        en = ", ".join(f"\"{s['name']}\" {s['rows_read']} rows" for s in self.sheets
+                       if s["name"] not in (None, "None"))
+        if self.skipped_sheets:
+            zh += ";跳过 " + "、".join(f"“{s['name']}”({s['reason_zh']})" for s in self.skipped_sheets)
+            en += "; skipped " + ", ".join(f"\"{s['name']}\" ({s['reason_en']})" for s in self.skipped_sheets)
+        return zh, en
 
     def column(self, role: str) -> pd.Series | None:
         """The ``frame`` column holding ``role``, or None when the sheet has none."""
@@ -224,37 +293,159 @@ def read_sheet(
                 f"未知的列角色:{'、'.join(unknown)};可用:{'、'.join(ROLES)}",
                 f"unknown column role(s): {', '.join(unknown)}; known roles: {', '.join(ROLES)}",
             )
-    kind = _detect_kind(data, filename)
-    notes: list[tuple[int, int, str, str]] = []  # (row, col index, zh, en), col index 0-based
-    encoding: str | None = None
-    sheet_name: str | None = None
-    if kind == "text":
-        text, encoding = _decode(data, filename)
-        grids = {None: (_split_text(text), [])}
-    elif kind == "xlsx":
-        grids = _read_xlsx(data, filename)
-    else:
-        grids = _read_xls(data, filename)
+    grids, encoding = _grids(data, filename)
 
-    best = None
+    read: list[Sheet] = []
+    skipped: list[dict[str, str]] = []
+    best = None  # (score, name, header_idx, grid, notes): the error to raise when no sheet holds a table
     for name, (grid, cell_notes) in grids.items():
-        if not grid:
+        if not any(any(row) for row in grid):
+            skipped.append(_skip(name, "空工作表", "the worksheet is empty"))
             continue
         header_idx, score = _find_header(grid, columns)
-        if best is None or score > best[2]:
-            best = (name, header_idx, score, grid, cell_notes)
+        if best is None or score > best[0]:
+            best = (score, name, header_idx, grid, cell_notes)
+        if score <= 0:
+            skipped.append(_skip(name, "没有可识别的表头", "no recognisable header row"))
+            continue
+        try:
+            read.append(_build(grid, header_idx, columns, cell_notes, filename, encoding, name))
+        except TowncoverError as exc:
+            if len(grids) == 1:
+                raise
+            skipped.append(_skip(name, "表头中没有“名称”或“地址”列", "no name or address column in the header"))
+            del exc
     if best is None:
         raise TowncoverError(
             f"文件 {filename} 是空的,没有任何数据", f"file {filename} is empty: it holds no data",
         )
-    sheet_name, header_idx, score, grid, notes = best
-    if score <= 0:
-        raise TowncoverError(
-            f"文件 {filename} 中找不到表头:前 {HEADER_SCAN_ROWS} 行里没有“机构名称”“地址”等可识别的列名",
-            f"no header row found in {filename}: none of the first {HEADER_SCAN_ROWS} rows has "
-            "recognisable column names such as 机构名称 (name) or 地址 (address)",
-        )
-    return _build(grid, header_idx, columns, notes, filename, encoding, sheet_name)
+    if not read:
+        score, name, header_idx, grid, notes = best
+        if score <= 0:
+            raise TowncoverError(
+                f"文件 {filename} 中找不到表头:前 {HEADER_SCAN_ROWS} 行里没有“机构名称”“地址”等可识别的列名",
+                f"no header row found in {filename}: none of the first {HEADER_SCAN_ROWS} rows has "
+                "recognisable column names such as 机构名称 (name) or 地址 (address)",
+            )
+        return _build(grid, header_idx, columns, notes, filename, encoding, name)
+    sheet = read[0] if len(read) == 1 else _stack(read)
+    sheet.sheets = [_sheet_rows(part) for part in read] if len(read) > 1 else [_sheet_rows(sheet)]
+    sheet.skipped_sheets = skipped
+    return sheet
+
+
+def _skip(name: str | None, zh: str, en: str) -> dict[str, str]:
+    return {"name": str(name), "reason_zh": zh, "reason_en": en}
+
+
+def _sheet_rows(sheet: Sheet) -> dict[str, Any]:
+    s = sheet.summary()
+    return {"name": sheet.sheet_name, "header_row": sheet.header_row,
+            **{k: s[k] for k in ("rows_read", "kept", "blank", "rejected")}}
+
+
+def _stack(parts: list[Sheet]) -> Sheet:
+    """Several worksheets' tables as one sheet: a ``sheet`` column says which worksheet each row is from.
+
+    Rows keep unique numbers: a later worksheet's rows are numbered on after the earlier ones
+    (offset by their last row), and every problem names its worksheet and its row there.
+    """
+    first = parts[0]
+    roles = dict(first.roles)
+    frames, rejected, problems, numbers, status, kept_rows, blank_rows = [], [], [], [], [], [], []
+    offset = 0
+    for part in parts:
+        rename = {}
+        for role, col in part.roles.items():
+            if role in roles and roles[role] != col:
+                rename[col] = roles[role]
+            roles.setdefault(role, col)
+        name = str(part.sheet_name)
+        frame = part.frame.rename(columns=rename)
+        frame.insert(0, SHEET_COLUMN, name)
+        frames.append(frame)
+        rej = part.rejected.rename(columns=rename)
+        rej.insert(0, SHEET_COLUMN, name)
+        rej["row"] = rej["row"] + offset
+        rejected.append(rej)
+        prob = part.problems.copy()
+        prob["row"] = prob["row"] + offset
+        prob["column"] = prob["column"].replace(rename)
+        prob["message_zh"] = f"工作表“{name}”" + prob["message_zh"]
+        prob["message_en"] = f'worksheet "{name}", ' + prob["message_en"]
+        problems.append(prob)
+        numbers.append(part.numbers)
+        status.append(part.status)
+        kept_rows += [r + offset for r in part.source_rows]
+        blank_rows += [r + offset for r in part.blank_rows]
+        offset += part.header_row + part.rows_read
+
+    def stacked(items: list[pd.DataFrame]) -> pd.DataFrame:
+        out = pd.concat(items, ignore_index=True)
+        return out.astype(object).where(out.notna(), "").astype("str") if len(out.columns) else out
+
+    frame = stacked(frames)
+    numeric = pd.concat(numbers, ignore_index=True).astype("float64")
+    return Sheet(
+        frame=frame, roles={r: roles[r] for r in ROLES if r in roles}, source_rows=kept_rows,
+        header_row=first.header_row, encoding=first.encoding,
+        problems=pd.concat(problems, ignore_index=True).astype({"row": "int64"}),
+        rejected=stacked(rejected).astype({"row": "int64"}), filename=first.filename,
+        sheet_name="、".join(str(p.sheet_name) for p in parts), rows_read=sum(p.rows_read for p in parts),
+        blank_rows=blank_rows, numbers=numeric.reindex(columns=[r for r in NUMERIC_ROLES if r in roles]),
+        status=stacked(status),
+    )
+
+
+def read_table(source: str | Path | bytes | IO[bytes], *, filename: str | None = None) -> pd.DataFrame:
+    """Read any small table (population, planned projects) with the facility sheet's safe readers.
+
+    The same limits, encodings and one-line errors as :func:`read_sheet` (a CSV named .xlsx, a
+    damaged or bomb-like workbook …), without facility roles: the first row with two or more
+    filled cells of the first worksheet holding one is the header.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, bytes or file-like
+    filename : str, optional
+        The file's name (its extension), needed when ``source`` is bytes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every row below the header as text (``""`` for empty cells), headers stripped; blank rows
+        dropped. ``.attrs["rows"]`` holds each row's 1-based row number in the file.
+
+    Raises
+    ------
+    TowncoverError
+        Empty, oversized, corrupt or unknown files; no header row.
+    """
+    data, filename = _read_bytes(source, filename)
+    for grid, _notes in _grids(data, filename)[0].values():
+        header_idx = next((i for i, row in enumerate(grid[:HEADER_SCAN_ROWS]) if sum(1 for c in row if c) >= 2), None)
+        if header_idx is None:
+            continue
+        width = max(len(r) for r in grid[header_idx:])
+        names = _column_names(grid[header_idx], width)
+        body = grid[header_idx + 1:]
+        keep = [i for i, r in enumerate(body) if any(r)]
+        frame = pd.DataFrame(_matrix([body[i] for i in keep], width), columns=names).astype("str")
+        frame.attrs["rows"] = [header_idx + 2 + i for i in keep]
+        return frame
+    raise TowncoverError(f"文件 {filename} 中找不到表头(前 {HEADER_SCAN_ROWS} 行没有两个以上的列名)",
+                         f"no header row found in {filename} (none of the first {HEADER_SCAN_ROWS} rows has "
+                         "two or more column names)")
+
+
+def _grids(data: bytes, filename: str) -> tuple[dict[str | None, tuple[list[list[str]], list]], str | None]:
+    """Each worksheet (one for a text file) as a grid of text cells and its formula notes
+    ((row, 0-based column, zh, en)), and the text encoding (None for Excel)."""
+    kind = _detect_kind(data, filename)
+    if kind == "text":
+        text, encoding = _decode(data, filename)
+        return {None: (_split_text(text), [])}, encoding
+    return (_read_xlsx(data, filename) if kind == "xlsx" else _read_xls(data, filename)), None
 
 
 def numeric_column(sheet: Sheet, role: str) -> pd.Series:
@@ -283,8 +474,61 @@ def numeric_column(sheet: Sheet, role: str) -> pd.Series:
         raise TowncoverError(
             f"表格中没有“{role}”对应的列", f"the sheet has no column for role '{role}'",
         )
+    if role in sheet.numbers.columns and len(sheet.numbers) == len(sheet.frame):
+        return sheet.numbers[role].rename(role)
     values = _parse_numbers(sheet.frame[col])
     return pd.Series(values, index=sheet.frame.index, name=role, dtype="float64")
+
+
+def facility_status(sheet: Sheet) -> pd.DataFrame:
+    """Each kept row's status from the status column (运营状态 …) and words in brackets in the name.
+
+    The stricter of the two wins (closed, then under construction, then operating): a 区域养老服务中心
+    （在建） is under construction whatever its status cell says. A status cell that says nothing known
+    leaves the row operating and is listed in the problems.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`STATUS_COLUMN` and :data:`STATUS_NOTE_COLUMN` (what said so, "中文 / English" like
+        ``match_note``; "" for operating rows nothing speaks against), aligned with ``sheet.frame``.
+    """
+    n = len(sheet.frame)
+    rank = {v: i for i, v in enumerate(STATUS_VALUES)}  # stricter is higher
+    status = np.full(n, "operating", dtype=object)
+    zh = np.full(n, "", dtype=object)
+    en = np.full(n, "", dtype=object)
+    if "status" in sheet.roles:
+        col = sheet.roles["status"]
+        found = _by_value(sheet.frame[col], _status_of_text)
+        said = (found != "operating") & (found != "")  # "": words not known, left operating (a problem)
+        status[said] = found[said]
+        text = sheet.frame[col].to_numpy(dtype=object)
+        zh[said] = [f"“{col}”为“{t}”" for t in text[said]]
+        en[said] = [f'"{col}" says {t}' for t in text[said]]
+    if "name" in sheet.roles:
+        words = sheet.frame[sheet.roles["name"]].str.normalize("NFKC").str.extract(_NAME_STATUS.pattern)[0]
+        from_name = _by_value(words.fillna(""), _status_of_text)
+        stricter = words.notna().to_numpy() & (np.vectorize(rank.get, otypes=[int])(from_name)
+                                               > np.vectorize(rank.get, otypes=[int])(status))
+        status[stricter] = from_name[stricter]
+        zh[stricter] = [f"名称含“({w})”" for w in words[stricter]]
+        en[stricter] = [f"the name says ({w})" for w in words[stricter]]
+    note = np.where(zh != "", zh + " / " + en, "")
+    return pd.DataFrame({STATUS_COLUMN: status, STATUS_NOTE_COLUMN: note}, index=sheet.frame.index).astype("str")
+
+
+def _status_of_text(values: pd.Series) -> np.ndarray:
+    """The status each distinct text says ("operating" when it says none); "" for unknown words."""
+    text = values.astype("str").str.normalize("NFKC").str.replace(r"\s+", "", regex=True)
+    out = np.full(len(text), "operating", dtype=object)
+    decided = text.eq("").to_numpy(dtype=bool, copy=True)
+    for status, pattern in _STATUS_WORDS:
+        hit = ~decided & text.str.contains(pattern, regex=True).to_numpy(dtype=bool)
+        out[hit] = status
+        decided |= hit
+    out[~decided] = ""
+    return out
 
 
 def sheet_coordinates(sheet: Sheet) -> pd.DataFrame:
@@ -400,6 +644,16 @@ def _decode(data: bytes, filename: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     if b"\x00" in data[:4096]:
+        # UTF-16 without a byte-order mark: the ASCII characters' zero bytes all on one side.
+        zeros = {i % 2 for i, b in enumerate(data[:4096]) if b == 0}
+        for enc, side in (("utf-16-le", 1), ("utf-16-be", 0)):
+            if zeros == {side} and len(data) % 2 == 0:
+                try:
+                    text = data.decode(enc)
+                except UnicodeDecodeError:
+                    continue
+                if "\x00" not in text:
+                    return text, enc
         raise _not_table(filename, "含有二进制内容", "it holds binary content")
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -431,6 +685,8 @@ def _split_text(text: str) -> list[list[str]]:
         score = nonzero.count(common) * (1 + np.log1p(common))
         if score > best_score:
             best, best_score = delim, score
+    # A cell may be as long as the file (csv's default limit of 131,072 characters refused the whole file).
+    csv.field_size_limit(max(csv.field_size_limit(), settings.MAX_UPLOAD_MB * 2**20))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=best)
     try:
         if any(ch in text for ch in _ZERO_WIDTH_CHARS):
@@ -466,9 +722,31 @@ def _clean(value: Any) -> str:
 # Excel
 # ---------------------------------------------------------------------------------------------
 
-_MERGE = re.compile(rb'<mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
-_CELL = re.compile(rb'<c\s[^>]*?r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.DOTALL)
-_FORMULA = re.compile(rb"<f[\s>/]")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</(?:\w+:)?c>)', re.DOTALL)
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+#: What an .xlsx may unpack to (all members), and any member that is not a worksheet.
+XLSX_MAX_UNPACKED_MB = 1024
+XLSX_MAX_PART_MB = 256
+#: Rows × columns of one worksheet's used range (cells with a value; styled empty cells do not count).
+XLSX_MAX_CELLS = 20_000_000
+#: Merged ranges per worksheet (each clipped to the used range).
+XLSX_MAX_MERGES = 100_000
+#: Longest stretch of worksheet XML without a complete cell (a row of one cell is a few hundred bytes).
+_XLSX_MAX_RUN = 16 * 2**20
+
+
+@dataclass
+class _SheetSurvey:
+    """What a worksheet's XML holds beside its values, found in the streaming pass that checks it.
+
+    ``merges`` are (top, left, bottom, right), 0-based inclusive; ``formulas`` are formula cells
+    without a saved result: (1-based row, 0-based column, formula text).
+    """
+
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    formulas: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 def _col_index(letters: str) -> int:
@@ -487,33 +765,52 @@ def _col_letter(idx: int) -> str:
     return s
 
 
+def _xlsx_label(filename: str) -> tuple[str, str]:
+    return f"Excel 文件 {filename} ", f"the Excel file {filename}"
+
+
 def _read_xlsx(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
+    """Every visible worksheet as a grid of text, after bounding what the file unpacks to.
+
+    The zip is checked by its declared sizes, then every member is unpacked once as a stream (the
+    real sizes and CRCs checked, worksheets surveyed for their used range, merges and formulas);
+    only then does openpyxl read the cells, limited to the used range.
+    """
     import openpyxl
 
+    zh, en = _xlsx_label(filename)
+    zf = open_zip(data, zh, en)
+    with zf:
+        entries = check_members(zf, XLSX_MAX_UNPACKED_MB * 2**20, zh, en)
+        parts = _sheet_parts(zf)
+        sheet_parts = set(parts.values())
+        surveys: dict[str, _SheetSurvey] = {}
+        for entry in entries:
+            if entry.filename in sheet_parts:
+                surveys[entry.filename] = _survey(zf, entry, zh, en)
+            else:
+                for _ in iter_member(zf, entry, XLSX_MAX_PART_MB * 2**20, zh, en):
+                    pass
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, XML errors...
+    except Exception as exc:  # noqa: BLE001 - KeyError, InvalidFileException, XML errors...
         raise TowncoverError(
             f"Excel 文件 {filename} 已损坏或已加密,无法打开({type(exc).__name__})",
             f"Excel file {filename} is corrupt or encrypted and cannot be opened ({type(exc).__name__})",
         ) from None
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        parts = _sheet_parts(zf)
         out: dict[str | None, tuple[list[list[str]], list]] = {}
         for ws in wb.worksheets:
             if getattr(ws, "sheet_state", "visible") != "visible" and len(wb.worksheets) > 1:
                 continue
-            ws.reset_dimensions()
-            grid = [[_clean(v) for v in row] for row in ws.iter_rows(min_row=1, min_col=1, values_only=True)]
-            xml = zf.read(parts[ws.title]) if ws.title in parts else b""
-            _fill_merged(grid, xml)
-            notes = _formula_notes(grid, xml)
-            out[ws.title] = (grid, notes)
+            survey = surveys.get(parts.get(ws.title, ""), _SheetSurvey())
+            grid = _worksheet_grid(ws, zh, en)
+            _fill_merged(grid, survey.merges)
+            out[ws.title] = (grid, _formula_notes(grid, survey.formulas))
         return out
     except TowncoverError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any damage openpyxl meets in the cells
         raise TowncoverError(
             f"Excel 文件 {filename} 内容损坏,无法读取({type(exc).__name__})",
             f"Excel file {filename} has corrupt content and cannot be read ({type(exc).__name__})",
@@ -522,24 +819,101 @@ def _read_xlsx(data: bytes, filename: str) -> dict[str | None, tuple[list[list[s
         wb.close()
 
 
+def _worksheet_grid(ws: Any, zh: str, en: str) -> list[list[str]]:
+    """A read-only worksheet's cells as text rows, each as long as its last cell holding a value.
+
+    openpyxl's ``iter_rows`` pads every row to the widest one, so a styled empty cell at column
+    XFD makes each row 16,384 cells; its parser is read here directly, empty cells skipped, and
+    the table (rows × widest row) is kept within :data:`XLSX_MAX_CELLS` as it grows.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    grid: list[list[str]] = []
+    width = 0
+    book = ws.parent
+    with ws._get_source() as src:
+        parser = WorkSheetParser(src, ws._shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        for idx, cells in parser.parse():
+            values = [(c["column"], c["value"]) for c in cells if c["value"] is not None]
+            if not values or idx <= len(grid):  # empty, or a row number seen already (as openpyxl skips it)
+                continue
+            row_width = max(col for col, _ in values)
+            width = max(width, row_width)
+            if idx * width > XLSX_MAX_CELLS:
+                raise TowncoverError(
+                    f"{zh}的工作表数据区过大(至少 {idx} 行 × {width} 列,上限 {XLSX_MAX_CELLS:,} 个单元格)",
+                    f"{en} has too large a worksheet (at least {idx} rows × {width} columns; "
+                    f"the limit is {XLSX_MAX_CELLS:,} cells)",
+                )
+            grid.extend([] for _ in range(idx - 1 - len(grid)))
+            row = [""] * row_width
+            for col, value in values:
+                row[col - 1] = _clean(value)
+            grid.append(row)
+    return grid
+
+
+def _survey(zf: zipfile.ZipFile, entry: zipfile.ZipInfo, zh: str, en: str) -> _SheetSurvey:
+    """Stream one worksheet's XML once (sizes and CRC checked): its merged ranges and unsaved formulas.
+
+    Only runs of the XML holding a formula or a merged range are searched with regular expressions;
+    the rest is only checked for a complete cell every 16 MB.
+    """
+    survey = _SheetSurvey()
+    carry = b""
+    for chunk in itertools.chain(iter_member(zf, entry, XLSX_MAX_UNPACKED_MB * 2**20, zh, en), [None]):
+        buf = carry + chunk if chunk is not None else carry
+        if chunk is not None:
+            # Cut after the last row tag (complete cells before it), else after the last complete cell.
+            row_end = buf.rfind(b"row>")
+            cut = row_end + 4 if row_end >= 0 else max(buf.rfind(b"</c>") + 4, buf.rfind(b"/>") + 2, 0)
+            if not cut and len(buf) > _XLSX_MAX_RUN:
+                raise TowncoverError(
+                    f"{zh}的工作表 XML 格式异常(超过 {_XLSX_MAX_RUN // 2**20} MB 没有完整的单元格)",
+                    f"{en} has malformed worksheet XML (over {_XLSX_MAX_RUN // 2**20} MB without a complete cell)",
+                )
+            buf, carry = buf[:cut], buf[cut:]
+        _survey_part(buf, survey, zh, en)
+    return survey
+
+
+def _survey_part(part: bytes, survey: _SheetSurvey, zh: str, en: str) -> None:
+    """Add the formulas and merged ranges of one run of complete rows (or the XML's tail) to ``survey``."""
+    if b"<f" in part or b":f>" in part or b":f " in part:
+        for col, row, inner in _CELL.findall(part):
+            if not inner or not _FORMULA.search(inner) or re.search(rb"<(?:\w+:)?v>[^<]", inner):
+                continue
+            f = re.search(rb"<(?:\w+:)?f[^>]*>(.*?)</(?:\w+:)?f>", inner, re.DOTALL)
+            formula = "=" + _xml_unescape(f.group(1).decode("utf-8", "replace")) if f else "(共享公式)"
+            survey.formulas.append((int(row), _col_index(col.decode()), formula))
+    if b"mergeCell" not in part:
+        return
+    for c1, r1, c2, r2 in _MERGE.findall(part):
+        survey.merges.append((int(r1) - 1, _col_index(c1.decode()), int(r2) - 1, _col_index(c2.decode())))
+        if len(survey.merges) > XLSX_MAX_MERGES:
+            raise TowncoverError(f"{zh}的合并单元格过多(上限 {XLSX_MAX_MERGES:,} 个)",
+                                 f"{en} has too many merged ranges (limit {XLSX_MAX_MERGES:,})")
+
+
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     """Worksheet title → its XML part inside the .xlsx zip."""
     try:
         wbxml = zf.read("xl/workbook.xml")
         rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
+    except (KeyError, zipfile.BadZipFile, zlib.error, OSError, EOFError):
         return {}
     targets = dict(re.findall(rb'<Relationship\s[^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"', rels))
     targets.update({k: v for v, k in re.findall(rb'<Relationship\s[^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)})
     out = {}
-    for tag in re.findall(rb"<sheet\s[^>]*/>", wbxml):
+    for tag in re.findall(rb"<(?:\w+:)?sheet\s[^>]*/>", wbxml):
         name = re.search(rb'name="([^"]*)"', tag)
         rid = re.search(rb'r:id="([^"]*)"', tag) or re.search(rb'\bid="([^"]*)"', tag)
         if not (name and rid) or rid.group(1) not in targets:
             continue
-        target = targets[rid.group(1)].decode()
+        target = targets[rid.group(1)].decode("utf-8", "replace")
         part = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        title = _xml_unescape(name.group(1).decode("utf-8"))
+        title = _xml_unescape(name.group(1).decode("utf-8", "replace"))
         out[title] = part
     return out
 
@@ -549,15 +923,21 @@ def _xml_unescape(s: str) -> str:
             .replace("&apos;", "'").replace("&amp;", "&"))
 
 
-def _fill_merged(grid: list[list[str]], xml: bytes) -> None:
-    """Copy each merged range's top-left value into all its cells (header cells spanning columns/rows)."""
-    for c1, r1, c2, r2 in _MERGE.findall(xml):
-        top, bottom = int(r1) - 1, int(r2) - 1
-        left, right = _col_index(c1.decode()), _col_index(c2.decode())
-        if top >= len(grid) or top >= HEADER_SCAN_ROWS + 5:
-            continue  # merged data cells far below the header: leave them (one value, one row)
+def _fill_merged(grid: list[list[str]], merges: list[tuple[int, int, int, int]]) -> None:
+    """Copy each merged range's top-left value into its empty cells (header cells spanning columns/rows).
+
+    Ranges are clipped to the used range (a ``A1:XFD1048576`` merge fills no cell outside the data);
+    ranges starting far below the header are left alone (one value, one row).
+    """
+    width = max((len(r) for r in grid), default=0)
+    for top, left, bottom, right in merges:
+        if top >= len(grid) or top >= HEADER_SCAN_ROWS + 5 or left >= width:
+            continue
+        bottom, right = min(bottom, len(grid) - 1), min(right, width - 1)
         value = grid[top][left] if left < len(grid[top]) else ""
-        for r in range(top, min(bottom, len(grid) - 1) + 1):
+        if not value:
+            continue
+        for r in range(top, bottom + 1):
             row = grid[r]
             if len(row) <= right:
                 row.extend([""] * (right + 1 - len(row)))
@@ -566,32 +946,50 @@ def _fill_merged(grid: list[list[str]], xml: bytes) -> None:
                     row[c] = value
 
 
-def _formula_notes(grid: list[list[str]], xml: bytes) -> list[tuple[int, int, str, str]]:
+def _formula_notes(grid: list[list[str]], formulas: list[tuple[int, int, str]]) -> list[tuple[int, int, str, str]]:
     """Formula cells without a saved result (the file was written by a program, never opened in Excel)."""
-    if not _FORMULA.search(xml):
-        return []
     notes = []
-    for col, row, inner in _CELL.findall(xml):
-        if not inner or not _FORMULA.search(inner) or b"<v>" in inner and b"<v></v>" not in inner:
-            continue
-        r, c = int(row) - 1, _col_index(col.decode())
-        if r < len(grid) and (c >= len(grid[r]) or not grid[r][c]):
-            f = re.search(rb"<f[^>]*>(.*?)</f>", inner, re.DOTALL)
-            formula = "=" + _xml_unescape(f.group(1).decode("utf-8")) if f else "(共享公式)"
-            notes.append((r + 1, c, f"是公式 {formula},文件中没有保存计算结果(请用 Excel 打开并保存后再上传)",
+    width = max((len(r) for r in grid), default=0)
+    for row, c, formula in formulas:
+        r = row - 1
+        width = max(width, c + 1)
+        if max(row, len(grid)) * width > XLSX_MAX_CELLS:
+            raise TowncoverError(f"工作表数据区过大(公式在第 {row} 行,上限 {XLSX_MAX_CELLS:,} 个单元格)",
+                                 f"the worksheet is too large (a formula in row {row}; "
+                                 f"the limit is {XLSX_MAX_CELLS:,} cells)", row=row)
+        # The cell reads as empty: its row is made to reach it (the grid stops at the last value).
+        grid.extend([] for _ in range(row - len(grid)))
+        if c >= len(grid[r]):
+            grid[r].extend([""] * (c + 1 - len(grid[r])))
+        if not grid[r][c]:
+            notes.append((row, c, f"是公式 {formula},文件中没有保存计算结果(请用 Excel 打开并保存后再上传)",
                           f"is a formula {formula} with no saved result (open and save the file in Excel, "
                           "then upload it again)"))
     return notes
 
 
 def _read_xls(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
+    """Every visible worksheet of an .xls as a grid of text; any damage xlrd meets is one line."""
+    try:
+        return _read_xls_sheets(data, filename)
+    except TowncoverError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - IndexError, struct.error, AssertionError, OverflowError, XLRDError…
+        raise TowncoverError(
+            f"Excel 文件 {filename} 内容损坏,无法读取({type(exc).__name__})",
+            f"Excel file {filename} has corrupt content and cannot be read ({type(exc).__name__})",
+        ) from None
+
+
+def _read_xls_sheets(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
     import xlrd
 
     try:
-        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True)
+        # xlrd writes its warnings about damaged records to a log (stdout by default): kept quiet.
+        book = xlrd.open_workbook(file_contents=data, formatting_info=True, on_demand=True, logfile=io.StringIO())
     except Exception:
         try:
-            book = xlrd.open_workbook(file_contents=data, on_demand=True)
+            book = xlrd.open_workbook(file_contents=data, on_demand=True, logfile=io.StringIO())
         except Exception as exc:
             raise TowncoverError(
                 f"Excel 文件 {filename} 已损坏或已加密,无法打开({type(exc).__name__})",
@@ -724,6 +1122,8 @@ def _column_names(header: list[str], width: int) -> list[str]:
     for i in range(width):
         h = header[i] if i < len(header) else ""
         h = re.sub(r"\s*\n\s*", "", h).strip() or f"列{_col_letter(i)}"
+        if h in _TOOL_COLUMNS:  # the user's own "row" or "match_status" is kept, under another name
+            h = f"{h}(原表)"
         if h in seen:
             seen[h] += 1
             h = f"{h}_{seen[h]}"
@@ -886,7 +1286,11 @@ def _build(
     if sub is not None:  # a two-row header: 坐标 merged over 经度 | 纬度
         header, header_idx = sub, header_idx + 1
     body = grid[header_idx + 1:]
-    while body and not any(body[-1]):
+    # Formula cells without a saved result read as empty but are not: their rows are never blank.
+    formula_cells: dict[int, list[int]] = {}
+    for r, c, _zh, _en in notes:
+        formula_cells.setdefault(r, []).append(c)
+    while body and not any(body[-1]) and header_idx + 1 + len(body) not in formula_cells:
         body.pop()
     width = max([len(header)] + [len(r) for r in body]) if body else len(header)
     # Columns with neither a header nor any value are dropped (stray formatting).
@@ -910,23 +1314,29 @@ def _build(
     frame.columns = names
 
     nonempty = frame.ne("")
-    blank = ~nonempty.any(axis=1).to_numpy()
+    has_formula = np.isin(file_rows, list(formula_cells)) if formula_cells else np.zeros(len(frame), bool)
+    blank = ~nonempty.any(axis=1).to_numpy() & ~has_formula
     usable_roles = [r for r in ("name", "address", "township", "village", "division_code") if r in roles]
     usable = np.zeros(len(frame), bool)
     for r in usable_roles:
         usable |= nonempty[roles[r]].to_numpy()
     if "lng" in roles and "lat" in roles:
         usable |= (nonempty[roles["lng"]] & nonempty[roles["lat"]]).to_numpy()
-    first_key = frame[roles.get("name", roles.get("address"))]
-    other_key = frame[roles["address"]] if "address" in roles and "name" in roles else pd.Series("", index=frame.index)
-    # A total row names itself in the first key and has nothing in the other one: only rows with an
-    # empty other key are tested, each distinct text once.
-    is_sum = np.array(other_key.eq("").to_numpy(), dtype=bool)
+    # A total row (合计, 小计 …) says so in one of its cells (the name, or 序号 beside an empty name)
+    # and has no name or address other than that word. Each distinct text is tested once.
+    def says_total(values: pd.Series) -> np.ndarray:
+        return _by_value(values, lambda v: v.str.replace(r"\s+", "", regex=True).str.match(
+            _SUM_ROW.pattern, case=False)).astype(bool)
+
+    keys = [frame[roles[r]] for r in ("name", "address") if r in roles]
+    is_sum = np.ones(len(frame), dtype=bool)
+    for key in keys:
+        is_sum &= key.eq("").to_numpy(dtype=bool) | says_total(key)
     if is_sum.any():
-        is_sum[is_sum] = _by_value(
-            first_key[is_sum],
-            lambda v: v.str.replace(r"\s+", "", regex=True).str.match(_SUM_ROW.pattern, case=False),
-        )
+        said = np.zeros(len(frame), dtype=bool)
+        for col in frame.columns[: max(3, len(keys))] if len(frame.columns) else []:
+            said[is_sum] |= says_total(frame[col][is_sum])
+        is_sum &= said
     header_norm = [normalise_header(h) for h in names]
     repeats = np.zeros(len(frame), bool)
     if len(frame):
@@ -947,6 +1357,13 @@ def _build(
     no_content = ~blank & ~usable
     reason_zh[no_content] = "没有名称、地址、乡镇、村或坐标,无法使用"
     reason_en[no_content] = "no name, address, township, village or coordinates: nothing to place"
+    formula_only = no_content & has_formula
+    if formula_only.any():
+        for i in np.flatnonzero(formula_only):
+            cols = "、".join(names_all[c] for c in sorted(formula_cells[int(file_rows[i])]) if c < len(names_all))
+            reason_zh[i] = f"公式({cols})没有保存计算结果:请用 Excel 打开并保存后再上传"
+            reason_en[i] = (f"formulas without saved results ({cols.replace('、', ', ')}): "
+                            "open and save the file in Excel, then upload it again")
     sums = ~blank & is_sum
     reason_zh[sums] = "合计/小计行,不是设施"
     reason_en[sums] = "a total/subtotal row, not a facility"
@@ -970,6 +1387,9 @@ def _build(
         encoding=encoding, problems=pd.DataFrame(columns=PROBLEM_COLUMNS), rejected=rejected,
         filename=filename, sheet_name=sheet_name, rows_read=len(body), blank_rows=[int(r) for r in blank_rows],
     )
+    sheet.numbers = pd.DataFrame({role: numeric_column(sheet, role) for role in NUMERIC_ROLES if role in roles},
+                                 index=kept.index)
+    sheet.status = facility_status(sheet)
     sheet.problems = _problems(sheet, notes, names_all, keep_cols, file_rows[kept_mask])
     s = sheet.summary()
     if s["rows_read"] != s["kept"] + s["blank"] + s["rejected"]:
@@ -1051,6 +1471,10 @@ def _problems(
         add(both & ~swapped & ~zero & ~_in(lat, CHINA_LAT), roles["lat"],
             f"超出中国范围({CHINA_LAT[0]:g}–{CHINA_LAT[1]:g})",
             f"is outside China ({CHINA_LAT[0]:g}–{CHINA_LAT[1]:g})")
+    if "status" in roles:
+        col = roles["status"]
+        unknown = _by_value(frame[col], _status_of_text) == ""
+        add(unknown, col, "无法识别(按运营中计)", "says no status known (counted as operating)")
     if "division_code" in roles:
         col = roles["division_code"]
 
@@ -1124,7 +1548,7 @@ def _parse_distinct(text: pd.Series) -> np.ndarray:
     rest = ~text.str.fullmatch(r"[0-9]+(?:\.[0-9]+)?").to_numpy(dtype=bool)
     if rest.any():
         r = text[rest].str.normalize("NFKC").str.strip()
-        r = r.str.replace(r"^(?:东经|北纬)\s*", "", regex=True)
+        r = r.str.replace(r"^(?:东经|北纬|[ENen](?=\s*\d))\s*", "", regex=True)
         p = r.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
         s[rest] = r
         plain[rest] = p.str.replace(_UNIT.pattern, "", regex=True)

@@ -1,16 +1,13 @@
 """What the app shows, computed away from the UI: review queue, map units, target cards, edits, workspace.
 
 Everything here is plain pandas / geopandas so it can be tested without a browser; ``app.py`` only
-lays the results out. Also the offline web assets: Leaflet and Leaflet.markercluster are vendored in
-``static/vendor`` (served by Streamlit's static file serving) so the map works without the internet,
-and are inlined into the standalone HTML export.
+lays the results out. The map itself is drawn by ``facilities.mapview`` / ``geo.webmap``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -18,98 +15,17 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 
 from facilities import categories as _categories
 from facilities import corrections as _corrections
 from facilities import coverage as _coverage
 from facilities import targets as _targets
 from geo.gazetteer import load_gazetteer
-from towncover import settings
 from towncover.errors import TowncoverError
 
 #: Rows the planner must look at: the geocoder could not place them on one township.
 REVIEW_STATUSES = ("ambiguous", "unmatched", "out_of_region")
-STATIC_DIR = settings.ROOT / "static"
-#: Local copies of the map's JavaScript / CSS (name as folium calls it → path under ``static/``).
-VENDOR_JS = {
-    "leaflet": "vendor/leaflet-1.9.3/leaflet.js",
-    "markerclusterjs": "vendor/leaflet.markercluster-1.1.0/leaflet.markercluster.js",
-}
-VENDOR_CSS = {
-    "leaflet_css": "vendor/leaflet-1.9.3/leaflet.css",
-    "markerclustercss": "vendor/leaflet.markercluster-1.1.0/MarkerCluster.css",
-    "markerclusterdefaultcss": "vendor/leaflet.markercluster-1.1.0/MarkerCluster.Default.css",
-}
-_INLINE = "towncover-inline:"
 WORKSPACE_LAYERS = ("townships", "facilities", "corrections", "placed")
-
-
-# ---------------------------------------------------------------------------------------------
-# Offline map assets
-# ---------------------------------------------------------------------------------------------
-def _walk(element: Any):
-    yield element
-    for child in getattr(element, "_children", {}).values():
-        yield from _walk(child)
-
-
-def localise_assets(fmap: Any, base_url: str = "/app/static") -> Any:
-    """Point a folium map's scripts and stylesheets at the vendored copies; drop the ones it does not need.
-
-    Folium loads Leaflet, jQuery, Bootstrap and Font Awesome from CDNs. The coverage map needs only
-    Leaflet and Leaflet.markercluster, which ``static/vendor`` holds, so the map renders offline.
-
-    Parameters
-    ----------
-    fmap : folium.Map
-        Changed in place (instance-level ``default_js`` / ``default_css``).
-    base_url : str
-        Where ``static/`` is served (Streamlit serves it at ``/app/static``), or the inline marker.
-
-    Returns
-    -------
-    folium.Map
-        The same map.
-    """
-    base = base_url.rstrip("/") if not base_url.endswith(":") else base_url
-    sep = "" if base.endswith(":") else "/"
-    for element in _walk(fmap):
-        js = getattr(element, "default_js", None)
-        css = getattr(element, "default_css", None)
-        if js is not None:
-            element.default_js = [(n, f"{base}{sep}{VENDOR_JS[n]}") for n, _ in js if n in VENDOR_JS]
-        if css is not None:
-            element.default_css = [(n, f"{base}{sep}{VENDOR_CSS[n]}") for n, _ in css if n in VENDOR_CSS]
-    return fmap
-
-
-def standalone_html(fmap: Any) -> str:
-    """The map as one HTML page with Leaflet inlined: it opens offline (only basemap tiles need a network).
-
-    Parameters
-    ----------
-    fmap : folium.Map
-
-    Returns
-    -------
-    str
-        A complete HTML document.
-    """
-    localise_assets(fmap, _INLINE)
-    page = fmap.get_root().render()
-
-    def script(match: re.Match) -> str:
-        text = (STATIC_DIR / match.group(1)).read_text(encoding="utf-8").replace("</script", "<\\/script")
-        return f"<script>{text}</script>"
-
-    def style(match: re.Match) -> str:
-        text = (STATIC_DIR / match.group(1)).read_text(encoding="utf-8")
-        return f"<style>{text}</style>"
-
-    page = re.sub(rf'<script src="{_INLINE}([^"]+)"></script>', script, page)
-    page = re.sub(rf'<link rel="stylesheet" href="{_INLINE}([^"]+)"\s*/>', style, page)
-    return page
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,71 +153,8 @@ def corrections_from_key(key: tuple[tuple[int, str, str], ...]) -> pd.DataFrame 
 
 
 # ---------------------------------------------------------------------------------------------
-# Map layers
+# Tables
 # ---------------------------------------------------------------------------------------------
-def proposed_layer(units: gpd.GeoDataFrame, gap: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The units (or site units) a gap-closing proposal picks, as polygons with their rank.
-
-    Parameters
-    ----------
-    units : geopandas.GeoDataFrame
-        Township polygons (``code``, ``name``, ``geometry``).
-    gap : pandas.DataFrame
-        From :func:`facilities.gaps.close_gap` (``rank``, ``code``...).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        ``rank, code, name, geometry`` in rank order; proposals without a polygon are left out.
-    """
-    shapes = units[["code", "geometry"]].assign(code=units["code"].astype(str)).drop_duplicates("code")
-    picks = gap[["rank", "code", "name"]].assign(code=gap["code"].astype(str))
-    joined = picks.merge(shapes, on="code", how="inner").sort_values("rank")
-    return gpd.GeoDataFrame(joined, geometry="geometry", crs=units.crs).reset_index(drop=True)
-
-
-def add_proposals(fmap: Any, units: gpd.GeoDataFrame | None, gap: pd.DataFrame, lang: str = "zh") -> Any:
-    """Outline the proposed units on a coverage map (thick red) with a numbered marker each.
-
-    Parameters
-    ----------
-    fmap : folium.Map
-    units : geopandas.GeoDataFrame or None
-        Township polygons; None leaves the map unchanged.
-    gap : pandas.DataFrame
-        From :func:`facilities.gaps.close_gap`.
-    lang : {"zh", "en"}
-
-    Returns
-    -------
-    folium.Map
-    """
-    import folium
-
-    from geo.webmap import escape_text
-
-    if units is None or gap is None or gap.empty:
-        return fmap
-    layer = proposed_layer(units.to_crs(4326) if units.crs is not None else units, gap)
-    name = "建议新增覆盖" if lang == "zh" else "Proposed"
-    group = folium.FeatureGroup(name=name)
-    for rank, code, uname, geom in zip(layer["rank"], layer["code"], layer["name"], layer.geometry, strict=False):
-        label = escape_text(f"{name} #{int(rank)}: {uname} ({code})")
-        folium.GeoJson(shapely.geometry.mapping(geom), style_function=lambda _f: {
-            "color": "#b30000", "weight": 4, "fill": False}, tooltip=label).add_to(group)
-        point = geom.representative_point()
-        folium.Marker([point.y, point.x], tooltip=label, icon=folium.DivIcon(
-            html=f'<div style="background:#b30000;color:#fff;border-radius:10px;width:20px;height:20px;'
-                 f'text-align:center;font:bold 12px/20px sans-serif">{int(rank)}</div>')).add_to(group)
-    group.add_to(fmap)
-    # The layer control lists every layer of the map, so its script must come after all of them
-    # (before the group it would name a variable not yet set, and the page's script would stop there).
-    for key, child in list(fmap._children.items()):
-        if isinstance(child, folium.LayerControl):
-            fmap._children.move_to_end(key)
-    return fmap
-
-
 def unit_table(result: _coverage.CoverageResult, lang: str = "zh") -> pd.DataFrame:
     """The units of a coverage result for the table view: code, name, township, kind, facilities, covered.
 
@@ -600,13 +453,19 @@ def load_workspace_corrections(source: str | os.PathLike | bytes) -> pd.DataFram
     with tempfile.TemporaryDirectory() as folder:
         file = Path(folder) / "workspace.gpkg"
         file.write_bytes(data)
-        layers = [str(n) for n, _ in pyogrio.list_layers(file)]
-        if "corrections" not in layers:
-            raise TowncoverError("工作空间文件中没有更正表(corrections 图层)",
-                                 "the workspace file has no corrections layer")
-        frame = pyogrio.read_dataframe(file, layer="corrections", read_geometry=False)
+        try:
+            layers = [str(n) for n, _ in pyogrio.list_layers(file)]
+            frame = (pyogrio.read_dataframe(file, layer="corrections", read_geometry=False)
+                     if "corrections" in layers else None)
+        except Exception as exc:  # noqa: BLE001 - DataSourceError and the like: a damaged file, said plainly
+            raise TowncoverError(f"工作空间文件已损坏或被截断,无法读取({type(exc).__name__})",
+                                 f"the workspace file is damaged or truncated and cannot be read "
+                                 f"({type(exc).__name__})") from None
+    if frame is None:
+        raise TowncoverError("工作空间文件中没有更正表(corrections 图层)",
+                             "the workspace file has no corrections layer")
     frame = pd.DataFrame(frame).reindex(columns=_corrections.COLUMNS)
-    frame["row"] = pd.to_numeric(frame["row"], errors="raise").astype("int64")
     for col in _corrections.COLUMNS[1:]:
         frame[col] = frame[col].fillna("").astype(str)
+    frame["row"] = _corrections.load_corrections(io.StringIO(frame.to_csv(index=False)))["row"].to_numpy()
     return frame

@@ -48,7 +48,11 @@ def check_sheet(data: bytes, suffix: str) -> None:
     s = sheet.summary()
     assert s["rows_read"] == s["kept"] + s["blank"] + s["rejected"], s
     rows = sorted([*sheet.source_rows, *sheet.blank_rows, *sheet.rejected["row"].tolist()])
-    assert rows == list(range(sheet.header_row + 1, sheet.header_row + 1 + s["rows_read"])), s
+    assert len(rows) == len(set(rows)) == s["rows_read"], s
+    if len(sheet.sheets) <= 1:  # one table: every file row below the header, once
+        assert rows == list(range(sheet.header_row + 1, sheet.header_row + 1 + s["rows_read"])), s
+    assert sum(x["rows_read"] for x in sheet.sheets) == s["rows_read"], s
+    assert len(sheet.numbers) == len(sheet.status) == len(sheet.frame), s
 
 
 def check_address(text: str) -> None:
@@ -78,20 +82,93 @@ def check_boundaries(data: bytes, suffix: str) -> None:
     assert frame.crs is not None and frame.crs.to_epsg() == 4326
 
 
+def check_xlsx_structure(body: bytes) -> None:
+    """Splice ``body`` into one member of a seed workbook (its XML, not its compressed bytes) and read it.
+
+    ``body[0]`` picks the member (sheet XML, shared strings, workbook, rels …), ``body[1:3]`` the
+    position; the rest replaces that many bytes there. Exercises the zip members and sheet XML the
+    reader surveys before openpyxl reads them (merges, cell references, formulas, sizes).
+    """
+    if len(body) < 3:
+        return
+    members = _seed_xlsx_members()
+    names = sorted(members)
+    name = names[body[0] % len(names)]
+    content = members[name]
+    pos = int.from_bytes(body[1:3], "little") % (len(content) + 1)
+    insert = body[3:]
+    buf = io.BytesIO()
+    import zipfile
+
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for other in names:
+            zf.writestr(other, content[:pos] + insert + content[pos + len(insert):] if other == name else members[other])
+    check_sheet(buf.getvalue(), ".xlsx")
+
+
+_XLSX_MEMBERS: dict[str, bytes] = {}
+
+
+def _seed_xlsx_members() -> dict[str, bytes]:
+    """The members of a small two-sheet workbook with a merged header, a formula and a status column."""
+    if not _XLSX_MEMBERS:
+        import zipfile
+
+        import openpyxl
+
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "公办"
+        for row in (["名录"], ["机构名称", "坐标", None, "运营状态"], [None, "经度", "纬度", None],
+                    ["石羊敬老院（在建）", 105.1, 29.25, "在建"], ["合计", None, None, "=COUNTA(A4)"]):
+            ws.append(row)
+        ws.merge_cells("B2:C2")
+        other = wb.create_sheet("民办")
+        other.append(["单位名称", "地址", "床位数"])
+        other.append(["岳阳养老院", "安岳县岳阳镇", "50张"])
+        buf = io.BytesIO()
+        wb.save(buf)
+        with zipfile.ZipFile(buf) as zf:
+            _XLSX_MEMBERS.update({n: zf.read(n) for n in zf.namelist()})
+    return _XLSX_MEMBERS
+
+
+def check_corrections(data: bytes) -> None:
+    """Load ``data`` as a workspace GeoPackage or corrections CSV, then validate it for 安岳县."""
+    from facilities.corrections import validate_corrections
+    from facilities.views import load_workspace_corrections
+    from geo.gazetteer import load_gazetteer
+
+    error = _modules()[3]
+    try:
+        frame = validate_corrections(load_workspace_corrections(data), load_gazetteer(), REGION)
+    except error as exc:
+        assert "\n" not in exc.message, exc.message
+        return
+    assert frame["row"].dtype == "int64" and (frame["row"] >= 1).all()
+    assert frame["township_code"].str.startswith(REGION).all()
+
+
 def one_input(data: bytes) -> None:
-    """The libFuzzer entry point: the first byte picks the loader and the file type."""
+    """The libFuzzer entry point: the first byte picks the loader (``% 8``) and the file type (``>> 3``)."""
     if len(data) < 2:
         return
     selector, body = data[0], data[1:]
-    target = selector % 4
+    target, kind = selector % 8, selector >> 3
     if target == 0:
-        check_sheet(body, SHEET_NAMES[(selector >> 2) % len(SHEET_NAMES)])
+        check_sheet(body, SHEET_NAMES[kind % len(SHEET_NAMES)])
     elif target == 1:
         check_address(body.decode("utf-8", "replace"))
     elif target == 2:
         check_sheet(body, ".csv")
+    elif target == 3:
+        check_boundaries(body, BOUNDARY_NAMES[kind % len(BOUNDARY_NAMES)])
+    elif target == 4:
+        check_xlsx_structure(body)
+    elif target == 5:
+        check_sheet(body, ".xls")
     else:
-        check_boundaries(body, BOUNDARY_NAMES[(selector >> 2) % len(BOUNDARY_NAMES)])
+        check_corrections(body)
 
 
 def seeds() -> list[bytes]:
@@ -113,7 +190,8 @@ def seeds() -> list[bytes]:
     ws.merge_cells("B2:C2")
     buf = io.BytesIO()
     wb.save(buf)
-    out.append(bytes([0 | (1 << 2)]) + buf.getvalue())
+    out.append(bytes([0 | (1 << 3)]) + buf.getvalue())
+    out += _structure_and_file_seeds()
     for text in ("四川省资阳市安岳县石羊镇山林村3组", "岳阳镇", "乐至县童家镇", "石羊敬老院"):
         out.append(bytes([1]) + text.encode("utf-8"))
     squares = gpd.GeoDataFrame({"代码": ["512021110", "512021100"], "名称": ["石羊镇", "岳阳镇"]},
@@ -123,6 +201,45 @@ def seeds() -> list[bytes]:
         path = Path(tmp) / "t.geojson"
         squares.to_file(path, driver="GeoJSON")
         out.append(bytes([3]) + path.read_bytes())
+    return out
+
+
+def _structure_and_file_seeds() -> list[bytes]:
+    """Seeds for the .xlsx structure, .xls, workspace and corrections targets."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    names = sorted(_seed_xlsx_members())
+    sheet = names.index("xl/worksheets/sheet1.xml")
+    out = [bytes([4, sheet, 0, 0]) + b"",
+           bytes([4, sheet]) + (600).to_bytes(2, "little") + b'<mergeCell ref="A1:XFD1048576"/>',
+           bytes([4, sheet]) + (700).to_bytes(2, "little") + b'<c r="XFD9" s="1"/><c r="A9"><f>1+1</f></c>']
+    try:
+        import xlwt
+
+        wb = xlwt.Workbook(encoding="utf-8")
+        ws = wb.add_sheet("名录")
+        for c, h in enumerate(["机构名称", "地址", "运营状态"]):
+            ws.write(0, c, h)
+        ws.write(1, 0, "石羊敬老院")
+        ws.write(1, 1, "安岳县石羊镇")
+        ws.write(1, 2, "停业整顿")
+        buf = io.BytesIO()
+        wb.save(buf)
+        out.append(bytes([5]) + buf.getvalue())
+    except ImportError:  # xlwt is a test dependency only
+        pass
+    out.append(bytes([6]) + "row,township_code,village_code,note\n3,512021110,,经核实\n4,512021100,,\n".encode())
+    layer = pd.DataFrame({"row": [3], "township_code": ["512021110"], "village_code": [""], "note": [""]})
+    with tempfile.TemporaryDirectory() as tmp:
+        import pyogrio
+
+        path = Path(tmp) / "ws.gpkg"
+        pyogrio.write_dataframe(layer, path, layer="corrections", driver="GPKG")
+        gpd.GeoDataFrame({"code": ["512021110"]}, geometry=[shapely.box(105.3, 29.9, 105.4, 30.0)],
+                         crs=4326).to_file(path, layer="townships", driver="GPKG")
+        out.append(bytes([6]) + path.read_bytes())
     return out
 
 

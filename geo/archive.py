@@ -7,6 +7,7 @@ import os
 import re
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from towncover import settings
@@ -18,6 +19,113 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 # A zip bomb compresses far better than any real Shapefile (which rarely beats 20:1).
 MAX_RATIO = 200
+# Members smaller than this are never bombs, whatever their ratio (a 2 KB styles.xml may pack 300:1).
+_RATIO_MIN_BYTES = 1 << 20
+_CHUNK = 1 << 20
+
+
+def open_zip(source: str | os.PathLike | bytes, what_zh: str = "压缩包", what_en: str = "the zip archive",
+             ) -> zipfile.ZipFile:
+    """Open a zip archive, any failure said in one bilingual line (never a server path).
+
+    Parameters
+    ----------
+    source : path or bytes
+    what_zh, what_en : str
+        What the archive is, for the message (``Excel 文件 名录.xlsx``).
+
+    Raises
+    ------
+    TowncoverError
+        For anything that is not a readable zip archive.
+    """
+    try:
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes | bytearray) else source)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise TowncoverError(f"{what_zh}无法打开(已损坏,{type(exc).__name__})",
+                             f"{what_en} cannot be opened (corrupt, {type(exc).__name__})") from None
+
+
+def check_members(archive: zipfile.ZipFile, limit_bytes: int, what_zh: str = "压缩包",
+                  what_en: str = "the zip archive", max_ratio: float = MAX_RATIO) -> list[zipfile.ZipInfo]:
+    """Refuse an archive by its declared sizes, before anything is unpacked.
+
+    Parameters
+    ----------
+    archive : zipfile.ZipFile
+    limit_bytes : int
+        Most bytes all members together may unpack to.
+    what_zh, what_en : str
+        What the archive is, for the message.
+    max_ratio : float
+        Highest compression ratio of a member over 1 MB unpacked.
+
+    Returns
+    -------
+    list of zipfile.ZipInfo
+        The members, in archive order.
+
+    Raises
+    ------
+    TowncoverError
+        Too many members, too much declared data, or a member packed like a bomb.
+    """
+    entries = archive.infolist()
+    if len(entries) > settings.MAX_ZIP_ENTRIES:
+        raise TowncoverError(
+            f"{what_zh}条目过多({len(entries)} 个,上限 {settings.MAX_ZIP_ENTRIES})",
+            f"too many entries in {what_en} ({len(entries)}, limit {settings.MAX_ZIP_ENTRIES})",
+        )
+    total = sum(e.file_size for e in entries)
+    if total > limit_bytes:
+        raise TowncoverError(
+            f"{what_zh}解压后过大({total / 2**20:.0f} MB,上限 {limit_bytes / 2**20:.0f} MB)",
+            f"{what_en} unpacks to too much data ({total / 2**20:.0f} MB, limit {limit_bytes / 2**20:.0f} MB)",
+        )
+    for entry in entries:
+        if entry.file_size > _RATIO_MIN_BYTES and entry.file_size / max(entry.compress_size, 1) > max_ratio:
+            ratio = entry.file_size // max(entry.compress_size, 1)
+            raise TowncoverError(
+                f"{what_zh}中的 {entry.filename} 压缩比异常({ratio}:1),疑似压缩炸弹",
+                f"{entry.filename} in {what_en} has a suspicious compression ratio ({ratio}:1): possible zip bomb",
+            )
+    return entries
+
+
+def iter_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limit_bytes: int, what_zh: str = "压缩包",
+                what_en: str = "the zip archive"):  # noqa: ANN201 - a generator of bytes
+    """The unpacked bytes of one member, in chunks, counting what really comes out.
+
+    A member's declared size can lie and its data can be damaged: both end in one bilingual line.
+
+    Yields
+    ------
+    bytes
+        Chunks of at most 1 MB.
+
+    Raises
+    ------
+    TowncoverError
+        More data than declared or than ``limit_bytes``; a bad CRC or damaged data.
+    """
+    copied = 0
+    try:
+        with archive.open(entry) as src:
+            while chunk := src.read(_CHUNK):
+                copied += len(chunk)
+                if copied > entry.file_size or copied > limit_bytes:
+                    raise TowncoverError(
+                        f"{what_zh}中的 {entry.filename} 实际大小超过声明或上限",
+                        f"{entry.filename} in {what_en} is larger than it declares or than the limit",
+                    )
+                yield chunk
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError,
+            RuntimeError) as exc:  # RuntimeError: an encrypted member
+        raise TowncoverError(f"{what_zh}中的 {entry.filename} 已损坏({type(exc).__name__})",
+                             f"{entry.filename} in {what_en} is damaged ({type(exc).__name__})") from None
+    if copied != entry.file_size:
+        raise TowncoverError(f"{what_zh}中的 {entry.filename} 实际大小与声明不符",
+                             f"{entry.filename} in {what_en} is not the size it declares")
 
 
 def safe_extract(source: str | os.PathLike | bytes, dest: str | os.PathLike) -> list[Path]:
@@ -42,24 +150,10 @@ def safe_extract(source: str | os.PathLike | bytes, dest: str | os.PathLike) -> 
         compression ratio, an absolute path, a ``..`` component, or a symbolic link.
     """
     dest = Path(dest).resolve()
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise TowncoverError(f"压缩包无法打开:{exc}", f"the zip archive cannot be opened: {exc}") from None
+    archive = open_zip(source)
     with archive:
-        entries = archive.infolist()
-        if len(entries) > settings.MAX_ZIP_ENTRIES:
-            raise TowncoverError(
-                f"压缩包条目过多({len(entries)} 个,上限 {settings.MAX_ZIP_ENTRIES})",
-                f"too many entries in the zip ({len(entries)}, limit {settings.MAX_ZIP_ENTRIES})",
-            )
-        total = sum(e.file_size for e in entries)
         limit = settings.MAX_UNZIPPED_MB * 1024 * 1024
-        if total > limit:
-            raise TowncoverError(
-                f"压缩包解压后过大({total / 2**20:.0f} MB,上限 {settings.MAX_UNZIPPED_MB} MB)",
-                f"the zip unpacks to too much data ({total / 2**20:.0f} MB, limit {settings.MAX_UNZIPPED_MB} MB)",
-            )
+        entries = check_members(archive, limit)
         for entry in entries:
             _check_entry(entry)
         written = []
@@ -70,16 +164,8 @@ def safe_extract(source: str | os.PathLike | bytes, dest: str | os.PathLike) -> 
             if dest not in target.parents:
                 raise TowncoverError(f"压缩包条目路径越界:{entry.filename}", f"zip entry escapes the folder: {entry.filename}")
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(entry) as src, open(target, "wb") as out:
-                copied = 0
-                while chunk := src.read(1 << 20):
-                    copied += len(chunk)
-                    # The header's sizes can lie: count what really comes out.
-                    if copied > entry.file_size or copied > limit:
-                        raise TowncoverError(
-                            f"压缩包条目 {entry.filename} 实际大小超过声明",
-                            f"zip entry {entry.filename} is larger than it declares",
-                        )
+            with open(target, "wb") as out:
+                for chunk in iter_member(archive, entry, limit):
                     out.write(chunk)
             written.append(target)
         return written
@@ -95,12 +181,6 @@ def _check_entry(entry: zipfile.ZipInfo) -> None:
     mode = entry.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise TowncoverError(f"压缩包含符号链接:{name}", f"zip entry is a symbolic link: {name}")
-    if entry.compress_size and entry.file_size / entry.compress_size > MAX_RATIO:
-        raise TowncoverError(
-            f"压缩包条目 {name} 压缩比异常({entry.file_size // max(entry.compress_size, 1)}:1),疑似压缩炸弹",
-            f"zip entry {name} has a suspicious compression ratio "
-            f"({entry.file_size // max(entry.compress_size, 1)}:1): possible zip bomb",
-        )
 
 
 def upload_name(name: str) -> str:

@@ -59,3 +59,47 @@ def assign_points(lng: ArrayLike, lat: ArrayLike, polygons: gpd.GeoDataFrame,
     best = hits.groupby("pt", sort=False)["code"].min()
     out.iloc[best.index.to_numpy()] = best.to_numpy()
     return out
+
+
+# The national outlines are simplified (data/outlines/SOURCE.md): nearer a border between two of the
+# region's counties than this, a point is not given to either.
+BORDER_MARGIN_DEG = 0.005  # ≈ 500 m
+
+
+def county_of_points(lng: ArrayLike, lat: ArrayLike, region_code: str,
+                     margin: float = BORDER_MARGIN_DEG) -> pd.Series:
+    """The county-level unit of a region whose outline holds each WGS-84 point.
+
+    Parameters
+    ----------
+    lng, lat : array_like
+        WGS-84 longitudes and latitudes (convert other datums first, ``geo.crs.to_wgs84``).
+    region_code : str
+        Province, prefecture or county code (``geo.boundaries.county_outlines``).
+    margin : float
+        Degrees: a point within this distance of another county's outline of the region gets NA, since
+        the outlines are generalised and a wrong county is worse than none.
+
+    Returns
+    -------
+    pandas.Series
+        String dtype, one entry per point: a 6-digit county code, NA for points in no outline of the
+        region, near a border between two of its counties, or in a county that hosts an enclave of the
+        region (洪江市 and 洪江管理区 share one outline).
+    """
+    from geo.boundaries import ENCLAVES, county_outlines
+
+    outlines = county_outlines(region_code)
+    codes = assign_points(lng, lat, outlines)
+    region = str(region_code)
+    hosts = {host for enclave, host in ENCLAVES.items() if enclave.startswith(region) and enclave != region}
+    codes = codes.mask(codes.isin(hosts))
+    picked = np.flatnonzero(codes.notna().to_numpy())
+    if margin > 0 and len(picked) and len(outlines) > 1:
+        x = np.asarray(lng, dtype=float).ravel()[picked]
+        y = np.asarray(lat, dtype=float).ravel()[picked]
+        tree = shapely.STRtree(outlines.geometry.to_numpy())
+        pt, poly = tree.query(shapely.points(x, y), predicate="dwithin", distance=margin)
+        near = pd.Series(outlines["code"].to_numpy()[poly], index=pt).groupby(level=0).nunique()
+        codes.iloc[picked[near[near > 1].index.to_numpy()]] = pd.NA
+    return codes

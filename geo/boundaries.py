@@ -7,6 +7,7 @@ Users who hold real township polygons load them with :func:`load_boundaries`.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo import cells as _cells
 from geo.gazetteer import load_gazetteer
 from towncover import settings
 from towncover.errors import TowncoverError
@@ -39,8 +41,50 @@ def _read(path: str) -> gpd.GeoDataFrame:
     return frame.set_crs(4326, allow_override=True)
 
 
+def _national_path() -> Path:
+    return settings.OUTLINES_DIR / "counties.npz"
+
+
+@lru_cache(maxsize=1)
+def _national() -> gpd.GeoDataFrame:
+    """Every county outline of the shipped national file, indexed by code (empty when not installed).
+
+    ``counties.npz`` (written by data/build_outlines.py) holds shapely ragged arrays: coordinates as
+    int32 deltas in 10^-decimals degrees, ring/polygon/part offsets, and code, name, label point.
+    """
+    path = _national_path()
+    columns = {"code": pd.Series(dtype="string"), "name": pd.Series(dtype="string"),
+               "source": pd.Series(dtype="string")}
+    if not path.exists():
+        return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=4326), crs=4326).set_index("code", drop=False)
+    with np.load(path, allow_pickle=False) as z:
+        coords = np.cumsum(z["coords"].astype(np.int64), axis=0) / 10.0 ** int(z["decimals"])
+        geoms = shapely.from_ragged_array(shapely.GeometryType.MULTIPOLYGON, coords,
+                                          (z["rings"], z["polygons"], z["parts"]))
+        single = shapely.get_num_geometries(geoms) == 1
+        geoms[single] = shapely.get_geometry(geoms[single], 0)
+        frame = gpd.GeoDataFrame({"code": z["code"].astype(str), "name": z["name"].astype(str),
+                                  "source": str(z["source"]), "label_lon": z["label"][:, 0],
+                                  "label_lat": z["label"][:, 1]}, geometry=geoms, crs=4326)
+    frame = frame.astype({"code": "string", "name": "string", "source": "string"})
+    return frame.set_index(frame["code"].to_numpy(), drop=False)
+
+
+def _shipped(folder: Path) -> set[str]:
+    return {p.stem for p in folder.glob("[0-9]*.geojson")}
+
+
 def _outline_codes() -> set[str]:
-    return {p.stem for p in settings.OUTLINES_DIR.glob("[0-9]*.geojson")}
+    """County-level units with an outline: the plan regions' detailed files and the national file."""
+    return _shipped(settings.OUTLINES_DIR) | set(_national().index)
+
+
+def _outline(unit: str) -> gpd.GeoDataFrame:
+    """One unit's outline: its detailed file when shipped (the plan regions), else the national one."""
+    path = settings.OUTLINES_DIR / f"{unit}.geojson"
+    if path.exists():
+        return _read(str(path))
+    return _national().loc[[unit]].reset_index(drop=True)
 
 
 def _units(code: str) -> list[str]:
@@ -48,57 +92,85 @@ def _units(code: str) -> list[str]:
     return load_gazetteer().counties_in(code[:6])["code"].tolist()
 
 
+def _mapped_units(code: str) -> list[str]:
+    """The region's county-level units that have an outline; for a prefecture or province, enclaves
+    whose host is listed are left out of the outlines (their territory is inside the host's)."""
+    have = _outline_codes()
+    units = [u for u in _units(code) if u in have]
+    if len(code) < 6:
+        units = [u for u in units if ENCLAVES.get(u) not in units]
+    return units
+
+
 def has_map(region_code: str) -> bool:
-    """Whether every county-level unit of a region has an outline and schematic cells.
+    """Whether a region has county outlines and schematic cells (built on first use).
+
+    Every county-level unit with an outline has a map: 2,849 of the 2,978 codes of 2023. A prefecture or
+    province has one when any of its units has; its functional zones (开发区, 新区… digits 5–6 of 71–79),
+    which have no outline of their own, are then left off the map (data/outlines/SOURCE.md).
 
     Parameters
     ----------
     region_code : str
-        Prefecture (4), county (6) or township (9 digits) code.
+        Province (2), prefecture (4), county (6) or township (9 digits) code.
 
     Returns
     -------
     bool
     """
     code = str(region_code)
-    units = _units(code) if len(code) in (4, 6, 9) and code.isdigit() else []
-    if not units:
+    if len(code) not in (2, 4, 6, 9) or not code.isdigit():
         return False
     have = _outline_codes()
-    cells = {p.stem for p in settings.CELLS_DIR.glob("[0-9]*.geojson")}
-    if not all(u in have and u in cells for u in units):
-        return False
-    if len(code) == 9:
-        return bool((_read(str(settings.CELLS_DIR / f"{code[:6]}.geojson"))["code"] == code).any())
-    return True
+    if len(code) >= 6:
+        if code[:6] not in have:
+            return False
+        if len(code) == 9:
+            towns = load_gazetteer().townships_in(code, include_special=False)
+            return bool((towns["code"] == code).any())
+        return True
+    return any(u in have for u in _units(code))
 
 
 def _require_map(code: str) -> None:
     if not has_map(code):
         raise TowncoverError(
-            f"区域 {code} 没有内置地图(内置:{'、'.join(PLAN_REGIONS)});请上传乡镇边界文件",
-            f"no built-in map for region {code} (built in: {', '.join(PLAN_REGIONS)}); upload township boundaries",
+            f"区域 {code} 没有内置地图(开发区等功能区没有自己的县界,见 data/outlines/SOURCE.md);请上传乡镇边界文件",
+            f"no built-in map for region {code} (functional zones have no outline of their own, see "
+            "data/outlines/SOURCE.md); upload township boundaries",
         )
 
 
-def regions_with_maps() -> pd.DataFrame:
-    """The plan regions with built-in maps, and each of their county-level units.
+def regions_with_maps(all_counties: bool = False) -> pd.DataFrame:
+    """The regions with built-in maps and each of their county-level units.
+
+    Parameters
+    ----------
+    all_counties : bool
+        False: the plan regions (in plan order) and their units. True: every county-level unit with an
+        outline, in code order.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``code``, ``name``, ``level`` (city | county), ``n_counties``, ``n_townships``
-        (current townships, codes 7–9 < 400). Regions first, in plan order, then their units.
+        (current townships, codes 7–9 < 400).
     """
     gaz = load_gazetteer()
+    towns = gaz.townships[gaz.townships["kind"] != "special"]["county_code"].value_counts()
+    if all_counties:  # each unit with an outline has a map
+        codes = sorted(_outline_codes())
+        return pd.DataFrame({"code": codes, "name": [gaz.name_of(c) for c in codes], "level": "county",
+                             "n_counties": 1, "n_townships": towns.reindex(codes, fill_value=0).to_numpy()}).astype(
+            {"code": "string", "name": "string", "level": "string", "n_counties": "int64", "n_townships": "int64"})
     rows = []
-    for region in PLAN_REGIONS:
-        for code in [region] + ([u for u in _units(region) if u != region] if len(region) == 4 else []):
-            if not has_map(code):
-                continue
-            rows.append({"code": code, "name": gaz.name_of(code), "level": "city" if len(code) == 4 else "county",
-                         "n_counties": len(_units(code)),
-                         "n_townships": len(gaz.townships_in(code, include_special=False))})
+    for code in [c for region in PLAN_REGIONS
+                 for c in [region] + ([u for u in _units(region) if u != region] if len(region) == 4 else [])]:
+        if not has_map(code):
+            continue
+        units = _units(code)
+        rows.append({"code": code, "name": gaz.name_of(code), "level": "city" if len(code) == 4 else "county",
+                     "n_counties": len(units), "n_townships": int(sum(towns.get(u, 0) for u in units))})
     return pd.DataFrame(rows, columns=["code", "name", "level", "n_counties", "n_townships"]).astype(
         {"code": "string", "name": "string", "level": "string", "n_counties": "int64", "n_townships": "int64"})
 
@@ -106,18 +178,19 @@ def regions_with_maps() -> pd.DataFrame:
 def county_outlines(region_code: str) -> gpd.GeoDataFrame:
     """Real county outlines (EPSG:4326) of a region's county-level units.
 
-    For a prefecture, 洪江管理区 431271 is left out (its territory is inside 洪江市 431281's outline);
-    asked for by its own code it comes back as its schematic carved part.
+    For a prefecture or province, 洪江管理区 431271 is left out (its territory is inside 洪江市 431281's
+    outline); asked for by its own code it comes back as its schematic carved part. The plan regions'
+    outlines are the detailed ones; every other unit's comes from the national simplified file.
 
     Parameters
     ----------
     region_code : str
-        Prefecture, county or township code (a township gives its county's outline).
+        Province, prefecture, county or township code (a township gives its county's outline).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns ``code``, ``name``, ``source``, ``geometry``.
+        Columns ``code``, ``name``, ``source``, ``geometry``, in code order.
 
     Raises
     ------
@@ -126,22 +199,74 @@ def county_outlines(region_code: str) -> gpd.GeoDataFrame:
     """
     code = str(region_code)
     _require_map(code)
-    units = _units(code)
-    if len(code) == 4:
-        units = [u for u in units if u not in ENCLAVES]
-    parts = [_read(str(settings.OUTLINES_DIR / f"{u}.geojson")) for u in units]
+    units = _mapped_units(code)
+    detailed = _shipped(settings.OUTLINES_DIR)
+    parts = [_read(str(settings.OUTLINES_DIR / f"{u}.geojson")) for u in units if u in detailed]
+    rest = [u for u in units if u not in detailed]
+    if rest:
+        parts.append(_national().loc[rest])
     frame = pd.concat(parts, ignore_index=True)[["code", "name", "source", "geometry"]]
+    frame = frame.sort_values("code", ignore_index=True)
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
     return frame.astype({"code": "string", "name": "string", "source": "string"})
+
+
+@lru_cache(maxsize=4096)
+def _county_cells(unit: str) -> gpd.GeoDataFrame:
+    """A county's cells: shipped (plan regions), else from the disk cache, else built and cached."""
+    shipped = settings.CELLS_DIR / f"{unit}.geojson"
+    if shipped.exists():
+        return _read(str(shipped))
+    expected = _townships_of(unit)
+    cached = _cells.cache_path(unit, _national_path())
+    try:
+        feats = json.loads(cached.read_text(encoding="utf-8"))["features"]
+        if sorted(f["properties"]["code"] for f in feats) == sorted(expected["code"]):
+            return _cell_frame(feats)
+    except (OSError, ValueError, KeyError, TypeError):  # none yet, or damaged: built (again)
+        pass
+    row = _national().loc[unit]
+    area = row.geometry
+    centre = _cells.urban_centre(area, (row["label_lon"], row["label_lat"]))
+    feats = _cells.build_county(unit, area, centre, expected)
+    _cells.write_atomic(cached, _cells.collection_text(unit, feats))  # unwritable: built again next process
+    return _cell_frame(feats)
+
+
+@lru_cache(maxsize=1)
+def _current_townships() -> tuple[pd.DataFrame, np.ndarray]:
+    """The current townships (codes 7–9 below 400) in code order, and their county codes."""
+    towns = load_gazetteer().townships
+    towns = towns[towns["kind"] != "special"].sort_values("code", ignore_index=True)
+    return towns, towns["county_code"].to_numpy(dtype=str)
+
+
+def _townships_of(county: str) -> pd.DataFrame:
+    """A county's current townships: one slice of the sorted national list (binary search)."""
+    towns, counties = _current_townships()
+    lo, hi = np.searchsorted(counties, county, "left"), np.searchsorted(counties, county, "right")
+    return towns.iloc[lo:hi].reset_index(drop=True)
+
+
+def _cell_frame(feats: list[dict]) -> gpd.GeoDataFrame:
+    """GeoJSON features of cells as a frame (json + shapely: GDAL's per-file opening costs more here)."""
+    columns = ("code", "name", "county_code", "kind")
+    props = {c: pd.array([f["properties"][c] for f in feats], dtype="string") for c in columns}
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in feats]) if feats else []
+    return gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
 
 
 def township_cells(region_code: str) -> gpd.GeoDataFrame:
     """Schematic township cells (示意边界) of a region, one per current township.
 
+    The plan regions' cells are shipped (``data/cells``); any other county's are built on first use
+    (:mod:`geo.cells`, deterministic) and kept in memory and under :func:`geo.cells.cache_root`.
+
     Parameters
     ----------
     region_code : str
-        Prefecture (all its units' cells), county (its own) or township code (that one cell).
+        Province or prefecture (all its mapped units' cells), county (its own) or township code (that
+        one cell).
 
     Returns
     -------
@@ -156,7 +281,8 @@ def township_cells(region_code: str) -> gpd.GeoDataFrame:
     """
     code = str(region_code)
     _require_map(code)
-    parts = [_read(str(settings.CELLS_DIR / f"{u}.geojson")) for u in _units(code)]
+    have = _outline_codes()
+    parts = [_county_cells(u) for u in _units(code) if u in have]
     frame = pd.concat(parts, ignore_index=True)
     frame = frame[frame["code"].str.startswith(code)].sort_values("code").reset_index(drop=True)
     frame["schematic"] = True
@@ -191,13 +317,22 @@ def _read_user(path: Path, notes: list[str]) -> gpd.GeoDataFrame:
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except Exception as exc:  # noqa: BLE001 - GDAL reports every unreadable file differently
-        raise TowncoverError(f"无法读取边界文件 {path.name}:{exc}",
-                             f"cannot read the boundary file {path.name}: {exc}") from None
+        # GDAL names the file it read: an upload's (temporary, server-side) folder is never shown.
+        said = str(exc).replace(str(path.parent), "").splitlines()[0] if str(exc) else type(exc).__name__
+        raise TowncoverError(f"无法读取边界文件 {path.name}:{said}",
+                             f"cannot read the boundary file {path.name}: {said}") from None
     if path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
         text = frame.select_dtypes(exclude="geometry").astype(str).to_numpy().ravel()
         if any(re.search(r"[\u00c0-\u00ff]{2}", t) for t in text):
             frame = gpd.read_file(path, engine="pyogrio", encoding="GBK")
             _note(notes, "Shapefile 缺少 .cpg,按 GBK 编码读取属性", "the Shapefile has no .cpg; attributes read as GBK")
+    lost = np.flatnonzero(shapely.is_missing(frame.geometry.to_numpy()))
+    if len(lost):
+        cut = path.suffix.lower() == ".shp"
+        _note(notes, f"{len(lost)} 个要素没有形状(第 {_feature_list(lost)} 个)"
+              + (",Shapefile(.shp)可能被截断或损坏" if cut else "") + ",保留但不参与归属",
+              f"{len(lost)} feature(s) have no shape (feature {_feature_list(lost)})"
+              + ("; the Shapefile (.shp) may be truncated or damaged" if cut else "") + "; kept, not used to assign points")
     return frame
 
 
@@ -247,12 +382,12 @@ def _guess_crs(frame: gpd.GeoDataFrame, county_hint: str | None, notes: list[str
             epsg = 4491 + zone - 13  # CGCS2000 6° GK with zone prefix
             how_zh, how_en = f"6°带第{zone}带(带号前缀)", f"6° zone {zone} (zone-prefixed eastings)"
         elif zone == 0 and 100_000 <= xmin and xmax <= 900_000:
-            if county_hint is None or not (settings.OUTLINES_DIR / f"{county_hint}.geojson").exists():
+            if county_hint is None or county_hint not in _outline_codes():
                 raise TowncoverError(
                     "文件未给坐标系,坐标像不带带号的高斯-克吕格投影,但无法判断中央经线;请附上 .prj 文件",
                     "no CRS in the file; coordinates look like Gauss–Krüger without zone prefix but the "
                     "central meridian cannot be told; include the .prj file")
-            lon = _read(str(settings.OUTLINES_DIR / f"{county_hint}.geojson")).geometry.iloc[0].centroid.x
+            lon = _outline(county_hint).geometry.iloc[0].centroid.x
             cm = int(round(lon / 3.0) * 3)
             epsg = 4534 + (cm - 75) // 3  # CGCS2000 3° GK CM 75°E..135°E, no zone prefix
             how_zh, how_en = f"3°带中央经线{cm}°E(据县 {county_hint} 位置)", f"3° zone CM {cm}°E (from county {county_hint})"
@@ -507,13 +642,24 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
-def _counties_under(frame: gpd.GeoDataFrame, radius: float = 0.5) -> list[str]:
-    """Counties with built-in outlines within ``radius`` degrees of the (EPSG:4326) polygons' centre."""
-    codes = sorted(_outline_codes() - set(ENCLAVES))
-    if not codes or frame.empty:
+def _counties_under(frame: gpd.GeoDataFrame, radius: float | None = None) -> list[str]:
+    """Counties with built-in outlines under the (EPSG:4326) polygons.
+
+    By default the counties holding any polygon's representative point; with ``radius`` (degrees) those
+    within it of the polygons' centre (0: the county holding the centre).
+    """
+    outlines = _national()
+    if outlines.empty or frame.empty:
         return []
-    outlines = pd.concat([_read(str(settings.OUTLINES_DIR / f"{c}.geojson")) for c in codes], ignore_index=True)
+    outlines = outlines[~outlines.index.isin(list(ENCLAVES))]
     geoms = shapely.make_valid(frame.geometry.to_numpy())  # read as given: may still be invalid here
+    if radius is None:
+        usable = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
+        points = shapely.point_on_surface(usable)
+        tree = shapely.STRtree(outlines.geometry.to_numpy())
+        _, hit_idx = tree.query(points, predicate="within")
+        hit = sorted(set(outlines["code"].to_numpy()[hit_idx]))
+        return hit + [e for e, host in ENCLAVES.items() if host in hit]
     try:
         centre = shapely.centroid(shapely.union_all(geoms))
     except shapely.errors.GEOSException:
@@ -521,4 +667,3 @@ def _counties_under(frame: gpd.GeoDataFrame, radius: float = 0.5) -> list[str]:
         centre = shapely.Point((xmin + xmax) / 2, (ymin + ymax) / 2)
     hit = outlines[outlines.intersects(centre.buffer(radius) if radius else centre)]["code"].tolist()
     return hit + [e for e, host in ENCLAVES.items() if host in hit]
-

@@ -176,8 +176,8 @@ def export_layers(
         - csv: UTF-8 with BOM; point layers get ``lon``/``lat`` columns, others a ``wkt`` column.
         - xlsx: a sheet per layer, geometry as in csv (WKT longer than Excel's 32,767-character
           cell limit is replaced by a note pointing to GeoPackage/GeoJSON).
-        - html: a standalone folium map (:func:`geo.webmap.coverage_map` of the first polygon
-          layer and first point layer), or ``map_html`` when given.
+        - html: the offline coverage map page (:func:`geo.webmap.coverage_map` of the first polygon
+          layer and first point layer, Leaflet inlined), or ``map_html`` when given.
     encoding : {"UTF-8", "GBK"}, default "UTF-8"
         Text encoding of Shapefile attributes (named in the .cpg file). Other formats are UTF-8.
     schematic : bool
@@ -648,7 +648,12 @@ def _zip_layers(
 def _render_map(
     original: Mapping[str, gpd.GeoDataFrame], prepared: dict[str, gpd.GeoDataFrame], schematic: bool
 ) -> str:
-    from geo.webmap import coverage_map
+    """The offline page of :func:`geo.webmap.coverage_map` for the first polygon and first point layer.
+
+    The category shown (and named in the title) is the polygon layer's ``category`` column when it has
+    one, as ``facilities.layers.build_layers`` writes it.
+    """
+    from geo.webmap import coverage_map, standalone_html
 
     units = facilities = None
     title = "towncover"
@@ -661,8 +666,12 @@ def _render_map(
             facilities = prepped
     if units is None:
         units = gpd.GeoDataFrame({"code": [], "name": []}, geometry=gpd.GeoSeries([], crs=4326))
-    fmap = coverage_map(units, facilities, schematic=schematic, title=title)
-    return fmap.get_root().render()
+    category = None
+    if "category" in units.columns and units["category"].notna().any():
+        category = str(units["category"].dropna().iloc[0])
+        if "category_label" in units.columns:
+            title = f"{units['category_label'].dropna().iloc[0]}"
+    return standalone_html(coverage_map(units, facilities, schematic=schematic, title=title, category=category))
 
 
 def _add_schematic_label(page: str) -> str:

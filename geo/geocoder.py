@@ -20,7 +20,6 @@ import gc
 import multiprocessing
 import os
 import threading
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -136,8 +135,9 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
     lng = np.full(n, np.nan)
     lat = np.full(n, np.nan)
     if "lng" in role_map and "lat" in role_map and n:
-        lng, lat = _coordinates(frame[role_map["lng"]], frame[role_map["lat"]], crs, reg, boundaries,
-                                status, out, rows)
+        x, y = _coordinate_numbers(sheet, frame, role_map)
+        lng, lat = _coordinates(x, y, crs, reg, boundaries, status, out, rows)
+        _match_in_point_county(reg, cols, lng, lat, status, out)
 
     if (rejected is None or not len(rejected)) and not present.intersection(OUTPUT_COLUMNS):
         # The common case in one construction (no column-by-column inserts).
@@ -504,13 +504,28 @@ def _code_sets() -> tuple[set[str], set[str], pd.Series]:
     return _SETS[0], _SETS[1], _SETS[2]
 
 
-def _coordinates(lng_col: pd.Series, lat_col: pd.Series, crs: str, reg: Region, boundaries: Any,
+def _coordinate_numbers(sheet: Any, frame: pd.DataFrame, role_map: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude as floats: the loader's parsed numbers (``sheet.numbers``) when it has them.
+
+    The loader owns number parsing (degrees-minutes-seconds, 东经/北纬, units); text is never
+    re-parsed here. A plain DataFrame's columns are taken as numbers (anything else is NaN).
+    """
+    numbers = None if isinstance(sheet, pd.DataFrame) else getattr(sheet, "numbers", None)
+    if (numbers is not None and {"lng", "lat"} <= set(numbers.columns) and len(numbers) == len(frame)
+            and role_map.get("lng") == sheet.roles.get("lng") and role_map.get("lat") == sheet.roles.get("lat")):
+        return numbers["lng"].to_numpy(dtype=float), numbers["lat"].to_numpy(dtype=float)
+    return tuple(pd.to_numeric(frame[role_map[r]].astype("string").str.strip(), errors="coerce")
+                 .to_numpy(dtype=float, na_value=np.nan) for r in ("lng", "lat"))  # type: ignore[return-value]
+
+
+def _coordinates(x: np.ndarray, y: np.ndarray, crs: str, reg: Region, boundaries: Any,
                  status: np.ndarray, out: dict[str, np.ndarray], rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Convert, un-swap, check and (with real boundaries) assign coordinates; updates status/out in place."""
+    """Convert, un-swap, check and (with real boundaries) assign coordinates; updates status/out in place.
+
+    ``x`` and ``y`` are numbers in the datum ``crs`` (NaN where missing).
+    """
     from geo import crs as _crs
 
-    x = pd.to_numeric(_clean_number(lng_col), errors="coerce").to_numpy(dtype=float)
-    y = pd.to_numeric(_clean_number(lat_col), errors="coerce").to_numpy(dtype=float)
     has = np.isfinite(x) & np.isfinite(y) & ~((x == 0) & (y == 0))
     swapped = has & (y >= 70) & (y <= 140) & (x >= 3) & (x <= 60)
     x, y = np.where(swapped, y, x), np.where(swapped, x, y)
@@ -588,11 +603,6 @@ def _coordinates(lng_col: pd.Series, lat_col: pd.Series, crs: str, reg: Region, 
     return lng, lat
 
 
-def _clean_number(col: pd.Series) -> pd.Series:
-    text = col.astype("string").fillna("").map(lambda s: unicodedata.normalize("NFKC", s))
-    return text.str.replace(r"[^0-9.\-]", "", regex=True)
-
-
 def _inside_region(lng: np.ndarray, lat: np.ndarray, ok: np.ndarray, reg: Region) -> tuple[np.ndarray | None, str]:
     """Whether points lie in the region's outline (when it has a map), else no check (None)."""
     try:
@@ -617,3 +627,32 @@ def _inside_region(lng: np.ndarray, lat: np.ndarray, ok: np.ndarray, reg: Region
         # 2 km tolerance: outlines are generalised and sheets' coordinates are copied by hand.
         inside[ok] = shapely.contains_xy(shape.buffer(0.02), lng[ok], lat[ok])
     return inside, "县界 county outline"
+
+
+def _match_in_point_county(reg: Region, cols: list[list[str]], lng: np.ndarray, lat: np.ndarray,
+                           status: np.ndarray, out: dict[str, np.ndarray]) -> None:
+    """Rows of a multi-county region left ambiguous or unmatched, with a point and no county named:
+    matched again by name within the county whose outline holds the point (``geo.assign.county_of_points``);
+    kept only when that gives one township (one of the row's candidates, if it had any). In place."""
+    todo = np.flatnonzero(np.isin(status, ("ambiguous", "unmatched")) & np.isfinite(lng) & np.isfinite(lat)
+                          & (out["county_code"] == "") & (np.asarray(cols[3], dtype=object) == ""))
+    if len(reg.code) >= 6 or not len(todo):
+        return
+    from geo.assign import county_of_points
+
+    counties = county_of_points(lng[todo], lat[todo], reg.code).to_numpy(dtype=object, na_value="")
+    gaz = load_gazetteer()
+    for county in sorted(set(counties) - {""}):
+        rows = todo[counties == county]
+        sub = _answers(gaz.region(county), region_index(county), [[c[i] for i in rows] for c in cols], len(rows))
+        for j, i in enumerate(rows):
+            candidates = out["candidates"][i].split(";") if out["candidates"][i] else []
+            if sub["match_status"][j] != "matched" or (candidates and sub["township_code"][j] not in candidates):
+                continue
+            for k in ANSWER_FIELDS[1:]:
+                out[k][i] = sub[k][j]
+            status[i] = "matched"
+            here = f"坐标落在{gaz.name_of(county)}({county})县界内,在该县内按名称匹配"
+            out["match_note"][i] = "; ".join(filter(None, (
+                f"{here} / the point lies in county {county}'s outline; matched by name within it",
+                out["match_note"][i])))

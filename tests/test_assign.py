@@ -63,3 +63,49 @@ def test_bad_arguments(squares):
         assign_points([1.0, 2.0], [1.0], squares)
     with pytest.raises(TowncoverError, match="no field 'adcode'"):
         assign_points([1.0], [1.0], squares, code_field="adcode")
+
+
+# -- county of a point (issue 16.4) ------------------------------------------------------------------
+def _inside(code: str) -> shapely.Point:
+    from geo.boundaries import county_outlines
+
+    return county_outlines(code).geometry.iloc[0].representative_point()
+
+
+def test_county_of_points_picks_the_outline_holding_the_point():
+    from geo.assign import county_of_points
+    from geo.boundaries import county_outlines
+
+    a, b = _inside("360502"), _inside("360521")  # 新余市: 渝水区, 分宜县
+    shared = shapely.line_merge(shapely.intersection(*county_outlines("3605").geometry.boundary))
+    line = max(getattr(shared, "geoms", [shared]), key=lambda g: g.length)
+    on = line.interpolate(0.5, normalized=True)
+    border = shapely.Point(on.x + 0.001, on.y)  # ≈100 m from the shared border
+    got = county_of_points([a.x, b.x, 100.0, border.x, np.nan], [a.y, b.y, 30.0, border.y, np.nan], "3605")
+    assert got.tolist()[:2] == ["360502", "360521"]
+    assert got.isna().tolist()[2:] == [True, True, True]  # outside the region, on the border, no point
+
+
+def test_enclave_host_points_pick_no_county():
+    from geo.assign import county_of_points
+
+    # 洪江市 431281 holds 洪江管理区 431271 in its outline: within 怀化市 neither is picked
+    host = _inside("431281")
+    assert county_of_points([host.x], [host.y], "4312").isna().all()
+    assert county_of_points([host.x], [host.y], "431281").tolist() == ["431281"]
+
+
+def test_coordinates_pick_the_county_before_the_village_name():
+    from geo.geocoder import geocode
+
+    # 水东村 is a village of 渝水区罗坊镇 (360502103206) and of 分宜县分宜镇 (360521100202)
+    a, b = _inside("360502"), _inside("360521")
+    sheet = pd.DataFrame({"名称": ["水东村幸福院"] * 3, "地址": ["水东村"] * 3,
+                          "经度": [a.x, b.x, np.nan], "纬度": [a.y, b.y, np.nan]})
+    out = geocode(sheet, "3605", roles={"name": "名称", "address": "地址", "lng": "经度", "lat": "纬度"},
+                  crs="wgs84")
+    assert out["match_status"].tolist() == ["matched", "matched", "ambiguous"]
+    assert out["township_code"].tolist() == ["360502103", "360521100", ""]
+    assert out["village_code"].tolist() == ["360502103206", "360521100202", ""]
+    assert out["candidates"].iloc[2] == "360502103;360521100"
+    assert out["match_note"].iloc[0].startswith("坐标落在渝水区(360502)县界内,在该县内按名称匹配")

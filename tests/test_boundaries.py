@@ -70,9 +70,11 @@ def test_cells_of_a_city_do_not_overlap_much_across_counties():
 
 
 def test_no_map_regions():
-    assert not boundaries.has_map("110101") and not boundaries.has_map("abc")
-    with pytest.raises(TowncoverError, match="no built-in map for region 110101"):
-        boundaries.township_cells("110101")
+    # a functional zone (长春净月高新技术产业开发区) has no outline of its own; its city still has a map
+    assert not boundaries.has_map("220172") and not boundaries.has_map("abc")
+    assert boundaries.has_map("2201") and "220172" not in set(boundaries.county_outlines("2201")["code"])
+    with pytest.raises(TowncoverError, match="no built-in map for region 220172"):
+        boundaries.township_cells("220172")
 
 
 # -- user files ------------------------------------------------------------------------------------
@@ -212,3 +214,65 @@ def test_assign_points_on_loaded_boundaries(tmp_path):
     cx = np.array([g.centroid.x for g in got.geometry])
     cy = np.array([g.centroid.y for g in got.geometry])
     assert assign_points(cx, cy, got).tolist() == CODES
+
+
+# -- every county (issue 16) -----------------------------------------------------------------------
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """Cells built into an empty cache folder, nothing kept in memory from earlier tests."""
+    monkeypatch.setenv("TOWNCOVER_CACHE", str(tmp_path))
+    boundaries._county_cells.cache_clear()
+    yield tmp_path
+    boundaries._county_cells.cache_clear()
+
+
+# 北京市东城区, 内蒙古牙克石市, 新疆喀什市: none in the five plan regions
+@pytest.mark.parametrize("county", ["110101", "150782", "653101"])
+def test_any_county_has_outline_and_cells_of_its_townships(county, fresh_cache):
+    assert boundaries.has_map(county)
+    outline = boundaries.county_outlines(county)
+    assert outline["code"].tolist() == [county] and outline["name"].iloc[0] == load_gazetteer().name_of(county)
+    cells = boundaries.township_cells(county)
+    expected = load_gazetteer().townships_in(county, include_special=False)
+    assert cells["code"].tolist() == sorted(expected["code"]) and len(cells) > 10
+    assert cells["schematic"].all() and (cells["boundary"] == "示意边界/schematic").all()
+    geoms = cells.geometry.to_numpy()
+    union = shapely.union_all(geoms)
+    shape = outline.geometry.iloc[0]
+    assert shapely.area(geoms).sum() - union.area < 1e-9 * shape.area  # no overlaps
+    assert shapely.symmetric_difference(union, shape).area < 1e-5 * shape.area  # they tile the outline
+    assert len(list(fresh_cache.glob(f"cells/*/{county}.geojson"))) == 1
+
+
+def test_built_cells_come_back_identical_from_the_disk_cache(fresh_cache):
+    built = boundaries.township_cells("110101")
+    boundaries._county_cells.cache_clear()
+    again = boundaries.township_cells("110101")
+    assert again["code"].tolist() == built["code"].tolist()
+    assert shapely.equals_exact(again.geometry.to_numpy(), built.geometry.to_numpy(), tolerance=0).all()
+    (path,) = fresh_cache.glob("cells/*/110101.geojson")
+    path.write_text("{not json", encoding="utf-8")  # a damaged cache file is rebuilt, never trusted
+    boundaries._county_cells.cache_clear()
+    rebuilt = boundaries.township_cells("110101")
+    assert shapely.equals_exact(rebuilt.geometry.to_numpy(), built.geometry.to_numpy(), tolerance=0).all()
+
+
+def test_prefecture_and_province_give_all_their_counties(fresh_cache):
+    gaz = load_gazetteer()
+    counties = gaz.counties_in("6531")["code"].tolist()  # 喀什地区: 12 counties
+    assert boundaries.county_outlines("6531")["code"].tolist() == counties
+    cells = boundaries.township_cells("6531")
+    assert cells["code"].tolist() == sorted(gaz.townships_in("6531", include_special=False)["code"])
+    province = boundaries.county_outlines("65")
+    zones = [c for c in gaz.counties_in("65")["code"] if c[4] == "7"]
+    assert sorted(province["code"]) == sorted(set(gaz.counties_in("65")["code"]) - set(zones))
+    assert boundaries.has_map("65") and boundaries.has_map("653101001")
+
+
+def test_every_county_with_an_outline_is_listed():
+    table = boundaries.regions_with_maps(all_counties=True)
+    assert len(table) == 2850  # 2,849 from the national file + 洪江管理区's carved part
+    assert (table["level"] == "county").all() and table["code"].is_unique
+    assert {"540481", "540581", "620201", "110101", "431271"} <= set(table["code"])  # 米林, 错那, 嘉峪关 by older codes
+    assert not ({"220172", "232761", "460323"} & set(table["code"]))  # zones, 加格达奇区, 中沙群岛: no outline
+    assert table.set_index("code").loc["512021", "n_townships"] == 46

@@ -106,3 +106,21 @@ def test_build_is_deterministic():
     feats = build.build_county("321202", outline, (props["label_lon"], props["label_lat"]), towns)
     committed = json.loads((settings.CELLS_DIR / "321202.geojson").read_text(encoding="utf-8"))["features"]
     assert json.dumps(feats, ensure_ascii=False) == json.dumps(committed, ensure_ascii=False)
+
+
+def test_national_outlines_file():
+    from geo import boundaries
+
+    path = settings.OUTLINES_DIR / "counties.npz"
+    assert path.stat().st_size < 2_000_000
+    frame = boundaries._national()
+    gaz = load_gazetteer()
+    assert len(frame) == 2849 and frame["code"].is_unique and set(frame["code"]) <= set(gaz.counties["code"])
+    geoms = frame.geometry.to_numpy()
+    assert shapely.is_valid(geoms).all() and not shapely.is_empty(geoms).any()
+    jiangxi = geoms[frame["code"].str.startswith("36").to_numpy()]
+    assert shapely.coverage_is_valid(jiangxi)  # simplified with shared edges kept: no gaps or overlaps
+    assert not re.search(r"\.\d{5,}", shapely.to_wkt(geoms[0], rounding_precision=-1))  # 1e-4° grid
+    # the label point (the edition's) lies inside each outline
+    inside = shapely.contains_xy(geoms, frame["label_lon"].to_numpy(), frame["label_lat"].to_numpy())
+    assert inside.mean() > 0.99

@@ -87,3 +87,52 @@ def test_load_names_bad_row(tmp_path):
     with pytest.raises(TowncoverError) as info:
         load_corrections(path)
     assert (info.value.row, info.value.column) == (3, "row")
+
+
+# -- one validation (issue 19, item 7) -------------------------------------------------------------
+def _one(town, village="", row=3):
+    return pd.DataFrame({"row": [row], "township_code": [town], "village_code": [village], "note": [""]})
+
+
+def test_a_township_of_another_region_is_refused_naming_the_row(gaz):
+    # The audit: 海陵区's 城东街道 (321202001) turned a row of 安岳县 "matched".
+    from facilities.corrections import validate_corrections
+
+    with pytest.raises(TowncoverError) as info:
+        validate_corrections(_one("321202001"), gaz, "512021", rows=pd.Series([2, 3, 4]))
+    assert info.value.message_en == "correction for row 3: township 321202001 is not in the region 512021"
+    assert info.value.row == 3 and "\n" not in info.value.message
+    with pytest.raises(TowncoverError):
+        apply_corrections(_placed(), _one("321202001"), gaz, "512021")
+
+
+@pytest.mark.parametrize(("corr", "message"), [
+    (_one("512021999"), "correction for row 3: township code '512021999' is not in the gazetteer"),
+    (_one("512021100", row=9), "correction for row 9: the sheet has no row 9"),
+    (_one("512021100", "999999999999"), "correction for row 3: village code '999999999999' is not in the gazetteer"),
+])
+def test_codes_and_rows_outside_the_gazetteer_or_sheet_are_refused(gaz, corr, message):
+    from facilities.corrections import validate_corrections
+
+    with pytest.raises(TowncoverError) as info:
+        validate_corrections(corr, gaz, "512021", rows=_placed()["row"])
+    assert info.value.message_en == message
+
+
+def test_a_village_of_another_township_is_refused(gaz):
+    from facilities.corrections import validate_corrections
+
+    towns = gaz.townships_in("512021")
+    village = gaz.villages_in(towns.iloc[1]["code"]).iloc[0]["code"]
+    with pytest.raises(TowncoverError) as info:
+        validate_corrections(_one(towns.iloc[0]["code"], village), gaz, "512021")
+    assert info.value.message_en == (f"correction for row 3: village code {village} does not belong to "
+                                     f"township {towns.iloc[0]['code']}")
+
+
+def test_a_valid_correction_passes_unchanged(gaz):
+    from facilities.corrections import validate_corrections
+
+    town = gaz.townships_in("512021").iloc[0]["code"]
+    out = validate_corrections(_one(town), gaz, "512021", rows=_placed()["row"])
+    assert out.to_dict("records") == [{"row": 3, "township_code": town, "village_code": "", "note": ""}]

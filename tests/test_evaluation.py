@@ -23,7 +23,7 @@ MINORS = "minors_protection_station"
 
 def _analysis(plan: Plan | None = None, placed: pd.DataFrame | None = None):
     return SimpleNamespace(placed=_geocoded() if placed is None else placed, region=SimpleNamespace(code=HL),
-                           plan=_plan() if plan is None else plan, units=None)
+                           plan=_plan() if plan is None else plan, units=None, boundaries=None)
 
 
 def _plan_with(*extra) -> Plan:
@@ -50,7 +50,7 @@ def test_a_target_at_most_is_never_unmet_for_gap_closing():
 
 
 def test_no_plan_gives_an_empty_evaluation():
-    judged = evaluate(SimpleNamespace(placed=_geocoded(), region=SimpleNamespace(code=HL), plan=None, units=None))
+    judged = evaluate(SimpleNamespace(placed=_geocoded(), region=SimpleNamespace(code=HL), plan=None, units=None, boundaries=None))
     assert judged.table.empty and list(judged.table.columns)[:3] == ["id", "label_zh", "label_en"]
     assert judged.unmet() == {} and judged.gaps() == {}
 
@@ -149,3 +149,44 @@ def test_unique_sheet_names():
     used: set[str] = set()
     names = [vocabulary.unique_sheet_name(t, used) for t in ("cov_a/b", "COV_A_B", "x" * 40, "x" * 40, "")]
     assert names == ["cov_a_b", "COV_A_B~2", "x" * 31, "x" * 29 + "~2", "sheet"]
+
+
+# -- facility status: only operating facilities exist today (issue 14 item 3) --------------------
+def _status_sheet(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["安岳县养老机构名录"])
+    ws.append(["机构名称", "地址", "类型", "床位数", "护理型床位数", "运营状态"])
+    ws.append(["石羊镇区域养老服务中心(在建)", "安岳县石羊镇", "区域养老服务中心", 80, 40, "在建"])
+    ws.append(["龙台镇区域养老服务中心", "安岳县龙台镇", "区域养老服务中心", 60, 30, "正常运营"])
+    ws.append(["岳阳镇敬老院", "安岳县岳阳镇", "敬老院", 100, 10, "停业整顿"])
+    ws.append(["通贤镇敬老院", "安岳县通贤镇", "敬老院", 100, 60, "运营"])
+    path = tmp_path / "status.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_under_construction_and_closed_facilities_do_not_count_today(tmp_path):
+    from facilities.inputs import apply_planned, read_planned
+    from facilities.pipeline import analyse
+
+    analysis = analyse(_status_sheet(tmp_path), "512021")
+    assert analysis.placed["operating_status"].tolist() == ["under_construction", "operating", "closed", "operating"]
+    result = coverage.measure(analysis.placed, "512021", "elderly_regional_centre", "township_and_street")
+    assert set(result.units.loc[result.units["covered"], "code"]) == {"512021104"}  # 龙台镇 only, not 石羊镇
+    assert any("在建或拟建 1 行" in note for note in result.notes)
+
+    judged = evaluate(analysis)
+    share = judged.table.set_index("id").loc["nursing_bed_share"]
+    # The closed home's 100 beds and 10 nursing beds are out: (30 + 60) / (60 + 100) = 56.25 %.
+    assert share["measured"] == pytest.approx(100 * 90 / 160)
+    assert "停业或关闭 1 行" in share["notes"]
+
+    # In the target-year scenario the centre under construction is built and covers 石羊镇.
+    planned = read_planned(pd.DataFrame({"项目名称": ["通贤镇区域养老服务中心"], "类型": ["区域养老服务中心"],
+                                         "乡镇": ["通贤镇"], "计划年份": [2025]}), "512021")
+    scenario = coverage.measure(apply_planned(analysis.placed, planned, until_year=2025), "512021",
+                                "elderly_regional_centre", "township_and_street")
+    assert set(scenario.units.loc[scenario.units["covered"], "code"]) == {"512021104", "512021110", "512021103"}

@@ -379,9 +379,8 @@ def test_cli_html_export_does_not_run_template_syntax(tmp_path, capsys):
 
 
 def test_standalone_and_gap_maps_keep_template_syntax_as_text(tmp_path):
-    from facilities.views import add_proposals, standalone_html
     from geo.boundaries import load_boundaries
-    from geo.webmap import coverage_map
+    from geo.webmap import add_proposals, coverage_map, standalone_html
 
     units = load_boundaries(_boundaries_with_template_name(tmp_path))
     fmap = coverage_map(units, None, schematic=False, title="{% raw %}{{7*7}}")
@@ -390,3 +389,246 @@ def test_standalone_and_gap_maps_keep_template_syntax_as_text(tmp_path):
     assert "49石羊镇" not in page and "{{7*7}}" not in page and "{% raw %}" not in page
     assert "&#123;% raw %&#125;&#123;&#123;7*7&#125;&#125;" in page
     assert "&#123;&#123;7*7&#125;&#125;石羊镇 (512021110)" in page
+
+
+# -- what an archive may unpack to, and readers' failures (issue 19, items 3 and 5) ---------------
+def _workbook(rows) -> bytes:
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _rewrite(data: bytes, member: str, edit) -> bytes:
+    """The .xlsx ``data`` with one member's bytes passed through ``edit``."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            content = src.read(item.filename)
+            out.writestr(item.filename, edit(content) if item.filename == member else content,
+                         compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    return buf.getvalue()
+
+
+def _tamper(data: bytes, member: str, *, crc: int | None = None, size: int | None = None) -> bytes:
+    """``data`` with a member's CRC or declared (uncompressed) size changed in both zip headers."""
+    import struct
+
+    info = zipfile.ZipFile(io.BytesIO(data)).getinfo(member)
+    out = bytearray(data)
+    local = info.header_offset
+    central = [i for i in range(len(out)) if out[i:i + 4] == b"PK\x01\x02"
+               and out[i + 46:i + 46 + len(member)] == member.encode()][0]
+    if crc is not None:
+        out[local + 14:local + 18] = struct.pack("<I", crc)
+        out[central + 16:central + 20] = struct.pack("<I", crc)
+    if size is not None:
+        out[local + 22:local + 26] = struct.pack("<I", size)
+        out[central + 24:central + 28] = struct.pack("<I", size)
+    return bytes(out)
+
+
+def _refused_before_reading(monkeypatch, data: bytes, fragment: str) -> str:
+    """Read ``data`` as an .xlsx; it must be refused before openpyxl reads anything."""
+    from facilities.sheets import read_sheet
+
+    def never(*args, **kwargs):
+        raise AssertionError("openpyxl was asked to read a file that should have been refused")
+
+    monkeypatch.setattr(openpyxl, "load_workbook", never)
+    with pytest.raises(TowncoverError) as err:
+        read_sheet(data, filename="名录.xlsx")
+    assert fragment in err.value.message_en and "\n" not in err.value.message
+    return err.value.message
+
+
+SMALL = [["机构名称", "地址"], ["石羊镇敬老院", "安岳县石羊镇"]]
+
+
+def test_xlsx_with_a_huge_shared_string_is_refused_before_expansion(monkeypatch):
+    # The audit's file: 1.0 MB holding a 1 GB shared string. Here 64 MB of one letter, the same ratio.
+    src = zipfile.ZipFile(io.BytesIO(_workbook(SMALL)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            out.writestr(item.filename, src.read(item.filename))
+        with out.open("xl/sharedStrings.xml", "w") as member:
+            member.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>')
+            for _ in range(64):
+                member.write(b"a" * 2**20)
+            member.write(b"</t></si></sst>")
+    data = buf.getvalue()
+    assert len(data) < 2**20
+    _refused_before_reading(monkeypatch, data, "possible zip bomb")
+
+
+def test_xlsx_with_a_run_of_whitespace_in_the_sheet_xml_is_refused_before_expansion(monkeypatch):
+    data = _rewrite(_workbook(SMALL), "xl/worksheets/sheet1.xml",
+                    lambda x: x.replace(b"<sheetData>", b"<sheetData>" + b" " * (64 * 2**20)))
+    assert len(data) < 2**20
+    _refused_before_reading(monkeypatch, data, "possible zip bomb")
+
+
+def test_xlsx_over_the_unpacked_limit_is_refused_by_its_declared_sizes(monkeypatch):
+    from facilities import sheets
+
+    monkeypatch.setattr(sheets, "XLSX_MAX_UNPACKED_MB", 0)
+    _refused_before_reading(monkeypatch, _workbook(SMALL), "unpacks to too much data")
+
+
+def test_xlsx_with_a_lying_size_header_or_a_bad_crc_is_one_line(monkeypatch):
+    data = _workbook(SMALL)
+    part = "xl/worksheets/sheet1.xml"
+    # zipfile stops at the declared size, then finds the CRC wrong.
+    _refused_before_reading(monkeypatch, _tamper(data, part, size=100), "is damaged (BadZipFile)")
+    _refused_before_reading(monkeypatch, _tamper(data, part, crc=12345), "is damaged (BadZipFile)")
+
+
+def test_styled_cell_at_column_xfd_does_not_widen_the_table(monkeypatch):
+    # The audit's file: a styled empty cell at XFD in each of 200k rows (over 6 GB). Here 300 rows:
+    # the reader turns into text only the used range (2 columns), never 16,384 columns per row.
+    from facilities import sheets
+
+    styled = b"".join(b'<row r="%d"><c r="XFD%d" s="0"/></row>' % (r, r) for r in range(3, 303))
+    data = _rewrite(_workbook(SMALL), "xl/worksheets/sheet1.xml",
+                    lambda x: x.replace(b"</sheetData>", styled + b"</sheetData>"))
+    cleaned = []
+    real_clean = sheets._clean
+    monkeypatch.setattr(sheets, "_clean", lambda v: cleaned.append(1) or real_clean(v))
+    s = sheets.read_sheet(data, filename="xfd.xlsx")
+    assert list(s.frame.columns) == ["机构名称", "地址"]
+    assert s.frame.values.tolist() == [["石羊镇敬老院", "安岳县石羊镇"]]
+    assert len(cleaned) == 4
+
+
+def test_a_merge_over_the_whole_sheet_is_clipped_to_the_used_range():
+    # The audit's file: <mergeCell ref="A1:XFD1048576"/> over 1,000 rows gave 16,397 columns.
+    from facilities.sheets import read_sheet
+
+    rows = [["机构名称", "地址"]] + [[f"第{i}敬老院", f"安岳县石羊镇{i}号"] for i in range(1000)]
+    data = _rewrite(_workbook(rows), "xl/worksheets/sheet1.xml", lambda x: x.replace(
+        b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>'))
+    s = read_sheet(data, filename="merge.xlsx")
+    assert list(s.frame.columns) == ["机构名称", "地址"]
+    assert len(s.frame) == 1000 and s.frame["地址"].iloc[-1] == "安岳县石羊镇999号"
+
+
+def _xls_bytes() -> bytes:
+    xlwt = pytest.importorskip("xlwt")
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("名录")
+    for c, h in enumerate(["机构名称", "地址", "床位数"]):
+        ws.write(0, c, h)
+    for r in range(1, 30):
+        ws.write(r, 0, f"第{r}敬老院")
+        ws.write(r, 1, "安岳县石羊镇")
+        ws.write(r, 2, r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_corrupted_xls_files_end_in_one_line():
+    # The audit: 186 of 600 random corruptions raised IndexError, struct.error, AssertionError,
+    # OverflowError or XLRDError. Here 80 seeded corruptions of a small .xls.
+    import random
+
+    from facilities.sheets import read_sheet
+
+    good = _xls_bytes()
+    rng = random.Random(19)
+    damaged = 0  # failures inside xlrd's reading of the cells: a traceback before the fix
+    for _ in range(80):
+        data = bytearray(good)
+        for _ in range(rng.randint(1, 8)):
+            i = rng.randrange(512, len(data))
+            data[i] = rng.randrange(256)
+        try:
+            read_sheet(bytes(data), filename="坏.xls")
+        except TowncoverError as exc:
+            assert "\n" not in exc.message and "/tmp" not in exc.message
+            damaged += "has corrupt content" in exc.message_en
+    assert damaged > 0
+
+
+def test_boundary_zip_with_a_bad_crc_is_one_line(tmp_path):
+    from geo.archive import safe_extract
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("towns.geojson", b'{"type": "FeatureCollection", "features": []}' * 50)
+    with pytest.raises(TowncoverError) as err:
+        safe_extract(_tamper(buf.getvalue(), "towns.geojson", crc=1), tmp_path)
+    assert "is damaged (BadZipFile)" in err.value.message_en
+
+
+def test_truncated_or_tampered_workspace_is_one_line(tmp_path):
+    from facilities.views import load_workspace_corrections
+
+    frame = gpd.GeoDataFrame({"code": ["512021110"]}, geometry=[shapely.box(105.3, 29.9, 105.4, 30.0)], crs=4326)
+    path = tmp_path / "ws.gpkg"
+    frame.to_file(path, layer="corrections", driver="GPKG")
+    data = path.read_bytes()
+    for broken in (data[: len(data) // 3], data[:100] + b"\0" * (len(data) - 100)):
+        with pytest.raises(TowncoverError) as err:
+            load_workspace_corrections(broken)
+        assert "\n" not in err.value.message and str(tmp_path) not in err.value.message
+        assert "/tmp" not in err.value.message
+
+
+@pytest.mark.parametrize(("row", "fragment"), [("abc", "not a whole number"), ("1" + "0" * 22, "not a row")])
+def test_workspace_corrections_with_a_bad_row_are_one_line(tmp_path, row, fragment):
+    from facilities.views import load_workspace_corrections
+
+    layer = pd.DataFrame({"row": [row], "township_code": ["512021110"], "village_code": [""], "note": [""]})
+    path = tmp_path / "ws.gpkg"
+    import pyogrio
+
+    pyogrio.write_dataframe(layer, path, layer="corrections", driver="GPKG")
+    with pytest.raises(TowncoverError) as err:
+        load_workspace_corrections(path)
+    assert fragment in err.value.message_en and err.value.column == "row"
+
+
+def test_corrections_csv_with_a_row_of_ten_to_the_22_is_one_line():
+    from facilities.corrections import load_corrections
+
+    with pytest.raises(TowncoverError) as err:
+        load_corrections(io.BytesIO(("row,township_code\n1" + "0" * 22 + ",512021110\n").encode()))
+    assert "not a row" in err.value.message_en and err.value.row == 2
+
+
+def test_a_csv_named_xlsx_is_one_line_for_every_table_reader(tmp_path):
+    from facilities.inputs import read_population
+    from facilities.sheets import read_table
+
+    text = "乡镇代码,人口\n512021110,30000\n".encode()
+    with pytest.raises(TowncoverError) as err:
+        read_table(text, filename="人口表.xlsx")
+    assert "not an Excel file" in err.value.message_en
+    path = tmp_path / "人口表.xlsx"
+    path.write_bytes(text)
+    with pytest.raises(TowncoverError) as err:
+        read_population(path)
+    assert "not an Excel file" in err.value.message_en and str(tmp_path) not in err.value.message
+
+
+def test_truncated_shapefile_says_which_features_lost_their_shape(tmp_path):
+    # Issue 19.11: a truncated .shp lost 29 of 46 polygons without a note.
+    frame = gpd.GeoDataFrame({"code": [CODES[i % 4] for i in range(46)]},
+                             geometry=[_box(i % 4).buffer(-0.001 * (i // 4 + 1) / 20, quad_segs=40) for i in range(46)],
+                             crs=4326)
+    frame.to_file(tmp_path / "towns.shp")
+    shp = tmp_path / "towns.shp"
+    data = shp.read_bytes()
+    shp.write_bytes(data[: int(len(data) * 0.4)])
+    out = load_boundaries(shp)
+    assert len(out) == 46
+    lost = int(out.geometry.isna().sum() + out.geometry.is_empty.sum())
+    assert lost > 0
+    notes = [n for n in out.attrs["notes"] if "have no shape" in n]
+    assert len(notes) == 1 and notes[0].startswith(f"{lost} 个要素没有形状")
+    assert "may be truncated" in notes[0]

@@ -10,6 +10,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from facilities.sheets import (
@@ -205,7 +206,9 @@ def test_formula_with_cached_value_is_read_as_value():
         for item in zin.infolist():
             content = zin.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
+                # openpyxl writes the empty value as <v /> or <v></v> depending on its version.
                 content = content.replace(b"<f>1+1</f><v />", b"<f>1+1</f><v>2</v>")
+                content = content.replace(b"<f>1+1</f><v></v>", b"<f>1+1</f><v>2</v>")
                 assert b"<v>2</v>" in content
             zout.writestr(item, content)
     s = read_sheet(buf.getvalue(), filename="g.xlsx")
@@ -386,7 +389,7 @@ def _numbers_by_definition(text: pd.Series) -> np.ndarray:
     from facilities.sheets import _DMS, _UNIT
 
     s = text.astype("str").str.normalize("NFKC").str.strip()
-    s = s.str.replace(r"^(?:东经|北纬)\s*", "", regex=True)
+    s = s.str.replace(r"^(?:东经|北纬|[ENen](?=\s*\d))\s*", "", regex=True)  # 东经104.5, E104.5
     plain = s.str.replace(",", "", regex=False).str.replace(r"\s+", "", regex=True)
     plain = plain.str.replace(_UNIT.pattern, "", regex=True)
     values = np.array(pd.to_numeric(plain.where(plain.ne(""), None), errors="coerce")
@@ -411,9 +414,153 @@ _NUMBERS = st.lists(st.one_of(
 ), max_size=30)
 
 
+@hypothesis_settings(deadline=None)
 @given(_NUMBERS)
 def test_numbers_parse_as_the_definition(values):
     text = pd.Series(values, dtype="str")
     got, want = _parse_numbers(text), _numbers_by_definition(text)
     np.testing.assert_array_equal(got, want)
     assert np.signbit(got).tolist() == np.signbit(want).tolist()
+
+
+@pytest.mark.parametrize(("lng", "lat"), [
+    ("104°31′12″E", "29°58′48″N"),
+    ("东经104°31′12″", "北纬29°58′48″"),
+    ("东经 104.52", "北纬 29.98"),
+    ("104.52°", "29.98°"),
+])
+def test_geocoder_receives_the_loaders_numbers_not_text(lng, lat):
+    # Issue 13.6: 104°31′12″E was 104.52 for the sheet reader and 1043112.0 for the geocoder
+    # ("outside China; not used"). The geocoder now takes the loader's numbers.
+    from geo.geocoder import geocode
+
+    text = f"名称,地址,经度,纬度\n石羊镇敬老院,安岳县石羊镇,{lng},{lat}\n"
+    sheet = read_sheet(text.encode(), filename="dms.csv")
+    assert sheet.numbers["lng"].tolist() == [pytest.approx(104.52)]
+    assert sheet.numbers["lat"].tolist() == [pytest.approx(29.98)]
+    out = geocode(sheet, "512021", crs="wgs84")
+    assert out["lng_wgs84"].tolist() == [pytest.approx(104.52)]
+    assert out["lat_wgs84"].tolist() == [pytest.approx(29.98)]
+    assert "outside China" not in out["match_note"].iloc[0]
+
+
+def test_counts_with_units_parsed_once_by_the_loader():
+    sheet = read_sheet("名称,床位数,护理型床位数\n甲,50张,20床\n乙,\"1,200\",\n".encode(), filename="n.csv")
+    assert sheet.numbers["beds"].tolist() == [50.0, 1200.0]
+    assert sheet.numbers["nursing_beds"].fillna(-1).tolist() == [20.0, -1]
+
+
+def test_rows_of_formulas_without_saved_results_are_kept_and_named():
+    # Issue 19.6: a workbook written by a program (never opened in Excel) has formulas without cached
+    # values; such a row was counted "blank" and dropped ("读取 0 行", no problem listed).
+    data = _xlsx([["名称", "地址", "床位数"], ['="石羊镇"&"敬老院"', '="安岳县"&"石羊镇"', "=10+20"]])
+    s = read_sheet(data, filename="program.xlsx")
+    assert s.rows_read == 1 and s.blank_rows == []
+    assert len(s.frame) == 0
+    assert s.rejected["row"].tolist() == [2]
+    assert s.rejected["reason_en"].tolist() == [
+        "formulas without saved results (名称, 地址, 床位数): open and save the file in Excel, then upload it again"]
+
+
+def test_a_formula_row_beside_text_is_kept_with_the_formula_named():
+    data = _xlsx([["名称", "地址", "床位数"], ["甲敬老院", '="安岳县"&"石羊镇"', "=10+20"]])
+    s = read_sheet(data, filename="program.xlsx")
+    assert s.source_rows == [2]
+    assert s.problems[["row", "column"]].values.tolist() == [[2, "地址"], [2, "床位数"]]
+
+
+def test_facility_status_from_the_status_column_and_the_name():
+    # Issue 14.3: a 区域养老服务中心（在建） with 运营状态 = 在建 covered its township; a 停业整顿
+    # nursing home's beds counted.
+    text = ("机构名称,地址,运营状态,床位数\n"
+            "石羊镇区域养老服务中心（在建）,安岳县石羊镇,在建,100\n"
+            "岳阳镇敬老院,安岳县岳阳镇,停业整顿,50\n"
+            "龙台镇敬老院(拟建),安岳县龙台镇,,30\n"
+            "通贤镇敬老院,安岳县通贤镇,正常运营,40\n"
+            "周礼镇敬老院,安岳县周礼镇,注销,20\n"
+            "永清镇敬老院,安岳县永清镇,看情况,10\n"
+            "合计,,,250\n")
+    s = read_sheet(text.encode(), filename="状态.csv")
+    assert s.roles["status"] == "运营状态"
+    assert s.status["operating_status"].tolist() == [
+        "under_construction", "closed", "under_construction", "operating", "closed", "operating"]
+    assert s.status["status_note"].tolist() == [
+        '“运营状态”为“在建” / "运营状态" says 在建', '“运营状态”为“停业整顿” / "运营状态" says 停业整顿',
+        "名称含“(拟建)” / the name says (拟建)", "", '“运营状态”为“注销” / "运营状态" says 注销', ""]
+    assert s.summary()["status"] == {"operating": 2, "under_construction": 2, "closed": 2}
+    assert s.problems[["row", "column"]].values.tolist() == [[7, "运营状态"]]
+    # No row lost: the 合计 row is a total row with its own reason.
+    assert s.rejected[["row", "reason_en"]].values.tolist() == [[8, "a total/subtotal row, not a facility"]]
+
+
+def _workbook(sheets: dict[str, list[list]]) -> bytes:
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_every_worksheet_holding_a_facility_table_is_read():
+    # Issue 14.4: a workbook with 公办 (5 rows) and 民办 (6 rows) reported 读取 5 行.
+    public = [["机构名称", "地址", "床位数"]] + [[f"公办{i}敬老院", "安岳县石羊镇", 10] for i in range(5)]
+    private = [["安岳县民办养老机构"], ["单位名称", "详细地址", "床位数"]] + [
+        [f"民办{i}养老院", "安岳县岳阳镇", "x" if i == 2 else 20] for i in range(6)]
+    notes = [["填表说明"], ["本表由各乡镇填报"]]
+    counts = [["乡镇", "数量"], ["石羊镇", 3]]
+    s = read_sheet(_workbook({"公办": public, "民办": private, "说明": notes, "统计": counts}), filename="两表.xlsx")
+    assert s.rows_read == 11 and len(s.frame) == 11
+    assert s.frame["sheet"].tolist() == ["公办"] * 5 + ["民办"] * 6
+    assert s.frame["机构名称"].tolist()[5:7] == ["民办0养老院", "民办1养老院"]  # 单位名称 read as the name
+    assert s.frame["地址"].tolist()[-1] == "安岳县岳阳镇"
+    assert s.source_rows == [2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14]  # unique: 民办 numbered on after 公办's row 6
+    assert [(x["name"], x["rows_read"], x["header_row"]) for x in s.sheets] == [("公办", 5, 1), ("民办", 6, 2)]
+    assert s.skipped_sheets == [
+        {"name": "说明", "reason_zh": "没有可识别的表头", "reason_en": "no recognisable header row"},
+        {"name": "统计", "reason_zh": "表头中没有“名称”或“地址”列", "reason_en": "no name or address column in the header"},
+    ]
+    assert s.problems[["row", "message_en"]].values.tolist() == [
+        [11, 'worksheet "民办", row 5: "床位数" is not a number']]
+    assert s.numbers["beds"].fillna(-1).tolist() == [10.0] * 5 + [20.0, 20.0, -1, 20.0, 20.0, 20.0]
+    assert s.describe_sheets() == (
+        "“公办” 5 行、“民办” 6 行;跳过 “说明”(没有可识别的表头)、“统计”(表头中没有“名称”或“地址”列)",
+        '"公办" 5 rows, "民办" 6 rows; skipped "说明" (no recognisable header row), '
+        '"统计" (no name or address column in the header)')
+
+
+def test_a_total_row_written_in_the_serial_number_column_is_a_total_row():
+    # Issue 14.10: a 合计 row (合计 under 序号, the name empty, the beds summed) was called 无效行.
+    text = "序号,机构名称,地址,床位数\n1,石羊镇敬老院,安岳县石羊镇,50\n2,岳阳镇敬老院,安岳县岳阳镇,30\n合计,,,80\n小计：,,,80\n"
+    s = read_sheet(text.encode(), filename="合计.csv")
+    assert s.rejected[["row", "reason_en"]].values.tolist() == [
+        [4, "a total/subtotal row, not a facility"], [5, "a total/subtotal row, not a facility"]]
+    assert s.source_rows == [2, 3]
+
+
+def test_utf16_without_a_byte_order_mark_is_read():
+    # Issue 19.11: UTF-16LE without a BOM was refused as "binary" though UTF-16 is accepted.
+    for enc in ("utf-16-le", "utf-16-be"):
+        s = read_sheet(CSV.encode(enc), filename="a.csv")
+        assert s.encoding == enc
+        assert s.frame["机构名称"].tolist() == ["石羊敬老院", "岳阳敬老院"]
+
+
+def test_a_cell_over_131072_characters_does_not_reject_the_file():
+    long = "长" * 140_000
+    s = read_sheet(f"机构名称,地址,备注\n石羊敬老院,石羊镇,{long}\n".encode(), filename="long.csv")
+    assert s.frame["备注"].str.len().tolist() == [140_000]
+
+
+def test_user_columns_named_like_the_tools_are_kept_under_another_name():
+    # Issue 19.11: user columns named row or match_status were overwritten by the tool's.
+    from geo.geocoder import geocode
+
+    s = read_sheet("row,机构名称,地址,match_status\nA-7,石羊镇敬老院,安岳县石羊镇,已核\n".encode(), filename="r.csv")
+    assert list(s.frame.columns) == ["row(原表)", "机构名称", "地址", "match_status(原表)"]
+    out = geocode(s, "512021")
+    assert out[["row", "row(原表)", "match_status", "match_status(原表)"]].values.tolist() == [
+        [2, "A-7", "matched", "已核"]]

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
-import folium
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
 import shapely
-from folium import plugins
 
 from facilities import coverage, views
 from facilities.targets import Plan, Target
@@ -155,37 +151,3 @@ def test_workspace_round_trip(tmp_path):
     assert views.load_workspace_corrections(csv)["row"].tolist() == [7]
 
 
-def test_offline_assets_and_standalone_html():
-    m = folium.Map(location=[30, 105])
-    plugins.MarkerCluster().add_to(m)
-    views.localise_assets(m)
-    assert m.default_js == [("leaflet", "/app/static/vendor/leaflet-1.9.3/leaflet.js")]
-    m2 = folium.Map(location=[30, 105])
-    plugins.MarkerCluster().add_to(m2)
-    page = views.standalone_html(m2)
-    assert "<script src=" not in page and "cdn.jsdelivr" not in page
-    assert "L.markerClusterGroup" in page and "Leaflet 1.9.3" in page
-
-
-def test_add_proposals_keeps_the_layer_control_last():
-    from geo.webmap import coverage_map
-
-    cells = _cells(["512021103", "512021121"])
-    fmap = coverage_map(cells, None, schematic=True, title="t")
-    gap = pd.DataFrame({"rank": [1], "code": ["512021121"], "name": ["石羊镇"]})
-    views.add_proposals(fmap, cells, gap, "zh")
-    children = list(fmap._children.values())
-    (group,) = [c for c in children if isinstance(c, folium.FeatureGroup)]
-    (control,) = [c for c in children if isinstance(c, folium.LayerControl)]
-    assert group.layer_name == "建议新增覆盖"
-    assert children.index(control) == len(children) - 1
-    html = fmap.get_root().render()
-    # the control names the group only after the group's variable is set
-    assert html.index(f"var {group.get_name()} = L.featureGroup(") < html.index("L.control.layers(")
-    assert f"{json.dumps('建议新增覆盖')} : {group.get_name()}," in html
-
-
-def test_proposed_layer_orders_by_rank_and_drops_units_without_polygons():
-    gap = pd.DataFrame({"rank": [2, 1, 3], "code": ["512021121", "512021103", "999"], "name": ["b", "a", "x"]})
-    layer = views.proposed_layer(_cells(["512021103", "512021121"]), gap)
-    assert layer["code"].tolist() == ["512021103", "512021121"]

@@ -72,11 +72,12 @@ def _tell(analysis, limit: int = 10) -> None:
 
 
 def cmd_regions(args: argparse.Namespace) -> int:
-    from facilities.targets import plan_for_region
+    from facilities.targets import list_plans
     from geo.boundaries import regions_with_maps
 
-    table = regions_with_maps()
-    table = table.assign(plan=[("yes" if plan_for_region(c) else "") for c in table["code"]])
+    table = regions_with_maps(all_counties=args.all)
+    planned = {p.region_code for p in list_plans()}
+    table = table.assign(plan=table["code"].isin(planned).map({True: "yes", False: ""}))
     print(table.to_string(index=False))
     return 0
 
@@ -158,7 +159,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"{analysis.region.code} has no built-in map; give township polygons with --boundaries",
         )
     layers = build_layers(analysis, measure_for_target(analysis, args.category, args.level))
-    path = export_layers(layers, args.output, args.format, encoding=args.encoding, schematic=analysis.schematic)
+    page = None
+    if args.format == "html":  # the app's map, as one offline page
+        from facilities.mapview import analysis_page
+
+        page = analysis_page(analysis, args.category, args.level)
+    path = export_layers(layers, args.output, args.format, encoding=args.encoding, schematic=analysis.schematic,
+                         map_html=page)
     _tell(analysis)
     print(f"已写出 / written: {path}", file=sys.stderr)
     return 0
@@ -166,7 +173,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_app(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "streamlit", "run", str(settings.APP_PATH), "--server.port", str(args.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.enableStaticServing", "true", "--server.maxUploadSize", str(settings.MAX_UPLOAD_MB)]
     return subprocess.call(command)
 
 
@@ -175,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="towncover", description="民政设施乡镇覆盖评估 / township coverage of civil-affairs facilities")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("regions", help="regions with maps / 有地图的区域").set_defaults(func=cmd_regions)
+    p = sub.add_parser("regions", help="regions with maps / 有地图的区域")
+    p.add_argument("--all", action="store_true", help="every county with an outline / 列出所有有县界的县级单位")
+    p.set_defaults(func=cmd_regions)
 
     def sheet_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("input", help="facility sheet (.csv, .xlsx, .xls)")

@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(os.environ.get("TOWNCOVER_DATA", ROOT / "data"))
+# A checkout (run from it, or installed editable) holds data/, static/ and app.py beside the packages;
+# an installed wheel holds them as package data: towncover.data, towncover.web (app.py) and its static/.
+_CHECKOUT = Path(__file__).resolve().parents[1]
+if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "data").is_dir():
+    ROOT = _CHECKOUT
+    _PACKAGED_DATA, APP_DIR = ROOT / "data", ROOT
+else:  # pyproject.toml maps data/ to towncover/data and app.py + static/ to towncover/web
+    _PACKAGE = Path(str(resources.files("towncover")))
+    ROOT = APP_DIR = _PACKAGE / "web"
+    _PACKAGED_DATA = _PACKAGE / "data"
+DATA_DIR = Path(os.environ.get("TOWNCOVER_DATA", _PACKAGED_DATA))
 GAZETTEER_DIR = DATA_DIR / "gazetteer"
 OUTLINES_DIR = DATA_DIR / "outlines"
 CELLS_DIR = DATA_DIR / "cells"
 TARGETS_DIR = DATA_DIR / "targets"
 DEMO_DIR = DATA_DIR / "demo"
-APP_PATH = ROOT / "app.py"
+#: The Streamlit script and the static/ folder Streamlit serves beside it at /app/static.
+APP_PATH = APP_DIR / "app.py"
+STATIC_DIR = APP_DIR / "static"
+
+# Map background: "none" (the offline background drawn from the shipped outlines; no tile server),
+# "osm", "amap", a tile URL template with {z}/{x}/{y} (an intranet service such as 天地图's
+# government edition) or the path of a local .mbtiles file. The server's administrator sets the default.
+TILES = os.environ.get("TOWNCOVER_TILES", "none")
+TILES_ATTRIBUTION = os.environ.get("TOWNCOVER_TILES_ATTRIBUTION", "")
+# Datum of a URL template's or MBTiles' tiles: wgs84 (天地图, CGCS2000 ≈ WGS-84) or gcj02 (Amap, Tencent).
+TILES_DATUM = os.environ.get("TOWNCOVER_TILES_DATUM", "wgs84")
+# An MBTiles background is embedded in the page for the map's extent, up to this many MB.
+MBTILES_BUDGET_MB = 4.0
 # Files towncover derives and keeps between runs (the gazetteer's Arrow copy): never inside the checkout.
 CACHE_DIR = Path(os.environ.get("TOWNCOVER_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                                 / "towncover"))

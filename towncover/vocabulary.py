@@ -72,6 +72,15 @@ REVIEW_STATUSES = ("ambiguous", "unmatched", "out_of_region")
 #: Rows that are not facilities of the region at all (left out of sheet totals such as bed counts).
 NOT_IN_REGION_STATUSES = ("out_of_region", "rejected")
 
+#: A facility's status as the loader reads it (运营状态 column, （在建） in the name): only ``operating``
+#: facilities exist today; ``under_construction`` ones count in the target-year scenario like planned
+#: projects; ``closed`` ones count nowhere.
+OPERATING_STATUSES: dict[str, tuple[str, str]] = {
+    "operating": ("运营中", "operating"),
+    "under_construction": ("在建或拟建", "under construction or planned"),
+    "closed": ("停业或关闭", "closed"),
+}
+
 #: Datums of a sheet's coordinates.
 CRS_NAMES: dict[str, tuple[str, str]] = {
     "wgs84": ("WGS-84(GPS、天地图)", "WGS-84 (GPS, Tianditu)"),
@@ -81,20 +90,21 @@ CRS_NAMES: dict[str, tuple[str, str]] = {
 }
 CRS_CHOICES = tuple(CRS_NAMES)
 
-#: One colour per facility category, the same on every map, legend and export (Tableau 10).
+#: One colour per facility category, the same on every map, legend and export: dark or bright, none near
+#: the map's coverage blue (#1f78b4) and orange (#e6550d) under which markers would vanish.
 CATEGORY_COLOURS: dict[str, str] = {
-    "minors_protection_station": "#e15759",
-    "social_work_station": "#76b7b2",
-    "funeral_service_station": "#9c755f",
-    "funeral_home": "#b07aa1",
-    "public_cemetery": "#59a14f",
-    "elderly_mutual_aid": "#edc948",
-    "elderly_regional_centre": "#4e79a7",
-    "elderly_day_care": "#f28e2b",
-    "nursing_home": "#ff9da7",
-    "community_service": "#17becf",
+    "minors_protection_station": "#ffd92f",
+    "social_work_station": "#8073ac",
+    "funeral_service_station": "#525252",
+    "funeral_home": "#000000",
+    "public_cemetery": "#543005",
+    "elderly_mutual_aid": "#7fbc41",
+    "elderly_regional_centre": "#54278f",
+    "elderly_day_care": "#c51b7d",
+    "nursing_home": "#006d2c",
+    "community_service": "#01665e",
 }
-UNCLASSIFIED_COLOUR = "#7f7f7f"
+UNCLASSIFIED_COLOUR = "#bdbdbd"
 
 
 def label(vocabulary: dict[str, tuple[str, str]], key: str | None, lang: str = "zh") -> str:

@@ -7,12 +7,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+
+from tests.browser.helpers import wait_for_health
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -48,19 +48,10 @@ def app_url():
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            log.close()
-            raise RuntimeError(f"streamlit did not start: {(ARTIFACTS / 'streamlit.log').read_text()[-2000:]}")
-        time.sleep(0.3)
+    if not wait_for_health(url, proc):
+        proc.kill()
+        log.close()
+        raise RuntimeError(f"streamlit did not start: {(ARTIFACTS / 'streamlit.log').read_text()[-2000:]}")
     yield url
     proc.terminate()
     try:

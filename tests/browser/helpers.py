@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -73,17 +76,33 @@ def map_frame(page: Page, index: int = 0):
 COUNT_LAYERS = """() => {
     const maps = Object.values(window).filter(v => v && window.L && v instanceof L.Map);
     if (!maps.length) return null;
-    let polygons = 0, clusters = 0;
+    let polygons = 0, markers = 0;
     maps[0].eachLayer(l => {
-        if (l instanceof L.Polygon) polygons++;
-        if (window.L.MarkerClusterGroup && l instanceof L.MarkerClusterGroup) clusters++;
+        if (l instanceof L.Polygon && l.options.pane !== "tcBackground") polygons++;  // not the offline background
+        if (l instanceof L.CircleMarker && l.tcRow !== undefined) markers++;
     });
-    return {polygons, clusters};
+    return {polygons, markers};
 }"""
 
 
-def map_layers(page: Page, index: int = 0, timeout: float = 60_000) -> dict:
-    """Wait for the map to be drawn, then return ``{"polygons": n, "clusters": n}``."""
+def map_layers(page: Page, index: int = 0, timeout: float = 60_000, markers: bool = False) -> dict:
+    """Wait for the map to be drawn, then return ``{"polygons": n, "markers": n}`` (units, facility markers shown)."""
     frame = map_frame(page, index)
     frame.wait_for_function(f"({COUNT_LAYERS})() !== null && ({COUNT_LAYERS})().polygons > 0", timeout=timeout)
+    if markers:  # the markers join after the first paint
+        frame.wait_for_function(f"({COUNT_LAYERS})().markers > 0", timeout=timeout)
     return frame.evaluate(COUNT_LAYERS)
+
+
+def wait_for_health(url: str, proc: subprocess.Popen, seconds: float = 90) -> bool:
+    """Wait until a Streamlit server at ``url`` answers its health check; False if it exits or times out."""
+    deadline = time.monotonic() + seconds
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    return False

@@ -1,7 +1,10 @@
-"""geo.webmap's standalone page in headless Chromium: markers clustered per category, popups from escaped text.
+"""geo.webmap's standalone page in headless Chromium, opened from a file with every network request blocked.
 
-The page is the offline export (``facilities.views.standalone_html``), opened from a file with every
-network request blocked. Hostile names must show as text in the popup and tooltip and never run.
+Two pages: a small synthetic one (markers clustered per category, popups from escaped text: hostile names
+must show as text and never run) and the demo region's map exactly as ``towncover export --format html``
+writes it (``facilities.mapview.analysis_page``): the offline background, the cells and the chosen
+category's markers all drawn, the title and layer control clear of the county, the legend clear of the
+scale bar.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, Polygon
 
-from facilities import views
+from geo import webmap
 from geo.webmap import coverage_map
+from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -52,10 +56,14 @@ def page_file(tmp_path_factory) -> Path:
         [r[:5] for r in rows], columns=["name", "category", "address", "match_status", "township_name"],
         geometry=[r[5] for r in rows], crs=4326,
     )
-    fmap = coverage_map(units, facilities, schematic=True, title="安岳县", lang="zh",
-                        categories={"nursing_home": "养老院", "funeral_home": "殡仪服务站"})
+    threshold, webmap.CLUSTER_MIN = webmap.CLUSTER_MIN, 20  # cluster the 31-marker layer
+    try:
+        fmap = coverage_map(units, facilities, schematic=True, title="安岳县", lang="zh",
+                            categories={"nursing_home": "养老院", "funeral_home": "殡仪服务站"})
+    finally:
+        webmap.CLUSTER_MIN = threshold
     path = tmp_path_factory.mktemp("map") / "map.html"
-    path.write_text(views.standalone_html(fmap), encoding="utf-8")
+    path.write_text(webmap.standalone_html(fmap), encoding="utf-8")
     return path
 
 
@@ -72,8 +80,7 @@ def map_page(browser, page_file):
     page.route("**/*", lambda route: route.abort() if route.request.url.startswith("http") else route.continue_())
     page.goto(page_file.as_uri())
     # clustering runs after the first paint, in chunks: wait until both layers hold their markers
-    page.wait_for_function(f"JSON.stringify(({CLUSTERS})()) === '[31,1]'",
-                           timeout=30_000)
+    page.wait_for_function(f"JSON.stringify(({CLUSTERS})()) === '[31]'", timeout=30_000)
     page.dialogs, page.errors = dialogs, errors
     yield page
     assert errors == []
@@ -81,8 +88,8 @@ def map_page(browser, page_file):
 
 
 def test_markers_clustered_per_category_layer(map_page):
-    assert map_page.evaluate(CLUSTERS) == [31, 1]  # 养老院: 31 markers, 殡仪服务站: 1
-    cluster = map_page.locator(".marker-cluster")
+    assert map_page.evaluate(CLUSTERS) == [31]  # 养老院: 31 markers clustered; 殡仪服务站: 1, not clustered
+    cluster = map_page.locator(".tc-cluster")
     assert cluster.count() == 1 and cluster.inner_text() == "30"
     labels = map_page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
     assert [t.strip() for t in labels] == ["乡镇（街道）（示意）", "● 养老院", "● 殡仪服务站"]
@@ -121,7 +128,7 @@ def test_popup_and_tooltip_show_hostile_text_as_text(map_page):
 
 
 def test_cluster_spiderfies_to_markers_with_popups(map_page):
-    cluster = map_page.locator(".marker-cluster")
+    cluster = map_page.locator(".tc-cluster")
     for _ in range(25):  # click (zoom in) until the thirty same-place markers spread out around it
         if not cluster.count() or "spiderfied" in map_page.evaluate(SPIDER):
             break
@@ -179,4 +186,73 @@ def test_map_drawn_hidden_fits_its_bounds_when_shown(map_page, browser, page_fil
     assert frame.evaluate(ZOOM) != visible_zoom  # fitted while of size 0
     page.evaluate("document.getElementById('tab').style.display = 'block'")
     frame.wait_for_function(f"({ZOOM})() === {visible_zoom}", timeout=10_000)
+    context.close()
+
+
+# -- the demo region's map as the CLI exports it, offline ------------------------------------------------
+
+#: What the page drew: background layers and labels, painted cell pixels, markers per shown layer, boxes.
+DRAWN = """([south, west, north, east]) => {
+    const map = Object.values(window).find(v => v && window.L && v instanceof L.Map);
+    const box = map.getContainer().getBoundingClientRect();
+    let background = 0, markers = 0;
+    map.eachLayer(l => {
+        if (l.options && l.options.pane === "tcBackground" && l.feature) background++;
+        if (l instanceof L.CircleMarker && l.tcRow !== undefined) markers++;
+    });
+    let painted = 0;
+    document.querySelectorAll(".leaflet-overlay-pane canvas").forEach(c => {
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        for (let i = 3; i < d.length; i += 16) if (d[i] > 0) painted++;
+    });
+    const rect = sel => { const e = document.querySelector(sel); if (!e) return null;
+        const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    const nw = map.latLngToContainerPoint([north, west]), ne = map.latLngToContainerPoint([north, east]);
+    return {background, markers, painted, labels: [...document.querySelectorAll(".tc-bg-label")].map(e => e.textContent),
+            north: box.top + nw.y, east: box.left + ne.x, west: box.left + nw.x,
+            title: rect("#tc-title"), legend: rect("#tc-legend"), scale: rect(".leaflet-control-scale"),
+            control: rect(".leaflet-control-layers")};
+}"""
+
+
+@pytest.fixture(scope="module")
+def demo_export(tmp_path_factory) -> tuple[Path, list[float], int]:
+    from facilities.mapview import analysis_page
+    from facilities.pipeline import analyse
+    from towncover import settings
+
+    analysis = analyse(settings.DEMO_DIR / "512021_安岳县_synthetic.xlsx", "512021")
+    path = tmp_path_factory.mktemp("export") / "安岳县.html"
+    path.write_text(analysis_page(analysis, "elderly_regional_centre", "township_and_street"), encoding="utf-8")
+    west, south, east, north = analysis.units.total_bounds
+    shown = int((analysis.placed["category"] == "elderly_regional_centre").sum())
+    return path, [float(v) for v in (south, west, north, east)], shown
+
+
+def test_exported_map_offline_shows_background_cells_and_markers(browser, demo_export):
+    path, bounds, n_centres = demo_export
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda route: (requests.append(route.request.url), route.abort())
+               if route.request.url.startswith("http") else route.continue_())
+    page.goto(path.as_uri())
+    page.wait_for_function(f"(({DRAWN})({bounds})).markers > 0", timeout=30_000)
+    page.wait_for_timeout(500)  # the fit after the controls exist
+    drawn = page.evaluate(DRAWN, bounds)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "export_offline.png"))
+    assert errors == [] and requests == []  # nothing asked of the network: no tiles, no CDN
+    assert drawn["background"] >= 1 and "安岳县" in drawn["labels"]  # where it is: outlines and names
+    assert drawn["painted"] > 10_000  # the cells are on the canvas
+    assert drawn["markers"] == n_centres > 0  # the chosen category only: 区域养老服务中心
+    # the county's north edge below the title bar; its north-east corner clear of the layer control
+    assert drawn["north"] > drawn["title"][3]
+    assert drawn["east"] < drawn["control"][0] or drawn["north"] > drawn["control"][3]
+    # the legend sits above the scale bar, not over it
+    assert drawn["legend"][3] <= drawn["scale"][1]
+    legend = page.locator("#tc-legend").inner_text()
+    assert "离线行政区划轮廓" in legend and "示意边界" in legend and f"({n_centres})" in legend
     context.close()
