@@ -154,7 +154,7 @@ def evaluate(
     Parameters
     ----------
     analysis : facilities.pipeline.Analysis
-        Needs ``placed``, ``region``, ``units`` and ``plan``.
+        Needs ``placed``, ``region``, ``boundaries`` (radius rules fall back to the cells) and ``plan``.
     population : pandas.DataFrame, optional
         From :func:`facilities.inputs.read_population`.
     planned : pandas.DataFrame, optional
@@ -175,7 +175,7 @@ def evaluate(
         table, details = _empty_table(planned is not None), {}
     else:
         table, details = evaluate_plan_details(analysis.placed, plan, region_code, population=population,
-                                               planned=planned, units=analysis.units)
+                                               planned=planned, units=analysis.boundaries)
     return Evaluation(table=table, details=details, region_code=region_code, plan=plan, geocoded=analysis.placed,
                       population=population, planned=planned)
 

@@ -7,6 +7,8 @@ maps and exports read from.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,11 +40,8 @@ class Analysis:
     placed : pandas.DataFrame
         Every input row exactly once, in input order: the geocoder's columns plus ``category``,
         ``category_label`` and numeric ``beds`` / ``nursing_beds`` where the sheet has them.
-    units : geopandas.GeoDataFrame or None
-        Township polygons for maps and radius rules: the user's boundaries, else schematic cells,
-        else None (a county without a map: coverage is still counted by code).
-    schematic : bool
-        True when ``units`` are schematic cells (示意边界), never real boundaries.
+    boundaries : geopandas.GeoDataFrame or None
+        The user's township polygons, if given.
     plan : facilities.targets.Plan or None
         The region's plan, when one is known.
     geocoded : pandas.DataFrame
@@ -54,12 +53,27 @@ class Analysis:
     region: Region
     sheet: Any
     placed: pd.DataFrame
-    units: gpd.GeoDataFrame | None
-    schematic: bool
+    boundaries: gpd.GeoDataFrame | None
     plan: Any
     geocoded: pd.DataFrame | None = None
     crs: str = settings.DEFAULT_SHEET_CRS
     notes: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def units(self) -> gpd.GeoDataFrame | None:
+        """Township polygons for maps and radius rules: the user's boundaries, else schematic cells, else None.
+
+        Built when first asked for: a province's cells take seconds the first time, and geocoding or
+        counting by code never needs them.
+        """
+        if self.boundaries is not None:
+            return self.boundaries
+        return _boundaries.township_cells(self.region.code) if _boundaries.has_map(self.region.code) else None
+
+    @property
+    def schematic(self) -> bool:
+        """True when :attr:`units` are schematic cells (示意边界), never real boundaries."""
+        return self.boundaries is None and _boundaries.has_map(self.region.code)
 
     def summary(self) -> dict[str, int]:
         """Row accounting: rows read, then each status; they add up to the rows in the file."""
@@ -125,16 +139,10 @@ def analyse(
     geocoded = _geocoder.geocode(sheet, region, crs=crs, boundaries=real)
     geocoded = _add_numbers(_add_categories(geocoded, sheet), sheet)
     placed = apply_corrections(geocoded, corrections, gaz, region.code)
-    if real is not None:
-        units, schematic = real, False
-    elif _boundaries.has_map(region.code):
-        units, schematic = _boundaries.township_cells(region.code), True
-    else:
-        units, schematic = None, False
     if plan is None:
         plan = _targets.plan_for_region(region.code)
-    analysis = Analysis(region=region, sheet=sheet, placed=placed, units=units, schematic=schematic,
-                        plan=plan, geocoded=geocoded, crs=crs, notes=notes)
+    analysis = Analysis(region=region, sheet=sheet, placed=placed, boundaries=real, plan=plan,
+                        geocoded=geocoded, crs=crs, notes=notes)
     analysis.check_accounting()
     return analysis
 
@@ -142,7 +150,9 @@ def analyse(
 def reapply(analysis: Analysis, corrections: pd.DataFrame | None) -> Analysis:
     """The same analysis with a new set of corrections (no re-reading, no re-geocoding of the sheet)."""
     placed = apply_corrections(analysis.geocoded, corrections, load_gazetteer(), analysis.region.code)
-    new = Analysis(**{**analysis.__dict__, "placed": placed})
+    new = dataclasses.replace(analysis, placed=placed)
+    if "units" in analysis.__dict__:  # cells already built are shared, not built again
+        new.__dict__["units"] = analysis.units
     new.check_accounting()
     return new
 

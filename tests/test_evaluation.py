@@ -23,7 +23,7 @@ MINORS = "minors_protection_station"
 
 def _analysis(plan: Plan | None = None, placed: pd.DataFrame | None = None):
     return SimpleNamespace(placed=_geocoded() if placed is None else placed, region=SimpleNamespace(code=HL),
-                           plan=_plan() if plan is None else plan, units=None)
+                           plan=_plan() if plan is None else plan, units=None, boundaries=None)
 
 
 def _plan_with(*extra) -> Plan:
@@ -50,7 +50,7 @@ def test_a_target_at_most_is_never_unmet_for_gap_closing():
 
 
 def test_no_plan_gives_an_empty_evaluation():
-    judged = evaluate(SimpleNamespace(placed=_geocoded(), region=SimpleNamespace(code=HL), plan=None, units=None))
+    judged = evaluate(SimpleNamespace(placed=_geocoded(), region=SimpleNamespace(code=HL), plan=None, units=None, boundaries=None))
     assert judged.table.empty and list(judged.table.columns)[:3] == ["id", "label_zh", "label_en"]
     assert judged.unmet() == {} and judged.gaps() == {}
 

@@ -40,3 +40,18 @@ def test_analysis_plan_is_the_regions_plan():
     assert a.plan == targets.plan_for_region("512021")
     assert analyse(SHEET.encode(), "5120", filename="s.csv").plan is None
     assert isinstance(a.placed, pd.DataFrame)
+
+
+def test_cells_are_built_only_when_a_map_or_radius_asks_for_them(monkeypatch):
+    from facilities.evaluation import evaluate
+    from geo import boundaries
+
+    built: list[str] = []
+    real = boundaries.township_cells
+    monkeypatch.setattr(boundaries, "township_cells", lambda code: built.append(code) or real(code))
+    frame = pd.DataFrame({"机构名称": ["九龙镇敬老院"], "地址": ["泰州市海陵区九龙镇"], "类型": ["敬老院"]})
+    analysis = analyse(frame.to_csv(index=False).encode("utf-8"), "321202", filename="x.csv")
+    evaluate(analysis)  # 海陵区's plan has no radius rule
+    assert built == [] and analysis.schematic
+    assert analysis.units is not None and set(analysis.units["code"]) >= {"321202100"} and built == ["321202"]
+    assert analysis.units is analysis.units and built == ["321202"]  # built once

@@ -103,7 +103,7 @@ def test_neutralise_prefixes_formula_starts_only_in_text():
 def _analysis():
     from types import SimpleNamespace
 
-    return SimpleNamespace(placed=_geocoded(), region=SimpleNamespace(code=HL), plan=_plan(), units=None)
+    return SimpleNamespace(placed=_geocoded(), region=SimpleNamespace(code=HL), plan=_plan(), units=None, boundaries=None)
 
 
 def test_analysis_form_closes_gaps_by_population(tmp_path):
