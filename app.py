@@ -1,13 +1,24 @@
-"""towncover — the planner's browser app (Streamlit). Layout only: all analysis is in geo/ and facilities/.
+"""towncover — the planner's browser app (Streamlit). The UI only: state in, library calls, drawing out.
 
 Run with ``make app`` (or ``streamlit run app.py``). Chinese by default, English by a switch.
+
+Every choice the planner makes is kept in session state under a language-independent key
+(``sel:<name>``); each widget is keyed per language and seeded from that choice, so the English switch
+changes labels only. Each tab is one function taking the :class:`Page` built once per run; a failure
+inside a tab is shown in one line there (the last line of defence, logged), never as a traceback.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
+import logging
+import re
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import geopandas as gpd
@@ -18,11 +29,11 @@ from streamlit_folium import st_folium
 from facilities import categories as _categories
 from facilities import corrections as _corrections
 from facilities import coverage as _coverage
-from facilities import targets as _targets
-from facilities import views
-from facilities.i18n import COLUMN_LABELS, STATUS_LABELS, text
+from facilities import evaluation as _evaluation
+from facilities import review, session, views
+from facilities.i18n import text
 from facilities.layers import build_layers, facility_points, labelled, rows_table, write_layers
-from facilities.pipeline import analyse, reapply
+from facilities.pipeline import Analysis, analyse
 from geo import boundaries as _boundaries
 from geo import export as _export
 from geo import webmap
@@ -32,20 +43,49 @@ from towncover import settings
 from towncover.errors import TowncoverError
 
 st.set_page_config(page_title="towncover 乡镇设施覆盖核查", page_icon="🗺️", layout="wide")
-
+LOG = logging.getLogger("towncover.app")
 LANG = "en" if st.session_state.get("lang_en") else "zh"
+CRS_LABELS = {"gcj02": ("GCJ-02(高德/腾讯)", "GCJ-02 (Amap, Tencent)"), "wgs84": ("WGS-84(GPS)", "WGS-84 (GPS)"),
+              "cgcs2000": ("CGCS2000", "CGCS2000"), "bd09": ("BD-09(百度)", "BD-09 (Baidu)")}
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
 
 def T(key: str, **kwargs: object) -> str:  # noqa: N802 - short name for the many UI strings
     return text(key, LANG, **kwargs)
 
 
+def plain(value: object) -> str:
+    """User text made inert for ``st.markdown``/``st.error``: HTML escaped, Markdown marks backslashed."""
+    return _MARKDOWN.sub(r"\\\1", html.escape(str(value), quote=False))
+
+
 def _digest(data: bytes | None) -> str:
     return hashlib.sha256(data).hexdigest()[:16] if data else ""
 
 
+def choose(where: Any, widget: str, name: str, label: str, options: list, default: Any,
+           fmt: Callable[[Any], str], **kwargs: Any) -> Any:
+    """A radio or selectbox whose choice lives under ``sel:<name>``, whatever the language.
+
+    The widget is keyed per language (its labels differ) and seeded from the kept choice; a change
+    is copied back by its callback. A kept choice no longer among ``options`` falls back to ``default``.
+    """
+    kept = f"sel:{name}"
+    value = st.session_state.get(kept, default)
+    if value not in options:
+        value = default if default in options else options[0]
+    st.session_state[kept] = value
+    key = f"w:{name}:{LANG}"
+    st.session_state[key] = value
+
+    def keep() -> None:
+        st.session_state[kept] = st.session_state[key]
+
+    return getattr(where, widget)(label, options, key=key, format_func=fmt, on_change=keep, **kwargs)
+
+
 # ---------------------------------------------------------------------------------------------
-# Cached work (keyed on file bytes + region + crs + boundaries + corrections + plan)
+# Cached library calls (keyed on file bytes, region, crs, boundaries, corrections, plan)
 # ---------------------------------------------------------------------------------------------
 @st.cache_data(show_spinner=False)
 def _regions_with_maps() -> pd.DataFrame:
@@ -67,21 +107,22 @@ def _boundaries_frame(data: bytes, name: str) -> gpd.GeoDataFrame:
 
 
 @st.cache_resource(show_spinner=False, max_entries=12)
-def _analysis(data: bytes, filename: str, region: str, crs: str, bnd: bytes | None, bnd_name: str):
+def _analysis(data: bytes, filename: str, region: str, crs: str, bnd: bytes | None, bnd_name: str) -> Analysis:
     boundaries = _boundaries_frame(bnd, bnd_name) if bnd else None
     return analyse(data, region, filename=filename, crs=crs, boundaries=boundaries)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _corrected(data: bytes, filename: str, region: str, crs: str, bnd: bytes | None, bnd_name: str, corr: tuple):
+def _corrected(data: bytes, filename: str, region: str, crs: str, bnd: bytes | None, bnd_name: str,
+               corr: tuple) -> Analysis:
     base = _analysis(data, filename, region, crs, bnd, bnd_name)
-    return reapply(base, views.corrections_from_key(corr)) if corr else base
+    return review.apply_review(base, review.corrections_from_key(corr))
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _evaluation(key: tuple, plan_key: str, extra_key: tuple, _analysis_obj, _plan, _population, _planned):
-    return _coverage.evaluate_plan_details(_analysis_obj.placed, _plan, _analysis_obj.region.code,
-                                           units=_analysis_obj.units, population=_population, planned=_planned)
+def _evaluate(key: tuple, plan_key: str, extra_key: tuple, _analysis_obj, _plan, _population, _planned):
+    # Cached as one object: its gaps (an integer programme under a radius rule) are closed once, inside it.
+    return _evaluation.evaluate(_analysis_obj, population=_population, planned=_planned, plan=_plan)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -95,10 +136,13 @@ def _table_upload(data: bytes, name: str, kind: str, region: str) -> pd.DataFram
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _measure(key: tuple, category: str, level: str, include_special: bool, radius: float | None, _analysis_obj):
-    return _coverage.measure(_analysis_obj.placed, _analysis_obj.region.code, category, level,
-                             include_special=include_special, radius_km=radius,
-                             units=_analysis_obj.units if radius else None)
+def _measure(key: tuple, plan_key: str, category: str, level: str, _analysis_obj, _plan):
+    return session.measure_choice(_analysis_obj, _plan, category, level)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _other_region(key: tuple, _analysis_obj) -> tuple[str, int] | None:
+    return session.other_region_hint(_analysis_obj, load_gazetteer())
 
 
 def _demo_sheet(code: str) -> Path | None:
@@ -110,441 +154,552 @@ def _demo_sheet(code: str) -> Path | None:
 
 
 def _plan_key(plan) -> str:
-    if plan is None:
-        return ""
-    return _digest(views.plan_frame(plan).to_json().encode())
+    return "" if plan is None else _digest(session.plan_frame(plan).to_json().encode())
 
 
 # ---------------------------------------------------------------------------------------------
-# Sidebar: language, region, files
+# The state one run works on
 # ---------------------------------------------------------------------------------------------
-sb = st.sidebar
-sb.toggle("English", key="lang_en")
-sb.subheader(T("title"))
-sb.caption(T("subtitle"))
-mode = sb.radio(T("region_mode"), ["maps", "any"], key="region_mode",
-                format_func=lambda m: T("mode_maps") if m == "maps" else T("mode_any"))
-if mode == "maps":
-    with_maps = _regions_with_maps()
-    codes = with_maps["code"].astype(str).tolist()
-    labels = dict(zip(codes, [f"{n} ({c})" for c, n in zip(codes, with_maps["name"], strict=False)], strict=False))
-    default = codes.index(settings.DEFAULT_REGION) if settings.DEFAULT_REGION in codes else 0
-    region_code = sb.selectbox(T("region"), codes, index=default, key="region_map", format_func=labels.get)
-else:
-    counties = _all_counties()
-    ccodes = counties["code"].astype(str).tolist()
-    clabels = dict(zip(ccodes, counties["label"], strict=False))
-    default = ccodes.index(settings.DEFAULT_REGION) if settings.DEFAULT_REGION in ccodes else 0
-    region_code = sb.selectbox(T("county"), ccodes, index=default, key="region_any", format_func=clabels.get)
+@dataclass
+class Inputs:
+    """What the sidebar gave: region, the sheet (or the demo's), optional files, display choices."""
 
-sb.caption(T("limit", mb=settings.MAX_UPLOAD_MB))
-upload = sb.file_uploader(T("sheet"), type=["csv", "xlsx", "xls"], key="sheet_upload", help=T("sheet_help"))
-crs = sb.selectbox(T("crs"), ["gcj02", "wgs84", "cgcs2000", "bd09"], key="crs",
-                   format_func=lambda c: {"gcj02": "GCJ-02(高德/腾讯)", "wgs84": "WGS-84(GPS)",
-                                          "cgcs2000": "CGCS2000", "bd09": "BD-09(百度)"}[c])
-bnd_upload = sb.file_uploader(T("boundaries"), type=["zip", "gpkg", "geojson", "json", "kml"], key="bnd_upload")
-corr_upload = sb.file_uploader(T("corr_upload"), type=["csv", "gpkg"], key="corr_upload")
-pop_upload = sb.file_uploader(T("pop_upload"), type=["csv", "xlsx", "xls"], key="pop_upload", help=T("pop_help"))
-planned_upload = sb.file_uploader(T("planned_upload"), type=["csv", "xlsx", "xls"], key="planned_upload",
-                                  help=T("planned_help"))
-basemap = sb.radio(T("basemap"), ["osm", "amap"], key="basemap", format_func=T, horizontal=False)
+    region_code: str
+    sheet_bytes: bytes
+    sheet_name: str
+    is_demo: bool
+    crs: str
+    bnd_bytes: bytes | None
+    bnd_name: str
+    corr_upload: Any
+    pop_upload: Any
+    planned_upload: Any
+    basemap: str
+    pickers: Any
 
-# The sheet: the upload, else the region's synthetic demo sheet.
-if upload is not None:
-    sheet_bytes, sheet_name, is_demo = upload.getvalue(), upload_name(upload.name), False
-else:
-    demo = _demo_sheet(region_code)
-    if demo is None:
-        st.title(T("title"))
-        st.info(T("no_demo"))
-        st.stop()
-    sheet_bytes, sheet_name, is_demo = demo.read_bytes(), demo.name, True
-bnd_bytes = bnd_upload.getvalue() if bnd_upload is not None else None
-bnd_name = bnd_upload.name if bnd_upload is not None else ""
+    @property
+    def scope(self) -> str:
+        """Corrections, plan edits and choices belong to one sheet in one region."""
+        return f"{_digest(self.sheet_bytes)}:{self.region_code}"
 
-# Corrections live in the session, per sheet and region; a loaded file replaces them once.
-scope = f"{_digest(sheet_bytes)}:{region_code}"
-store = st.session_state.setdefault("corrections", {})
-if corr_upload is not None and st.session_state.get("corr_loaded") != (scope, corr_upload.file_id):
+
+@dataclass
+class Page:
+    """Everything the tabs draw from, computed once per run."""
+
+    inputs: Inputs
+    analysis: Analysis
+    corrections: pd.DataFrame | None
+    key: tuple
+    plan: Any
+    evaluation: _evaluation.Evaluation | None
+    category: str
+    level: str
+    map_value: str
+    result: _coverage.CoverageResult
+    map_units: gpd.GeoDataFrame | None
+    points: gpd.GeoDataFrame
+
+    @property
+    def region(self):
+        return self.analysis.region
+
+    @property
+    def noun(self) -> str:
+        return _coverage.LEVEL_NOUNS[self.level][LANG == "en"]
+
+    @property
+    def category_name(self) -> str:
+        return _categories.label(self.category, LANG)
+
+    @property
+    def stem(self) -> str:
+        return f"{self.region.code}_{self.region.name}_{self.category}_{self.level}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Sidebar
+# ---------------------------------------------------------------------------------------------
+def sidebar() -> Inputs | None:
+    """Language, region, the category/level pickers' place, files, basemap. None: no sheet to show."""
+    sb = st.sidebar
+    sb.toggle("English", key="lang_en")
+    sb.subheader(T("title"))
+    sb.caption(T("subtitle"))
+    mode = choose(sb, "radio", "region_mode", T("region_mode"), ["maps", "any"], "maps",
+                  lambda m: T("mode_maps") if m == "maps" else T("mode_any"))
+    if mode == "maps":
+        frame = _regions_with_maps()
+        codes = frame["code"].astype(str).tolist()
+        labels = dict(zip(codes, [f"{n} ({c})" for c, n in zip(codes, frame["name"], strict=True)], strict=True))
+    else:
+        frame = _all_counties()
+        codes = frame["code"].astype(str).tolist()
+        labels = dict(zip(codes, frame["label"], strict=True))
+    region_code = choose(sb, "selectbox", f"region_{mode}", T("region" if mode == "maps" else "county"), codes,
+                         settings.DEFAULT_REGION, labels.get)
+    pickers = sb.container()
+    sb.caption(T("limit", mb=settings.MAX_UPLOAD_MB))
+    upload = sb.file_uploader(T("sheet"), type=["csv", "xlsx", "xls"], key="sheet_upload", help=T("sheet_help"))
+    crs = choose(sb, "selectbox", "crs", T("crs"), list(CRS_LABELS), "gcj02", lambda c: CRS_LABELS[c][LANG == "en"])
+    bnd = sb.file_uploader(T("boundaries"), type=["zip", "gpkg", "geojson", "json", "kml"], key="bnd_upload")
+    corr = sb.file_uploader(T("corr_upload"), type=["csv", "gpkg"], key="corr_upload")
+    pop = sb.file_uploader(T("pop_upload"), type=["csv", "xlsx", "xls"], key="pop_upload", help=T("pop_help"))
+    planned = sb.file_uploader(T("planned_upload"), type=["csv", "xlsx", "xls"], key="planned_upload",
+                               help=T("planned_help"))
+    basemap = choose(sb, "radio", "basemap", T("basemap"), ["osm", "amap"], "osm", T)
+    if upload is not None:
+        sheet_bytes, sheet_name, is_demo = upload.getvalue(), upload_name(upload.name), False
+    else:
+        demo = _demo_sheet(region_code)
+        if demo is None:
+            return None
+        sheet_bytes, sheet_name, is_demo = demo.read_bytes(), demo.name, True
+    return Inputs(region_code, sheet_bytes, sheet_name, is_demo, crs, bnd.getvalue() if bnd is not None else None,
+                  upload_name(bnd.name) if bnd is not None else "", corr, pop, planned, basemap, pickers)
+
+
+def session_corrections(inputs: Inputs, base: Analysis) -> pd.DataFrame | None:
+    """The session's corrections for this sheet; a newly loaded file replaces them only if it applies."""
+    store = st.session_state.setdefault("corrections", {})
+    upload = inputs.corr_upload
+    if upload is not None and st.session_state.get("corr_loaded") != (inputs.scope, upload.file_id):
+        st.session_state["corr_loaded"] = (inputs.scope, upload.file_id)
+        try:
+            loaded = review.load_workspace_corrections(upload.getvalue())
+            review.apply_review(base, loaded)  # refused here, never stored: a bad file cannot lock the session
+            store[inputs.scope] = loaded
+            st.toast(T("corrections_loaded", n=len(loaded)))
+        except TowncoverError as exc:
+            st.error(plain(T("corrections_bad", msg=exc.message)))
+    return store.get(inputs.scope)
+
+
+def _extras(inputs: Inputs) -> tuple[pd.DataFrame | None, pd.DataFrame | None, tuple]:
+    """Population (per-1,000 targets, gap ranking) and planned projects: uploads, else the demo's population."""
+    population = planned = None
+    key: tuple = ()
     try:
-        store[scope] = views.load_workspace_corrections(corr_upload.getvalue())
-        st.session_state["corr_loaded"] = (scope, corr_upload.file_id)
-        st.toast(T("corrections_loaded", n=len(store[scope])))
+        if inputs.pop_upload is not None:
+            data = inputs.pop_upload.getvalue()
+            population = _table_upload(data, upload_name(inputs.pop_upload.name), "population", inputs.region_code)
+            key += ("pop", _digest(data))
+        elif inputs.is_demo:
+            demo = sorted(settings.DEMO_DIR.glob(f"{inputs.region_code}_*_population_synthetic.csv"))
+            if demo:
+                population = _table_upload(demo[0].read_bytes(), demo[0].name, "population", inputs.region_code)
+                key += ("demo_pop",)
+                st.sidebar.caption(T("demo_population"))
+        if inputs.planned_upload is not None:
+            data = inputs.planned_upload.getvalue()
+            planned = _table_upload(data, upload_name(inputs.planned_upload.name), "planned", inputs.region_code)
+            key += ("planned", _digest(data))
     except TowncoverError as exc:
-        st.error(exc.message)
-corrections = store.get(scope)
-corr_key = views.corrections_key(corrections)
+        st.error(plain(f"{T('error')}:{exc.message}"))
+    return population, planned, key
+
+
+def build_page(inputs: Inputs) -> Page:
+    """Read, place, correct, evaluate and measure (all cached), then the choices the pickers hold."""
+    base = _analysis(inputs.sheet_bytes, inputs.sheet_name, inputs.region_code, inputs.crs, inputs.bnd_bytes,
+                     inputs.bnd_name)
+    corrections = session_corrections(inputs, base)
+    corr_key = review.corrections_key(corrections)
+    try:
+        analysis = _corrected(inputs.sheet_bytes, inputs.sheet_name, inputs.region_code, inputs.crs,
+                              inputs.bnd_bytes, inputs.bnd_name, corr_key)
+    except TowncoverError as exc:  # corrections made earlier that no longer apply: dropped, said once
+        st.session_state["corrections"].pop(inputs.scope, None)
+        st.error(plain(T("corrections_bad", msg=exc.message)))
+        corrections, corr_key, analysis = None, (), review.apply_review(base, None)
+    key = (inputs.scope, inputs.crs, _digest(inputs.bnd_bytes), corr_key)
+    population, planned, extra_key = _extras(inputs)
+    plan = st.session_state.setdefault("plans", {}).get(inputs.scope, analysis.plan)
+    evaluation = (_evaluate(key, _plan_key(plan), extra_key, analysis, plan, population, planned)
+                  if plan is not None else None)
+    listed = session.category_counts(analysis).index.tolist()
+    view = _evaluation.default_view(analysis.placed, plan)
+    box = inputs.pickers
+    category = choose(box, "selectbox", f"category:{inputs.scope}", T("category"),
+                      session.category_options(analysis, plan), view.category,
+                      lambda c: _categories.label(c, LANG) + ("" if c in listed else T("not_listed")))
+    level = choose(box, "selectbox", f"level:{inputs.scope}:{category}", T("level"), session.level_options(),
+                   view.level if category == view.category else session.default_level(plan, category), lambda lv: _coverage.LEVEL_NOUNS[lv][LANG == "en"])
+    map_value = choose(box, "radio", "map_value", T("map_value"), ["covered", "n_facilities"], "covered",
+                       lambda v: T("by_covered") if v == "covered" else T("by_count"))
+    result = _measure(key, _plan_key(plan), category, level, analysis, plan)
+    if analysis.units is not None:
+        shown = build_layers(analysis, category, level, result=result)
+        map_units, points = shown["townships"], shown["facilities"]
+    else:
+        map_units, points = None, facility_points(analysis)
+    return Page(inputs, analysis, corrections, key, plan, evaluation, category, level, map_value, result, map_units,
+                points)
+
 
 # ---------------------------------------------------------------------------------------------
-# Analysis (cached; a progress bar while it runs)
+# Pieces several tabs draw
 # ---------------------------------------------------------------------------------------------
-progress = st.progress(0, text=T("progress_read"))
-try:
-    analysis = _corrected(sheet_bytes, sheet_name, region_code, crs, bnd_bytes, bnd_name, corr_key)
-except TowncoverError as exc:
-    progress.empty()
-    st.error(f"{T('error')}:{exc.message}")
-    st.stop()
-key = (scope, crs, _digest(bnd_bytes), corr_key)
-progress.progress(40, text=T("progress_eval"))
-
-# Population (for per-1,000 targets and gap ranking) and planned projects (a scenario): uploads, else
-# the demo's synthetic population table when the demo sheet is shown.
-population = planned = None
-extra_key: tuple = ()
-try:
-    if pop_upload is not None:
-        population = _table_upload(pop_upload.getvalue(), pop_upload.name, "population", region_code)
-        extra_key += ("pop", _digest(pop_upload.getvalue()))
-    elif is_demo:
-        demo_pop = sorted(settings.DEMO_DIR.glob(f"{region_code}_*_population_synthetic.csv"))
-        if demo_pop:
-            population = _table_upload(demo_pop[0].read_bytes(), demo_pop[0].name, "population", region_code)
-            extra_key += ("demo_pop",)
-            sb.caption(T("demo_population"))
-    if planned_upload is not None:
-        planned = _table_upload(planned_upload.getvalue(), planned_upload.name, "planned", region_code)
-        extra_key += ("planned", _digest(planned_upload.getvalue()))
-except TowncoverError as exc:
-    st.error(f"{T('error')}:{exc.message}")
-
-plans = st.session_state.setdefault("plans", {})
-plan = plans.get(region_code, analysis.plan)
-if plan is not None:
-    evaluation, details = _evaluation(key, _plan_key(plan), extra_key, analysis, plan, population, planned)
-else:
-    evaluation, details = None, {}
-
-region = analysis.region
-summary = analysis.summary()
-
-# Category and level shown on the map, in the tables and in exports.
-coverage_targets = [t for t in (getattr(plan, "targets", None) or [])
-                    if t.metric == "coverage_rate" and t.category and t.level]
-present = analysis.placed["category"].astype(str).unique().tolist()
-cat_ids = list(dict.fromkeys([t.category for t in coverage_targets] +
-                             [c for c in _categories.CATEGORIES if c in present]))
-if not cat_ids:
-    cat_ids = list(_categories.CATEGORIES)
-category = sb.selectbox(T("category"), cat_ids, key="category",
-                        format_func=lambda c: _categories.label(c, LANG))
-levels = [lv for lv in _coverage.LEVELS if lv != "county"]
-level_default = levels.index("township_and_street")
-level = sb.selectbox(T("level"), levels, index=level_default, key=f"level_{category}",
-                     format_func=lambda lv: _coverage.LEVEL_NOUNS[lv][0 if LANG == "zh" else 1])
-map_value = sb.radio(T("map_value"), ["covered", "n_facilities"], key="map_value",
-                     format_func=lambda v: T("by_covered") if v == "covered" else T("by_count"))
-rule = next((t for t in coverage_targets if t.category == category and t.level == level), None)
-radius = (rule.radius_km if rule is not None and rule.radius_km and analysis.units is not None
-          and level not in _coverage.VILLAGE_LEVELS else None)
-include_special = bool(rule.include_special) if rule is not None else False
-try:
-    result = _measure(key, category, level, include_special, radius, analysis)
-except TowncoverError as exc:
-    st.error(exc.message)
-    st.stop()
-noun = _coverage.LEVEL_NOUNS[level][0 if LANG == "zh" else 1]
-cat_name = _categories.label(category, LANG)
-if analysis.units is not None:
-    _shown = build_layers(analysis, category, level, result=result)
-    map_units, points = _shown["townships"], _shown["facilities"]
-else:
-    map_units, points = None, facility_points(analysis)
-cat_labels = {c: _categories.label(c, LANG) for c in _categories.CATEGORIES}
-map_title = f"{region.name} · {_categories.label(category, LANG)} · {noun}"
+def coverage_metrics(page: Page) -> None:
+    result = page.result
+    c1, c2, c3 = st.columns(3)
+    c1.metric(T("covered_units", noun=page.noun, cat=page.category_name), f"{result.covered} / {result.total}")
+    c2.metric(T("coverage_rate"), "—" if result.rate is None else f"{result.rate:.1f}%")
+    c3.metric(T("unplaced_rows"), f"{result.unplaced_rows}")
 
 
-def _coverage_map(proposed: pd.DataFrame | None = None):
-    units = map_units if map_units is not None else gpd.GeoDataFrame({"code": [], "name": []}, geometry=[],
-                                                                         crs="EPSG:4326")
-    value = map_value
-    if map_units is not None and result.level in _coverage.VILLAGE_LEVELS and map_value == "covered":
+def _cat_labels() -> dict[str, str]:
+    return {c: _categories.label(c, LANG) for c in _categories.CATEGORIES}
+
+
+def coverage_map(page: Page, proposed: pd.DataFrame | None = None):
+    units = page.map_units if page.map_units is not None else gpd.GeoDataFrame(
+        {"code": [], "name": []}, geometry=[], crs="EPSG:4326")
+    value = page.map_value
+    if page.map_units is not None and page.level in _coverage.VILLAGE_LEVELS and value == "covered":
         value = "covered_share"
-    fmap = webmap.coverage_map(units, points, value_column=value, schematic=analysis.schematic, title=map_title,
-                               lang=LANG, categories=cat_labels, radius_km=radius, basemap=basemap, category=category)
+    title = f"{page.region.name} · {page.category_name} · {page.noun}"
+    fmap = webmap.coverage_map(units, page.points, value_column=value, schematic=page.analysis.schematic,
+                               title=title, lang=LANG, categories=_cat_labels(), radius_km=page.result.radius_km,
+                               basemap=page.inputs.basemap, category=page.category)
     if proposed is not None:
-        webmap.add_proposals(fmap, analysis.units, proposed, LANG)
+        webmap.add_proposals(fmap, page.analysis.units, proposed, LANG)
     return fmap
 
 
-def _display(frame: pd.DataFrame) -> pd.DataFrame:
-    """A table with headers (and match statuses) in the interface language, for display only."""
-    out = frame.copy()
-    if "match_status" in out:
-        out["match_status"] = out["match_status"].map(lambda v: STATUS_LABELS.get(v, (v, v))[LANG == "en"])
-    return out.rename(columns={c: COLUMN_LABELS[c][LANG == "en"] for c in out.columns if c in COLUMN_LABELS})
+def _layers(page: Page) -> dict[str, gpd.GeoDataFrame]:
+    if page.map_units is not None:
+        return {"townships": page.map_units, "facilities": page.points}
+    return {"facilities": page.points}
 
 
-# ---------------------------------------------------------------------------------------------
-# Page
-# ---------------------------------------------------------------------------------------------
-st.title(f"{T('title')} · {region.full_name if hasattr(region, 'full_name') else region.name}")
-if is_demo:
-    st.warning(T("demo_note", name=sheet_name))
-if analysis.schematic:
-    st.markdown(f'<div data-testid="schematic-label" style="color:#b30000;font-weight:bold">{T("schematic")}</div>',
-                unsafe_allow_html=True)
-elif analysis.units is None:
-    st.info(T("no_map"))
-
-tabs = st.tabs([T("tab_overview"), T("tab_map"), T("tab_tables"), T("tab_targets"), T("tab_gaps"),
-                T("tab_exports")])
-
-# --- Overview ---------------------------------------------------------------------------------
-with tabs[0]:
-    cols = st.columns(6)
-    for col, k in zip(cols, ("rows_read", "matched", "ambiguous", "unmatched", "out_of_region", "rejected"),
-                      strict=False):
-        col.metric(T(k), f"{summary.get(k, 0):,}")
-    c1, c2, c3 = st.columns(3)
-    c1.metric(T("covered_units", noun=noun, cat=cat_name), f"{result.covered} / {result.total}")
-    c2.metric(T("coverage_rate"), "—" if result.rate is None else f"{result.rate:.1f}%")
-    c3.metric(T("unplaced_rows"), f"{result.unplaced_rows}")
-    st.subheader(T("targets_header"))
-    if evaluation is None or evaluation.empty:
-        st.info(T("no_plan"))
-    else:
-        cards = views.target_cards(evaluation, LANG)
-        for start in range(0, len(cards), 3):
-            row_cols = st.columns(3)
-            for col, card in zip(row_cols, cards[start:start + 3], strict=False):
-                colour = {"met": "#1a7f37", "short": "#c0392b", "na": "#6e7781"}[card["state"]]
-                with col.container(border=True, key=f"card_{card['id']}"):
-                    st.markdown(f"**{card['title']}**")
-                    st.markdown(
-                        f'<span style="font-size:1.6em">{card["measured"]}</span> '
-                        f'<span style="color:#555">{T("target")} {card["target"]}</span><br>'
-                        f'<span style="color:{colour};font-weight:bold">{card["status"]}</span>'
-                        + (f' · {T("year")} {card["year"]}' if card["year"] else "")
-                        + (f'<br><span style="color:#555;font-size:0.9em">{card["detail"]}</span>'
-                           if card["detail"] else ""),
-                        unsafe_allow_html=True,
-                    )
-        chart = views.coverage_chart_frame(evaluation, LANG)
-        if len(chart):
-            st.subheader(T("chart_header"))
-            base = alt.Chart(chart).encode(y=alt.Y("label:N", title=None, sort=None))
-            bars = base.mark_bar().encode(
-                x=alt.X("measured:Q", title=T("chart_measured"), scale=alt.Scale(domain=[0, 100])),
-                color=alt.Color("met:N", scale=alt.Scale(domain=[True, False], range=["#1f78b4", "#e6550d"]),
-                                legend=None),
-                tooltip=[alt.Tooltip("label:N"), alt.Tooltip("measured:Q", title=T("chart_measured")),
-                         alt.Tooltip("target:Q", title=T("chart_target"))],
-            )
-            ticks = base.mark_tick(color="black", thickness=3, size=22).encode(x="target:Q")
-            st.altair_chart(bars + ticks, width="stretch")
-    if analysis.notes or result.notes:
-        with st.expander(T("notes")):
-            for note in [*analysis.notes, *result.notes]:
-                st.markdown(f"- {note}")
-    problems = analysis.sheet.problems
-    if len(problems):
-        with st.expander(T("sheet_problems", n=len(problems))):
-            st.dataframe(problems[["row", "column", "message_zh" if LANG == "zh" else "message_en"]],
-                         hide_index=True, width="stretch")
-
-# --- Map ----------------------------------------------------------------------------------------
-with tabs[1]:
-    m1, m2, m3 = st.columns(3)
-    m1.metric(T("covered_units", noun=noun, cat=cat_name), f"{result.covered} / {result.total}")
-    m2.metric(T("coverage_rate"), "—" if result.rate is None else f"{result.rate:.1f}%")
-    m3.metric(T("unplaced_rows"), f"{result.unplaced_rows}")
-    progress.progress(70, text=T("progress_map"))
-    fmap = _coverage_map()
-    st_folium(fmap, key="coverage_map", height=600, use_container_width=True, returned_objects=[])
-
-# --- Tables and review queue -----------------------------------------------------------------------
-with tabs[2]:
-    st.subheader(T("units_header"))
-    table = views.unit_table(result, LANG)
-    f1, f2 = st.columns([2, 1])
-    needle = f1.text_input(T("filter_text"), key="units_filter")
-    status_filter = f2.selectbox(T("filter_status"), ["all", "covered", "uncovered"], key="units_status",
-                                 format_func=T)
-    shown = table
-    if needle:
-        shown = shown[shown["code"].str.contains(needle, regex=False) | shown["name"].str.contains(needle,
-                                                                                                 regex=False)]
-    if status_filter != "all":
-        shown = shown[shown["covered"] == (status_filter == "covered")]
-    st.dataframe(_display(shown), width="stretch", hide_index=True, key="units_table")
-
-    st.subheader(T("review_header"))
-    queue = views.review_queue(analysis.placed, analysis.sheet)
-    if queue.empty:
-        st.success(T("review_empty"))
-    else:
-        st.dataframe(_display(queue), width="stretch", hide_index=True, height=240)
-        rows = queue["row"].tolist()
-        info = queue.set_index("row")
-        r1, r2, r3 = st.columns([2, 3, 1])
-        pick = r1.selectbox(T("review_row"), rows, key="review_row",
-                            format_func=lambda r: f"{r} · {info.at[r, 'name']} · {info.at[r, 'match_status']}")
-        choices = views.township_choices(region.code, str(info.at[pick, "candidates"] or ""))
-        choice_labels = dict(choices)
-        town = r2.selectbox(T("review_town"), [c for c, _ in choices], key=f"review_town_{pick}",
-                            format_func=choice_labels.get)
-        if r3.button(T("review_apply"), key="review_apply", type="primary"):
-            store[scope] = views.add_correction(corrections, int(pick), town, note="app")
-            st.session_state["last_fix"] = T("review_applied", row=pick, name=choice_labels[town])
-            st.rerun()
-    if st.session_state.get("last_fix"):
-        st.success(st.session_state["last_fix"])
-    if corrections is not None and len(corrections):
-        st.subheader(T("corrections_header"))
-        st.dataframe(_display(corrections), width="stretch", hide_index=True)
-        k1, k2, k3 = st.columns(3)
-        k1.download_button(T("corrections_csv"), _corrections.corrections_csv(corrections),
-                           file_name=f"{region.code}_corrections.csv", mime="text/csv", key="dl_corrections",
-                           on_click="ignore")
-        if k3.button(T("corrections_clear"), key="corrections_clear"):
-            store.pop(scope, None)
-            st.session_state.pop("last_fix", None)
-            st.rerun()
-
-
-def _layers() -> dict[str, gpd.GeoDataFrame]:
-    out = {"facilities": points}
-    if map_units is not None:
-        out = {"townships": map_units, "facilities": points}
-    return out
-
-
-def _export_bytes(fmt: str, encoding: str = "UTF-8") -> bytes:
+def export_bytes(page: Page, fmt: str, encoding: str = "UTF-8") -> bytes:
+    """One download, written by the library into a temporary folder."""
     with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / f"{region.code}_{category}"
+        target = Path(folder) / f"{page.region.code}_{page.category}"
         if fmt == "html":
-            page = webmap.standalone_html(_coverage_map())
-            path = _export.export_layers(_layers(), target, "html", schematic=analysis.schematic, map_html=page)
+            html_page = webmap.standalone_html(coverage_map(page))
+            path = _export.export_layers(_layers(page), target, "html", schematic=page.analysis.schematic,
+                                         map_html=html_page)
         elif fmt == "workspace":
-            path = views.save_workspace(Path(folder) / "workspace.gpkg", _layers(), corrections, analysis.placed)
+            path = review.save_workspace(Path(folder) / "workspace.gpkg", _layers(page), page.corrections,
+                                         page.analysis.placed)
         elif fmt == "report":
-            path = Path(folder) / "report.xlsx"
-            gaps = {tid: _gap_table(tid, r) for tid, r in details.items() if r.met is False and r.comparator != "<="}
             from facilities.report import write_report
 
-            write_report(evaluation, details, path, geocoded=analysis.placed, gaps=gaps)
+            path = write_report(page.evaluation, Path(folder) / "report.xlsx")
         elif fmt in ("units_xlsx", "units_csv", "rows_xlsx", "rows_csv"):
-            frame = views.unit_table(result, LANG) if fmt.startswith("units") else labelled(rows_table(analysis), LANG)
+            frame = (views.unit_table(page.result, LANG) if fmt.startswith("units")
+                     else labelled(rows_table(page.analysis), LANG))
             path = _export.export_table(frame, target, fmt.split("_")[1])
         else:
-            path = write_layers(_layers(), target, fmt, encoding=encoding, schematic=analysis.schematic, lang=LANG)
+            path = write_layers(_layers(page), target, fmt, encoding=encoding, schematic=page.analysis.schematic,
+                                lang=LANG)
         return Path(path).read_bytes()
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _gap(key: tuple, plan_key: str, extra_key: tuple, target_id: str, _res, _population):
-    # Cached: under a radius rule the gap is an integer programme that may run for seconds.
-    from facilities.gaps import close_gap
+# ---------------------------------------------------------------------------------------------
+# Tabs: one function each, taking the page
+# ---------------------------------------------------------------------------------------------
+def _card(card: dict) -> None:
+    colour = {"met": "#1a7f37", "short": "#c0392b", "na": "#6e7781"}[card["state"]]
+    with st.container(border=True, key=f"card_{card['id']}"):
+        st.markdown(f"**{plain(card['title'])}**")
+        year = f" · {T('year')} {card['year']}" if card["year"] else ""
+        detail = (f'<br><span style="color:#555;font-size:0.9em">{plain(card["detail"])}</span>'
+                  if card["detail"] else "")
+        st.markdown(f'<span style="font-size:1.6em">{plain(card["measured"])}</span> '
+                    f'<span style="color:#555">{T("target")} {plain(card["target"])}</span><br>'
+                    f'<span style="color:{colour};font-weight:bold">{plain(card["status"])}</span>{year}{detail}',
+                    unsafe_allow_html=True)
 
-    return close_gap(_res, _res.target, population=_population)
 
-
-def _gap_table(target_id: str, res):
-    return _gap(key, _plan_key(plan), extra_key, target_id, res, population)
-
-
-with tabs[1]:
-    if corrections is not None and len(corrections):
-        st.download_button(T("workspace"), lambda: _export_bytes("workspace"),
-                           file_name=f"{region.code}_workspace.gpkg", key="dl_workspace_map", on_click="ignore")
-
-# --- Targets ----------------------------------------------------------------------------------------
-with tabs[3]:
-    st.caption(T("targets_edit"))
-    frame = views.plan_frame(plan)
-    cat_options = list(_categories.CATEGORIES)
-    edited = st.data_editor(
-        frame,
-        num_rows="dynamic",
-        width="stretch",
-        hide_index=True,
-        key=f"targets_editor_{region.code}",
-        column_config={
-            "metric": st.column_config.SelectboxColumn(options=list(_coverage.METRICS)),
-            "category": st.column_config.SelectboxColumn(options=cat_options),
-            "level": st.column_config.SelectboxColumn(options=list(_coverage.LEVELS)),
-            "unit": st.column_config.SelectboxColumn(options=list(_targets.UNITS)),
-            "value": st.column_config.NumberColumn(min_value=0.0),
-            "year": st.column_config.NumberColumn(min_value=2000, max_value=2100, step=1, format="%d"),
-            "include_special": st.column_config.CheckboxColumn(),
-            "radius_km": st.column_config.NumberColumn(min_value=0.0),
-        },
+def _chart(evaluation: pd.DataFrame) -> None:
+    chart = views.coverage_chart_frame(evaluation, LANG)
+    if not len(chart):
+        return
+    st.subheader(T("chart_header"))
+    base = alt.Chart(chart).encode(y=alt.Y("label:N", title=None, sort=None))
+    bars = base.mark_bar().encode(
+        x=alt.X("measured:Q", title=T("chart_measured"), scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("met:N", scale=alt.Scale(domain=[True, False], range=["#1f78b4", "#e6550d"]), legend=None),
+        tooltip=[alt.Tooltip("label:N", title=T("targets_header")),
+                 alt.Tooltip("measured:Q", title=T("chart_measured")),
+                 alt.Tooltip("target:Q", title=T("chart_target"))],
     )
+    ticks = base.mark_tick(color="black", thickness=3, size=22).encode(x="target:Q")
+    st.altair_chart(bars + ticks, width="stretch")
+
+
+def tab_overview(page: Page) -> None:
+    summary = page.analysis.summary()
+    hint = _other_region(page.key, page.analysis)
+    if hint is not None:
+        st.warning(plain(T("wrong_region", n=hint[1], county=hint[0])))
+    for col, k in zip(st.columns(6), ("rows_read", "matched", "ambiguous", "unmatched", "out_of_region", "rejected"),
+                      strict=True):
+        col.metric(T(k), f"{summary.get(k, 0):,}")
+    for zh, en in session.sheet_lines(page.analysis):
+        st.caption(plain(en if LANG == "en" else zh))
+    coverage_metrics(page)
+    st.subheader(T("targets_header"))
+    ev = page.evaluation
+    if ev is None or ev.table.empty:
+        st.info(T("no_plan"))
+    else:
+        groups = ev.not_evaluable_groups()
+        set_aside = {tid for _, ids in groups for tid in ids}
+        ordered = ev.ordered()
+        cards = views.target_cards(ordered[~ordered["id"].isin(set_aside)], LANG)
+        for start in range(0, len(cards), 3):
+            for col, card in zip(st.columns(3), cards[start:start + 3], strict=False):
+                with col:
+                    _card(card)
+        _chart(ev.table)
+        if groups:
+            labels = ev.table.set_index("id")["label_en" if LANG == "en" else "label_zh"]
+            with st.expander(T("not_evaluable_header", n=len(set_aside))):
+                for reason, ids in groups:
+                    zh, _, en = reason.partition(" / ")
+                    st.markdown(f"**{plain(en if LANG == 'en' and en else zh)}**")
+                    st.text("\n".join(f"· {labels[t]}" for t in ids))
+    notes = [*page.analysis.notes, *page.result.notes]
+    if notes:
+        with st.expander(T("notes")):
+            st.text("\n".join(f"· {n}" for n in notes))
+    problems = page.analysis.sheet.problems
+    if len(problems):
+        with st.expander(T("sheet_problems", n=len(problems))):
+            st.dataframe(views.display_table(problems, LANG), hide_index=True, width="stretch")
+
+
+def tab_map(page: Page) -> None:
+    coverage_metrics(page)
+    if page.result.radius_km:
+        st.caption(T("radius_note", r=f"{page.result.radius_km:g}"))
+    st_folium(coverage_map(page), key="coverage_map", height=600, use_container_width=True,
+              returned_objects=[])
+    if page.corrections is not None and len(page.corrections):
+        st.download_button(T("workspace"), lambda: export_bytes(page, "workspace"),
+                           file_name=f"{page.region.code}_workspace.gpkg", key="dl_workspace_map", on_click="ignore")
+
+
+def _units(page: Page) -> None:
+    st.subheader(T("units_header"))
+    table = views.unit_table(page.result, LANG)
+    f1, f2 = st.columns([2, 1])
+    needle = f1.text_input(T("filter_text"), key="units_filter")
+    status = choose(f2, "selectbox", "units_status", T("filter_status"), ["all", "covered", "uncovered"], "all", T)
+    if needle:
+        table = table[table["code"].str.contains(needle, regex=False)
+                      | table["name"].str.contains(needle, regex=False)]
+    if status != "all":
+        table = table[table["covered"] == (status == "covered")]
+    st.dataframe(views.display_table(table, LANG), width="stretch", hide_index=True, key="units_table")
+
+
+def _review(page: Page) -> None:
+    st.subheader(T("review_header"))
+    queue = review.review_queue(page.analysis.placed, page.analysis.sheet, page.region.code, LANG)
+    if queue.empty:
+        st.success(T("review_empty"))
+        return
+    shown = queue.drop(columns=["candidates", "hints"])
+    st.dataframe(views.display_table(shown, LANG), width="stretch", hide_index=True, height=240)
+    info = queue.set_index("row")
+    statuses = views.display_table(queue[["match_status"]], LANG).iloc[:, 0].tolist()
+    status_of = dict(zip(queue["row"], statuses, strict=True))
+    r1, r2, r3 = st.columns([2, 3, 1])
+    pick = choose(r1, "selectbox", f"review_row:{page.inputs.scope}", T("review_row"), queue["row"].tolist(),
+                  int(queue["row"].iloc[0]), lambda r: f"{r} · {info.at[r, 'name']} · {status_of[r]}")
+    hints = str(info.at[pick, "candidates"] or info.at[pick, "hints"] or "")
+    choices = dict(review.township_choices(page.region.code, hints, LANG))
+    town = r2.selectbox(T("review_town"), list(choices), index=None, placeholder=T("choose"),
+                        key=f"review_town:{pick}:{LANG}", format_func=choices.get)
+    if r3.button(T("review_apply"), key="review_apply", type="primary", disabled=town is None,
+                 help=T("review_pick_first")):
+        store = st.session_state.setdefault("corrections", {})
+        store[page.inputs.scope] = review.add_correction(page.corrections, int(pick), town, note="app")
+        st.session_state["last_fix"] = (int(pick), town)
+        st.rerun()
+
+
+def _corrections_made(page: Page) -> None:
+    fixed = st.session_state.get("last_fix")
+    if fixed:
+        names = dict(review.township_choices(page.region.code, "", LANG))
+        st.success(T("review_applied", row=fixed[0], name=names.get(fixed[1], fixed[1])))
+    if page.corrections is None or not len(page.corrections):
+        return
+    st.subheader(T("corrections_header"))
+    st.dataframe(views.display_table(review.corrections_table(page.corrections, LANG), LANG), width="stretch",
+                 hide_index=True)
+    k1, _, k3 = st.columns(3)
+    k1.download_button(T("corrections_csv"), _corrections.corrections_csv(page.corrections),
+                       file_name=f"{page.region.code}_corrections.csv", mime="text/csv", key="dl_corrections",
+                       on_click="ignore")
+    if k3.button(T("corrections_clear"), key="corrections_clear"):
+        st.session_state["corrections"].pop(page.inputs.scope, None)
+        st.session_state.pop("last_fix", None)
+        st.rerun()
+
+
+def tab_tables(page: Page) -> None:
+    _units(page)
+    _review(page)
+    _corrections_made(page)
+
+
+def _editor_columns() -> dict[str, Any]:
+    """Column headers in the interface language; choices from the plan's vocabulary."""
+    from facilities import targets as _targets
+
+    en = LANG == "en"
+    label = {k: v[en] for k, v in session.EDITABLE.items()}
+    cc = st.column_config
+    return {
+        "id": cc.TextColumn(label["id"], disabled=True),
+        "label_zh": cc.TextColumn(label["label_zh"]),
+        "label_en": cc.TextColumn(label["label_en"]),
+        "metric": cc.SelectboxColumn(label["metric"], options=list(_coverage.METRICS)),
+        "category": cc.SelectboxColumn(label["category"], options=list(_categories.CATEGORIES)),
+        "level": cc.SelectboxColumn(label["level"], options=list(_coverage.LEVELS)),
+        "comparator": cc.SelectboxColumn(label["comparator"], options=list(_coverage.COMPARATORS)),
+        "value": cc.NumberColumn(label["value"]),
+        "unit": cc.SelectboxColumn(label["unit"], options=list(_targets.UNITS)),
+        "year": cc.NumberColumn(label["year"], min_value=2000, max_value=2100, step=1, format="%d"),
+        "include_special": cc.CheckboxColumn(label["include_special"]),
+        "radius_km": cc.NumberColumn(label["radius_km"], min_value=0.0),
+        "evaluable": cc.CheckboxColumn(label["evaluable"]),
+    }
+
+
+def tab_targets(page: Page) -> None:
+    st.caption(T("targets_edit"))
+    plans = st.session_state.setdefault("plans", {})
+    version = st.session_state.get(f"plan_version:{page.inputs.scope}", 0)
+    edited = st.data_editor(session.plan_frame(page.plan), num_rows="dynamic", width="stretch", hide_index=True,
+                            key=f"targets_editor:{page.inputs.scope}:{version}:{LANG}",
+                            column_config=_editor_columns())
     b1, b2 = st.columns(2)
     if b1.button(T("targets_apply"), key="targets_apply", type="primary"):
         try:
-            plans[region.code] = views.plan_from_frame(plan, edited, region.code, region.name)
-            st.session_state["targets_msg"] = T("targets_applied")
+            plans[page.inputs.scope] = session.plan_from_frame(page.plan, edited, page.region.code, page.region.name)
+            st.session_state["targets_msg"] = True
             st.rerun()
         except TowncoverError as exc:
-            st.error(exc.message)
+            st.error(plain(exc.message))
     if b2.button(T("targets_reset"), key="targets_reset"):
-        plans.pop(region.code, None)
+        plans.pop(page.inputs.scope, None)
+        st.session_state[f"plan_version:{page.inputs.scope}"] = version + 1
         st.rerun()
     if st.session_state.pop("targets_msg", None):
         st.success(T("targets_applied"))
 
-# --- Gap closing --------------------------------------------------------------------------------------
-with tabs[4]:
-    unmet = {tid: r for tid, r in details.items() if r.met is False and r.comparator != "<="}
+
+def tab_gaps(page: Page) -> None:
+    ev = page.evaluation
+    if ev is None or ev.table.empty:
+        st.info(T("no_plan"))
+        return
+    unmet = ev.unmet()
     if not unmet:
         st.success(T("gap_none"))
-    else:
-        labels = dict(zip(evaluation["id"], evaluation["label_zh" if LANG == "zh" else "label_en"], strict=False))
-        gap_id = st.selectbox(T("gap_target"), list(unmet), key="gap_target", format_func=lambda i: labels.get(i, i))
-        res = unmet[gap_id]
-        try:
-            gap = _gap_table(gap_id, res)
-        except TowncoverError as exc:
-            st.error(exc.message)
-            gap = None
-        if gap is not None:
-            gnoun = _coverage.LEVEL_NOUNS[res.level][0 if LANG == "zh" else 1]
-            st.metric(T("gap_needed_label", noun=gnoun), f"{gap.attrs.get('needed', len(gap))}")
-            for k in ("criterion", "method"):
-                if gap.attrs.get(k):
-                    st.caption(str(gap.attrs[k]))
-            st.dataframe(gap, width="stretch", hide_index=True)
-            if analysis.units is not None and res.level in _coverage.TOWNSHIP_LEVELS:
-                gap_map = webmap.coverage_map(
-                    build_layers(analysis, res.category, res.level, result=res)["townships"], points,
-                    value_column="covered",
-                    schematic=analysis.schematic, title=labels.get(gap_id, gap_id), lang=LANG,
-                    categories=cat_labels, radius_km=res.radius_km, basemap=basemap)
-                webmap.add_proposals(gap_map, analysis.units, gap, LANG)
-                st_folium(gap_map, key="gap_map", height=480, use_container_width=True,
-                          returned_objects=[])
+        return
+    labels = dict(zip(ev.table["id"], ev.table["label_en" if LANG == "en" else "label_zh"], strict=True))
+    gap_id = choose(st, "selectbox", f"gap_target:{page.inputs.scope}", T("gap_target"), list(unmet),
+                    next(iter(unmet)), lambda i: str(labels.get(i, i)))
+    res = unmet[gap_id]
+    gap = ev.gap(gap_id)
+    noun = _coverage.LEVEL_NOUNS[res.level][LANG == "en"]
+    st.metric(T("gap_needed_label", noun=noun), f"{gap.attrs.get('needed', len(gap))}")
+    for k in ("criterion", "method"):
+        zh, _, en = str(gap.attrs.get(k) or "").partition(" / ")
+        if zh:
+            st.caption(plain(f"{T('gap_' + k)}:{en if LANG == 'en' and en else zh}"))
+    st.dataframe(views.display_table(gap, LANG), width="stretch", hide_index=True)
+    if page.analysis.units is not None and res.level in _coverage.TOWNSHIP_LEVELS:
+        units = build_layers(page.analysis, res.category, res.level, result=res)["townships"]
+        gap_map = webmap.coverage_map(units, page.points, value_column="covered", schematic=page.analysis.schematic,
+                                      title=str(labels.get(gap_id, gap_id)), lang=LANG, categories=_cat_labels(),
+                                      radius_km=res.radius_km, basemap=page.inputs.basemap)
+        webmap.add_proposals(gap_map, page.analysis.units, gap, LANG)
+        st_folium(gap_map, key="gap_map", height=480, use_container_width=True,
+                  returned_objects=[])
 
-# --- Exports ------------------------------------------------------------------------------------------
-with tabs[5]:
+
+def _download(col: Any, label_key: str, page: Page, fmt: str, file_name: str, encoding: str = "UTF-8") -> None:
+    col.download_button(T(label_key), lambda: export_bytes(page, fmt, encoding), file_name=file_name,
+                        key=f"dl_{fmt}", on_click="ignore")
+
+
+def tab_exports(page: Page) -> None:
+    stem, code = page.stem, page.region.code
     st.subheader(T("export_layers"))
-    encoding = st.radio(T("shp_encoding"), ["UTF-8", "GBK"], key="shp_encoding", horizontal=True)
-    stem = f"{region.code}_{region.name}_{category}_{level}"
+    encoding = choose(st, "radio", "shp_encoding", T("shp_encoding"), ["UTF-8", "GBK"], "UTF-8", str,
+                      horizontal=True)
     e = st.columns(4)
-    e[0].download_button(T("dl_geojson"), lambda: _export_bytes("geojson"), file_name=f"{stem}.zip"
-                         if len(_layers()) > 1 else f"{stem}.geojson", key="dl_geojson", on_click="ignore")
-    e[1].download_button(T("dl_gpkg"), lambda: _export_bytes("gpkg"), file_name=f"{stem}.gpkg", key="dl_gpkg",
-                         on_click="ignore")
-    e[2].download_button(T("dl_shp"), lambda: _export_bytes("shp", encoding), file_name=f"{stem}_shp.zip",
-                         key="dl_shp", on_click="ignore")
-    e[3].download_button(T("dl_kml"), lambda: _export_bytes("kml"), file_name=f"{stem}.kml", key="dl_kml",
-                         on_click="ignore")
+    _download(e[0], "dl_geojson", page, "geojson", f"{stem}.zip" if len(_layers(page)) > 1 else f"{stem}.geojson")
+    _download(e[1], "dl_gpkg", page, "gpkg", f"{stem}.gpkg")
+    _download(e[2], "dl_shp", page, "shp", f"{stem}_shp.zip", encoding)
+    _download(e[3], "dl_kml", page, "kml", f"{stem}.kml")
     st.subheader(T("export_tables"))
-    e = st.columns(4)
-    for col, fmt, ext in zip(e, ("units_xlsx", "units_csv", "rows_xlsx", "rows_csv"),
-                             ("xlsx", "csv", "xlsx", "csv"), strict=False):
-        col.download_button(T(f"dl_{fmt}"), (lambda f=fmt: _export_bytes(f)), file_name=f"{stem}_{fmt}.{ext}"
-                            .replace(f"_{ext}.", "."), key=f"dl_{fmt}", on_click="ignore")
+    for col, fmt in zip(st.columns(4), ("units_xlsx", "units_csv", "rows_xlsx", "rows_csv"), strict=True):
+        kind, ext = fmt.split("_")
+        _download(col, f"dl_{fmt}", page, fmt, f"{stem}_{kind}.{ext}")
     st.subheader(T("export_map_report"))
     e = st.columns(4)
-    e[0].download_button(T("dl_html"), lambda: _export_bytes("html"), file_name=f"{stem}.html", key="dl_html",
-                         on_click="ignore")
-    if evaluation is not None and not evaluation.empty:
-        e[1].download_button(T("dl_report"), lambda: _export_bytes("report"), file_name=f"{region.code}_report.xlsx",
-                             key="dl_report", on_click="ignore")
-    e[2].download_button(T("workspace"), lambda: _export_bytes("workspace"), file_name=f"{region.code}_workspace.gpkg",
-                         key="dl_workspace", on_click="ignore")
+    _download(e[0], "dl_html", page, "html", f"{stem}.html")
+    if page.evaluation is not None and not page.evaluation.table.empty:
+        _download(e[1], "dl_report", page, "report", f"{code}_report.xlsx")
+    _download(e[2], "workspace", page, "workspace", f"{code}_workspace.gpkg")
 
-progress.progress(100, text=T("progress_done"))
-progress.empty()
+
+TABS: list[tuple[str, Callable[[Page], None]]] = [
+    ("tab_overview", tab_overview), ("tab_map", tab_map), ("tab_tables", tab_tables),
+    ("tab_targets", tab_targets), ("tab_gaps", tab_gaps), ("tab_exports", tab_exports),
+]
+
+
+def guarded(draw: Callable[[Page], None], page: Page) -> None:
+    """Draw one tab; a bad input says why in one line, anything else is logged and said in one line."""
+    try:
+        draw(page)
+    except TowncoverError as exc:
+        st.error(plain(T("tab_failed", msg=exc.message)))
+    except Exception:  # noqa: BLE001 - the last line of defence: the page never shows a traceback
+        LOG.exception("tab %s failed", draw.__name__)
+        st.error(f"{text('unexpected', 'zh')} / {text('unexpected', 'en')}")
+
+
+def main() -> None:
+    inputs = sidebar()
+    if inputs is None:
+        st.title(T("title"))
+        st.info(T("no_demo"))
+        return
+    try:
+        with st.spinner(T("working")):
+            page = build_page(inputs)
+    except TowncoverError as exc:
+        st.title(T("title"))
+        st.error(plain(f"{T('error')}:{exc.message}"))
+        return
+    st.title(f"{T('title')} · {page.region.full_name}")
+    if inputs.is_demo:
+        st.warning(plain(T("demo_note", name=inputs.sheet_name)))
+    if page.analysis.schematic:
+        st.markdown(f'<div data-testid="schematic-label" style="color:#b30000;font-weight:bold">{T("schematic")}'
+                    "</div>", unsafe_allow_html=True)
+    elif page.analysis.units is None:
+        st.info(T("no_map"))
+    for tab, (_, draw) in zip(st.tabs([T(name) for name, _ in TABS]), TABS, strict=True):
+        with tab:
+            guarded(draw, page)
+
+
+try:
+    main()
+except Exception:  # noqa: BLE001 - outside every tab (Streamlit's rerun/stop are BaseExceptions): logged, one line
+    LOG.exception("the page failed")
+    st.error(f"{text('unexpected', 'zh')} / {text('unexpected', 'en')}")

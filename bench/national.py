@@ -187,8 +187,8 @@ def _end_to_end(rows: pd.DataFrame, cells: gpd.GeoDataFrame, provinces: list[str
         lng = pd.to_numeric(analysis.placed["lng_wgs84"], errors="coerce").to_numpy(dtype=float)
         lat = pd.to_numeric(analysis.placed["lat_wgs84"], errors="coerce").to_numpy(dtype=float)
         assign_points(lng, lat, mine)
-        analysis = dataclasses.replace(analysis, units=mine, schematic=True)
-        layers.build_layers(analysis, CATEGORY, LEVEL, result=res)
+        analysis.units = mine  # the synthetic national cells stand in for the region's schematic cells
+        layers.build_layers(analysis, res)
         phases["map_layers"] += time.perf_counter() - t
         e2e_s += time.perf_counter() - t0
         covered += res.covered

@@ -117,6 +117,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "sheet_problems": ("表格问题 {n} 处(这些行仍被使用)", "{n} problems in the sheet (the rows are still used)"),
     "error": ("出错了", "Error"),
     "status": ("状态", "Status"),
+    "choose": ("请选择…", "Choose…"),
+    "not_listed": ("(清单中无)", "(not in the sheet)"),
+    "wrong_region": ("有 {n} 行不在所选区域,多数写的是{county}:区域选对了吗?",
+                     "{n} rows are outside the chosen region, most naming {county}: is the region right?"),
+    "not_evaluable_header": ("无法评估的指标 {n} 项(按原因分组)", "{n} targets cannot be evaluated (grouped by reason)"),
+    "tab_failed": ("此页无法显示:{msg}", "This tab cannot be shown: {msg}"),
+    "unexpected": ("此页出现意外错误(已记入服务器日志),其他页仍可使用", "This tab hit an unexpected error (logged on the "
+                   "server); the other tabs still work"),
+    "corrections_bad": ("更正文件未载入:{msg}", "Corrections file not loaded: {msg}"),
+    "review_pick_first": ("先选择归属,再点“应用更正”", "Choose where the row belongs, then apply"),
+    "gap_criterion": ("排序依据", "Ranked by"),
+    "gap_method": ("计算方法", "Method"),
+    "radius_note": ("服务半径 {r} 公里(规划目标)", "Service radius {r} km (the plan's target)"),
 }
 
 #: Table headers shown in the app (data keeps the English column names).
@@ -137,6 +150,31 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "covered": ("已覆盖", "Covered"),
     "nearest_km": ("最近设施(公里)", "Nearest facility (km)"),
     "note": ("备注", "Note"),
+    "candidate_names": ("候选乡镇", "Candidate townships"),
+    "village_name": ("村(社区)", "Village"),
+    "rank": ("序号", "Rank"),
+    "criterion": ("排序依据", "Ranked by"),
+    "criterion_value": ("依据值", "Ranking value"),
+    "covered_after": ("补后已覆盖(个)", "Covered after (units)"),
+    "rate_after": ("补后覆盖率(%)", "Rate after (%)"),
+    "column": ("列", "Column"),
+    "message_zh": ("问题", "Problem"),
+    "message_en": ("问题", "Problem"),
+}
+#: Values shown in the app's tables (kinds of unit, gap-ranking criteria, yes/no).
+VALUE_LABELS: dict[str, tuple[str, str]] = {
+    "street": ("街道", "street"),
+    "town": ("镇", "town"),
+    "township": ("乡", "township"),
+    "special": ("特殊区域", "special unit"),
+    "village": ("村", "village"),
+    "community": ("社区", "community"),
+    "other": ("其他", "other"),
+    "code": ("代码顺序", "code order"),
+    "population": ("人口", "population"),
+    "distance_km": ("距离(公里)", "distance (km)"),
+    "True": ("是", "yes"),
+    "False": ("否", "no"),
 }
 #: Match statuses in the interface language (the vocabulary: towncover.vocabulary.MATCH_STATUSES).
 STATUS_LABELS: dict[str, tuple[str, str]] = MATCH_STATUSES

@@ -327,6 +327,28 @@ def _build_target(raw: Any, path: Path, line: int | None, index: int) -> Target:
     return target
 
 
+def target_from_dict(raw: dict[str, Any], index: int = 1) -> Target:
+    """One target from a mapping as a plan file holds it, checked exactly as :func:`load_plan` checks it.
+
+    Parameters
+    ----------
+    raw : dict
+        Target fields (unknown ones refused); numbers as Python numbers, flags as bools.
+    index : int
+        Its position, for the message.
+
+    Returns
+    -------
+    Target
+
+    Raises
+    ------
+    TowncoverError
+        The same one-line message a plan file with this target would get; ``column`` names the field.
+    """
+    return _build_target(raw, Path("targets"), None, index)
+
+
 def _check_consistency(t: Target, path: Path, line: int | None) -> None:
     def need(cond: bool, field_name: str, zh: str, en: str) -> None:
         if not cond:

@@ -136,7 +136,7 @@ def _seed_xlsx_members() -> dict[str, bytes]:
 def check_corrections(data: bytes) -> None:
     """Load ``data`` as a workspace GeoPackage or corrections CSV, then validate it for 安岳县."""
     from facilities.corrections import validate_corrections
-    from facilities.views import load_workspace_corrections
+    from facilities.review import load_workspace_corrections
     from geo.gazetteer import load_gazetteer
 
     error = _modules()[3]

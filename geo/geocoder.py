@@ -30,6 +30,7 @@ from geo.address import (
     ANSWER_FIELDS,
     AddressMatch,
     BatchAnswers,
+    RegionIndex,
     normalise,
     normalise_many,
     parse_address,
@@ -40,6 +41,8 @@ from geo.address import (
     village_in_township,
 )
 from geo.gazetteer import Region, load_gazetteer
+from geo.matching import combine
+from geo.notes import COLUMNS_AND_ADDRESS
 from towncover import settings
 from towncover.errors import TowncoverError
 
@@ -171,13 +174,27 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
 
 
 def _note_problems(notes: np.ndarray, rows: list[int], problems: pd.DataFrame) -> None:
-    """Append each row's cell problems (第 12 行“经度”不是数字 / row 12: ...) to its note, in place."""
-    text = problems["message_zh"].astype(str) + " / " + problems["message_en"].astype(str)
-    per_row = text.groupby(problems["row"].astype(int).to_numpy(), sort=False).agg("; ".join)
-    extra = pd.Series(np.asarray(rows, dtype=int)).map(per_row)
-    has = extra.notna().to_numpy()
+    """Append each row's cell problems (第 12 行“经度”不是数字 / row 12: ...) to its note, in place.
+
+    A row's problems are joined with "; " in the order listed; as array work (a stable sort by row and
+    one concatenation per problem a row has beyond its first), not a Python call per row.
+    """
+    text = (problems["message_zh"].astype(str) + " / " + problems["message_en"].astype(str)).to_numpy(dtype=object)
+    problem_row = problems["row"].astype(int).to_numpy()
+    order = np.argsort(problem_row, kind="stable")
+    problem_row, text = problem_row[order], text[order]
+    starts = np.flatnonzero(np.r_[True, problem_row[1:] != problem_row[:-1]])
+    sizes = np.diff(np.r_[starts, len(problem_row)])
+    joined = text[starts].copy()
+    for k in range(1, int(sizes.max(initial=1))):
+        more = sizes > k
+        joined[more] = joined[more] + "; " + text[starts[more] + k]
+    keys = problem_row[starts]
+    row = np.asarray(rows, dtype=int)
+    at = np.minimum(np.searchsorted(keys, row), len(keys) - 1)
+    has = keys[at] == row
     if has.any():
-        extra_text = extra[has].to_numpy(dtype=object)
+        extra_text = joined[at[has]]
         current = notes[has]
         notes[has] = np.where(current == "", extra_text, current + "; " + extra_text)
 
@@ -220,8 +237,8 @@ def _string_array(values: np.ndarray) -> Any:
     return pd.array(values, dtype="string")
 
 
-def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> dict[str, np.ndarray]:
-    """Each row's answer, as object arrays keyed by :data:`geo.address.ANSWER_FIELDS`.
+def _answers(reg: Region, idx: RegionIndex, cols: list[list[str]], n: int) -> dict[str, np.ndarray]:
+    """Each row's answer, as object arrays keyed by :data:`geo.batch.ANSWER_FIELDS`.
 
     Rows with only address/name text are keyed on their normalised texts (one vectorised
     normalisation per column); rows with code/乡镇/村/县 cells go through :func:`_place_row`.
@@ -231,7 +248,7 @@ def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> dict[str, 
         plain = [not (a or b or c or d) for a, b, c, d in zip(code, town, village, county, strict=True)]
     else:  # address and name only: every row
         plain = [True] * n
-    # Digit runs fold to "0" where no name of the region holds a digit (see geo.address.normalise_many).
+    # Digit runs fold to "0" where no name of the region holds a digit (see geo.normalise.normalise_many).
     fold = functools.partial(normalise_many, fold_digits=not idx.names_hold_digits)
     if all(plain):
         addr_n = fold(address)
@@ -240,11 +257,11 @@ def _answers(reg: Region, idx: Any, cols: list[list[str]], n: int) -> dict[str, 
         sel = [i for i in range(n) if plain[i]]
         for i, a in zip(sel, fold([address[i] for i in sel]), strict=True):
             addr_n[i] = a
-    # Facility names are folded only where read (see geo.address.quick_answers).
+    # Facility names are folded only where read (see geo.batch.quick_answers).
     return _answer_rows(reg, idx, cols, n, plain, addr_n, fold)
 
 
-def _answer_rows(reg: Region, idx: Any, cols: list[list[str]], n: int, plain: list[bool], addr_n: list[str],
+def _answer_rows(reg: Region, idx: RegionIndex, cols: list[list[str]], n: int, plain: list[bool], addr_n: list[str],
                  fold: Callable[[list[str]], list[str]]) -> dict[str, np.ndarray]:
     """Each row's answer as columns; large sheets are split over forked worker processes.
 
@@ -310,7 +327,7 @@ def _answer_forked(start: int, stop: int) -> tuple[Any, ...]:
 def _answer_part(rows: tuple[Any, ...], start: int, stop: int
                  ) -> tuple[np.ndarray, BatchAnswers | None, list[int], list[tuple[str, ...]]]:
     """Rows ``start:stop``: plain rows (address/name only) as one array computation
-    (:func:`geo.address.quick_answers`), the rest row by row, each distinct input once.
+    (:func:`geo.batch.quick_answers`), the rest row by row, each distinct input once.
 
     Returns the rows given to the array computation and its answers, and the other rows with theirs.
     """
@@ -319,7 +336,7 @@ def _answer_part(rows: tuple[Any, ...], start: int, stop: int
     batch_rows = np.zeros(0, dtype=np.int64)
     batch = None
     done = np.zeros(stop - start, dtype=bool)
-    if len(reg.code) <= 6:  # township regions need the general path (geo.address._finish)
+    if len(reg.code) <= 6:  # township regions need the general path (geo.matching._finish)
         if all(plain[start:stop]):
             batch_rows = np.arange(start, stop, dtype=np.int64)
             batch = quick_answers(idx, addr_n[start:stop], name[start:stop], fold)
@@ -359,7 +376,7 @@ def _row_answer(m: AddressMatch, extra: str) -> tuple[str, ...]:
             ";".join(m.candidates) if m.status != "matched" else "")
 
 
-def _place_row(reg: Region, idx: Any, code: str, town: str, village: str, county: str,
+def _place_row(reg: Region, idx: RegionIndex, code: str, town: str, village: str, county: str,
                address: str, name: str) -> tuple[AddressMatch, str]:
     """One row's answer from its text cells (code column, 乡镇/村 columns, address, name)."""
     if not (code or town or village or county):
@@ -387,6 +404,14 @@ def _place_row(reg: Region, idx: Any, code: str, town: str, village: str, county
                 if conflict is not None:
                     return conflict, "; ".join(notes)
                 _village_from_texts(m, idx, village, address, name)
+            elif m.status == "ambiguous" and (normalise(address) or normalise(name)):
+                # The columns leave candidates: the address's (or the name's) may settle them.
+                a = parse_address(address, reg, name=name, county_hint=county_hint)
+                texts = [(normalise(village), True), (normalise(address), True), (normalise(name), False)]
+                both = combine(idx, m, a, texts, COLUMNS_AND_ADDRESS)
+                if both is not None:
+                    both.method = "name"
+                    return both, "; ".join(notes)
             if m.status != "unmatched":
                 return m, "; ".join(notes)
             # An old township name in the column: let the address speak, but keep the note.
@@ -398,7 +423,7 @@ def _place_row(reg: Region, idx: Any, code: str, town: str, village: str, county
     return m, "; ".join(notes)
 
 
-def _address_disagrees(m: AddressMatch, reg: Region, idx: Any, address: str,
+def _address_disagrees(m: AddressMatch, reg: Region, idx: RegionIndex, address: str,
                        county_hint: tuple[str, ...]) -> AddressMatch | None:
     """An ambiguous answer when the address names another township than the 乡镇 column, else None."""
     if not normalise(address):
@@ -416,7 +441,7 @@ def _address_disagrees(m: AddressMatch, reg: Region, idx: Any, address: str,
     return out
 
 
-def _village_from_texts(m: AddressMatch, idx: Any, village: str, address: str, name: str) -> None:
+def _village_from_texts(m: AddressMatch, idx: RegionIndex, village: str, address: str, name: str) -> None:
     """Fill the village of a township found from the 乡镇 column: the 村 column, the address, the name."""
     if m.village_code:
         return

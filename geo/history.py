@@ -17,18 +17,12 @@ from typing import Literal, NamedTuple
 import pandas as pd
 
 from geo.gazetteer import load_gazetteer
+from geo.names import ETHNIC_GROUPS
 from towncover import settings
 from towncover.errors import TowncoverError
 
 Kind = Literal["renamed", "merged", "split"]
 
-#: The 55 minority nationalities, as township names write them before 族 (金坡苗族彝族满族乡).
-ETHNIC_GROUPS = (
-    "蒙古", "回", "藏", "维吾尔", "苗", "彝", "壮", "布依", "朝鲜", "满", "侗", "瑶", "白", "土家", "哈尼", "哈萨克",
-    "傣", "黎", "傈僳", "佤", "畲", "高山", "拉祜", "水", "东乡", "纳西", "景颇", "柯尔克孜", "土", "达斡尔", "仫佬",
-    "羌", "布朗", "撒拉", "毛南", "仡佬", "锡伯", "阿昌", "普米", "塔吉克", "怒", "乌孜别克", "俄罗斯", "鄂温克",
-    "德昂", "保安", "裕固", "京", "塔塔尔", "独龙", "鄂伦春", "赫哲", "门巴", "珞巴", "基诺",
-)
 _ETHNIC_TAIL = re.compile("(?:" + "|".join(sorted(ETHNIC_GROUPS, key=len, reverse=True)) + ")族$|民族$")
 _TOWN_SUFFIX = re.compile(r"(?:街道办事处|办事处|街道|苏木|镇|乡)$")
 _COMMITTEE = re.compile(r"(?:村民委员会|村委会|社区居民委员会|社区居委会|居民委员会|居委会|委员会)$")

@@ -116,6 +116,21 @@ def test_rejected_rows_kept_in_file_order() -> None:
     assert out.loc[1, "match_note"] == "合计行 / total row"
 
 
+def test_sheet_problems_joined_per_row_in_listed_order() -> None:
+    """Each row's cell problems follow its note, "; "-joined in the order the loader listed them."""
+    from facilities.sheets import Sheet
+
+    frame = _frame(名称=["a", "b", "c"], 地址=["安岳县石羊镇", "", "安岳县岳阳镇"])
+    problems = pd.DataFrame({"row": [7, 3, 7, 5], "column": ["x", "y", "z", "x"],
+                             "message_zh": ["第 7 行甲", "第 3 行乙", "第 7 行丙", "第 5 行丁"],
+                             "message_en": ["row 7 a", "row 3 b", "row 7 c", "row 5 d"]})
+    sheet = Sheet(frame=frame, roles={"name": "名称", "address": "地址"}, source_rows=[3, 5, 7], header_row=2,
+                  encoding="utf-8", problems=problems, rejected=None)
+    notes = geocode(sheet, ANYUE)["match_note"].tolist()
+    assert notes == ["第 3 行乙 / row 3 b", "地址为空 / empty address; 第 5 行丁 / row 5 d",
+                     "第 7 行甲 / row 7 a; 第 7 行丙 / row 7 c"]
+
+
 def test_bad_inputs_raise_towncover_error() -> None:
     with pytest.raises(TowncoverError, match="不支持的坐标系"):
         geocode(_frame(地址=["x"]), ANYUE, roles={"address": "地址"}, crs="utm")
@@ -264,3 +279,15 @@ def test_digits_are_folded_only_where_no_name_holds_one() -> None:
                   roles={"address": "地址"})
     assert out["village_code"].tolist() == [SHANLIN, SHANLIN, ""]
     assert out["township_code"].tolist() == [SHIYANG] * 3
+
+
+def test_village_column_and_address_candidates_intersect() -> None:
+    # 湾溪村 is in 新界埠镇 (上高县) and 新庄镇 (宜丰县): the address's county settles the 村 column.
+    frame = _frame(名称=["敬老院", "敬老院"], 村=["湾溪村", "湾溪村"], 地址=["上高县人民路1号", ""])
+    out = geocode(frame, "3609", roles={"name": "名称", "village": "村", "address": "地址"})
+    assert out.loc[0, ["match_status", "township_code", "village_code"]].tolist() == [
+        "matched", "360923107", "360923107206"]
+    assert out.loc[0, "match_note"] == ("乡镇/村列与地址、名称的候选乡镇共同指向新界埠镇(360923107) / the township/village "
+                                        "columns, address and name together give township 360923107 (the one their "
+                                        "candidates share)")
+    assert out.loc[1, ["match_status", "candidates"]].tolist() == ["ambiguous", "360923107;360924103"]

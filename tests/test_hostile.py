@@ -324,7 +324,7 @@ def test_corrections_round_trip_hostile_text(tmp_path):
 def test_workspace_round_trip_hostile_corrections(tmp_path, hostile):
     from facilities.coverage import measure_for_target
     from facilities.layers import build_layers
-    from facilities.views import load_workspace_corrections, save_workspace
+    from facilities.review import load_workspace_corrections, save_workspace
 
     _, analysis = hostile
     layers = build_layers(analysis, measure_for_target(analysis, "elderly_regional_centre", "township_and_street"))
@@ -664,7 +664,7 @@ def test_boundary_zip_with_a_bad_crc_is_one_line(tmp_path):
 
 
 def test_truncated_or_tampered_workspace_is_one_line(tmp_path):
-    from facilities.views import load_workspace_corrections
+    from facilities.review import load_workspace_corrections
 
     frame = gpd.GeoDataFrame({"code": ["512021110"]}, geometry=[shapely.box(105.3, 29.9, 105.4, 30.0)], crs=4326)
     path = tmp_path / "ws.gpkg"
@@ -679,7 +679,7 @@ def test_truncated_or_tampered_workspace_is_one_line(tmp_path):
 
 @pytest.mark.parametrize(("row", "fragment"), [("abc", "not a whole number"), ("1" + "0" * 22, "not a row")])
 def test_workspace_corrections_with_a_bad_row_are_one_line(tmp_path, row, fragment):
-    from facilities.views import load_workspace_corrections
+    from facilities.review import load_workspace_corrections
 
     layer = pd.DataFrame({"row": [row], "township_code": ["512021110"], "village_code": [""], "note": [""]})
     path = tmp_path / "ws.gpkg"

@@ -8,52 +8,33 @@ import random
 import pandas as pd
 import pytest
 
-from geo import address
-from geo.address import (
-    _C_ANCESTOR,
-    _C_COUNTY,
-    _C_FOREIGN,
-    _C_PLACE,
-    ANCESTOR,
-    COUNTY,
-    COUNTY_SHORT,
-    FOREIGN,
-    FOREIGN_SHORT,
-    FOREIGN_TWO,
-    SHADOW,
-    TOWN,
-    TOWN_SHORT,
-    VILLAGE,
-    _compile_key,
-    _compile_keys,
-    _entries,
-    _Key,
-)
+from geo import region_index as index
 from geo.gazetteer import _starting_with, load_gazetteer
+from geo.region_index import Category, Check, EntryKind, Key, _compile_key, _compile_keys, _entries
 
 
 @pytest.mark.parametrize(("kind", "expected"), [
-    (COUNTY, _Key(_C_COUNTY, counties=("1",))),
-    (COUNTY_SHORT, _Key(_C_COUNTY, counties=("1",), check=1)),
-    (FOREIGN, _Key(_C_FOREIGN, foreign="1")),
-    (FOREIGN_SHORT, _Key(_C_FOREIGN, foreign="1", check=1)),
-    (FOREIGN_TWO, _Key(_C_FOREIGN, foreign="1", check=3)),
-    (TOWN, _Key(_C_PLACE, towns=("1",))),
-    (TOWN_SHORT, _Key(_C_PLACE, shorts=("1",), check=1)),
-    (VILLAGE, _Key(_C_PLACE, villages=("1",), check=2)),
-    (ANCESTOR, _Key(_C_ANCESTOR)),
-    (SHADOW, _Key(_C_ANCESTOR)),
+    (EntryKind.COUNTY, Key(Category.COUNTY, counties=("1",))),
+    (EntryKind.COUNTY_SHORT, Key(Category.COUNTY, counties=("1",), check=Check.SHORT_NAME)),
+    (EntryKind.FOREIGN, Key(Category.FOREIGN, foreign="1")),
+    (EntryKind.FOREIGN_SHORT, Key(Category.FOREIGN, foreign="1", check=Check.SHORT_NAME)),
+    (EntryKind.FOREIGN_TWO, Key(Category.FOREIGN, foreign="1", check=Check.TWO_CHARACTER_COUNTY)),
+    (EntryKind.TOWN, Key(Category.PLACE, towns=("1",))),
+    (EntryKind.TOWN_SHORT, Key(Category.PLACE, shorts=("1",), check=Check.SHORT_NAME)),
+    (EntryKind.VILLAGE, Key(Category.PLACE, villages=("1",), check=Check.VILLAGE_FORM)),
+    (EntryKind.ANCESTOR, Key(Category.ANCESTOR)),
+    (EntryKind.SHADOW, Key(Category.ANCESTOR)),
 ])
-def test_key_of_one_entry(kind: int, expected: _Key) -> None:
+def test_key_of_one_entry(kind: EntryKind, expected: Key) -> None:
     assert _compile_key([(kind, "1")]) == expected
 
 
 def test_keys_compiled_in_bulk_as_one_by_one() -> None:
     rng = random.Random(5)
     words = [f"名{i}" for i in range(300)] + ["x"]  # "x": too short to be indexed
-    rows = [(rng.choice(words), rng.choice([VILLAGE] * 6 + list(range(10))), str(rng.randrange(40)))
+    rows = [(rng.choice(words), rng.choice([EntryKind.VILLAGE] * 6 + list(EntryKind)), str(rng.randrange(40)))
             for _ in range(3000)]
-    rows += [(f"村{i % 50}", VILLAGE, str(i)) for i in range(400)]  # villages of the same name
+    rows += [(f"村{i % 50}", EntryKind.VILLAGE, str(i)) for i in range(400)]  # villages of the same name
     by_key: dict[str, list[tuple[int, str]]] = {}
     for key, kind, code in rows:
         if len(key) >= 2 and (kind, code) not in by_key.setdefault(key, []):
@@ -79,8 +60,8 @@ def test_collector_as_it_was_after_a_build() -> None:
     try:
         for enabled in (True, False):
             (gc.enable if enabled else gc.disable)()
-            address.region_index.cache_clear()
-            address.region_index("512021")
+            index.region_index.cache_clear()
+            index.region_index("512021")
             assert gc.isenabled() is enabled
             assert gc.get_freeze_count() == 0
     finally:

@@ -94,6 +94,65 @@ def map_layers(page: Page, index: int = 0, timeout: float = 60_000, markers: boo
     return frame.evaluate(COUNT_LAYERS)
 
 
+#: Rows of a county clerk's workbook for 安岳县 (made up for the tests, SYNTHETIC): name, type, address,
+#: township cell, beds, nursing beds, Amap (GCJ-02) longitude and latitude or None, phone, 运营状态.
+CLERK_PUBLIC = [
+    ("岳城街道综合养老服务中心", "乡镇(街道)综合养老服务中心", "四川省资阳市安岳县岳城街道新街144号", "岳城街道", 57, 11,
+     None, None, "028-5550001", "运营"),
+    ("通贤镇区域养老服务中心", "区域养老服务中心", "安岳县通贤镇建设路190号", "通贤镇", 52, 21, 105.339714, 30.104397,
+     "028-5550002", "运营"),
+    ("石羊镇区域养老服务中心（在建）", "区域养老服务中心", "安岳县石羊镇", "石羊镇", 60, 30, None, None, "", "在建"),
+    ("龙台镇敬老院", "特困人员供养服务设施(敬老院)", "安岳县龙台镇龙台街5号", "龙台镇", 40, 8, None, None,
+     "028-5550004", "停业整顿"),
+    ("周礼镇社会工作服务站", "社会工作站", "安岳县周礼镇政府旁", "周礼镇", None, None, None, None, "", "运营"),
+]
+CLERK_PRIVATE = [
+    ("康乐养老院", "养老机构", "安岳县岳阳镇滨江路3号", "岳阳镇", 120, 70, None, None, "028-5550011", "运营"),
+    ("福寿园老年公寓", "养老机构", "安岳县兴隆镇兴隆街8号", "兴隆镇", 80, 40, None, None, "028-5550012", "运营"),
+    ("颐年护理院", "养老机构", "安岳县石桥街道", "石桥街道", 150, 120, None, None, "028-5550013", "运营"),
+    ("夕阳红日间照料中心", "社区养老服务综合体", "安岳县岳城街道", "岳城街道", 10, 0, None, None, "", "运营"),
+    ("乐至县天池养老院", "养老机构", "四川省资阳市乐至县天池街道滨河路141号", "", 60, 20, None, None, "", "运营"),
+    ("东朗乡敬老院", "特困人员供养服务设施(敬老院)", "安岳县东朗乡", "东朗乡", 30, 5, None, None, "", "运营"),
+]
+CLERK_HEADERS = ["序号", "机构名称", "机构类型", "地址", "所属乡镇", ("床位情况", "床位数"), ("床位情况", "护理型床位数"),
+                 ("坐标(高德)", "经度"), ("坐标(高德)", "纬度"), "联系电话", "运营状态"]
+
+
+def clerk_workbook(path: Path) -> Path:
+    """A workbook as a county clerk makes one (SYNTHETIC rows): a title row, two-row merged headers, a
+    运营状态 column, two worksheets 公办 and 民办, a 合计 row, Amap coordinates on one row."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for title, rows in (("公办", CLERK_PUBLIC), ("民办", CLERK_PRIVATE)):
+        ws = book.create_sheet(title)
+        ws.append([f"安岳县{title}养老服务机构统计表(合成测试数据 SYNTHETIC)"])
+        ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(CLERK_HEADERS))
+        ws.append([h[0] if isinstance(h, tuple) else h for h in CLERK_HEADERS])
+        ws.append([h[1] if isinstance(h, tuple) else None for h in CLERK_HEADERS])
+        for col, header in enumerate(CLERK_HEADERS, start=1):
+            if not isinstance(header, tuple):
+                ws.merge_cells(start_row=2, start_column=col, end_row=3, end_column=col)
+        for col in (6, 8):
+            ws.merge_cells(start_row=2, start_column=col, end_row=2, end_column=col + 1)
+        for i, row in enumerate(rows, start=1):
+            ws.append([i, *row])
+        beds = sum(r[4] or 0 for r in rows)
+        nursing = sum(r[5] or 0 for r in rows)
+        ws.append(["合计", None, None, None, None, beds, nursing, None, None, None, None])
+    book.save(path)
+    return path
+
+
+def no_traceback(page: Page) -> None:
+    """The page shows no exception box and no Python error text."""
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    body = page.locator('[data-testid="stMain"]')
+    for word in ("Traceback", "KeyError", "Error:", "Exception"):
+        expect(body).not_to_contain_text(word)
+
+
 def wait_for_health(url: str, proc: subprocess.Popen, seconds: float = 90) -> bool:
     """Wait until a Streamlit server at ``url`` answers its health check; False if it exits or times out."""
     deadline = time.monotonic() + seconds

@@ -18,10 +18,20 @@ import pytest
 from playwright.sync_api import expect
 
 from facilities import categories as _categories
-from facilities import coverage, views
+from facilities import coverage, review, views
+from facilities.evaluation import evaluate
 from facilities.layers import facility_points
 from facilities.pipeline import analyse
-from tests.browser.helpers import download, map_layers, metric, select, tab, wait_idle
+from tests.browser.helpers import (
+    clerk_workbook,
+    download,
+    map_layers,
+    metric,
+    no_traceback,
+    select,
+    tab,
+    wait_idle,
+)
 from towncover import settings
 
 pytestmark = pytest.mark.browser
@@ -41,7 +51,7 @@ def _demo():
 def _fix():
     """A review-queue row, its category, an uncovered township to give it, and the covered count before."""
     a = _demo()
-    queue = views.review_queue(a.placed, a.sheet)
+    queue = review.review_queue(a.placed, a.sheet)
     cat_rows = a.placed.set_index("row").loc[queue["row"], "category"]
     known = cat_rows[cat_rows.isin(list(_categories.CATEGORIES))]
     row, category = int(known.index[0]), str(known.iloc[0])
@@ -57,8 +67,9 @@ def test_overview_loads_demo_with_targets(page, screenshots):
     expect(metric(page, "读入行数")).to_have_text(f"{s['rows_read']:,}")
     expect(metric(page, "已匹配")).to_have_text(f"{s['matched']:,}")
     expect(page.get_by_test_id("schematic-label")).to_contain_text("示意边界")
-    evaluation = coverage.evaluate_plan(a.placed, a.plan, "512021", units=a.units)
-    cards = views.target_cards(evaluation, "zh")
+    ev = evaluate(a)
+    set_aside = {tid for _, ids in ev.not_evaluable_groups() for tid in ids}
+    cards = views.target_cards(ev.ordered()[lambda t: ~t["id"].isin(set_aside)], "zh")
     first = cards[0]
     body = page.locator(f".st-key-card_{first['id']}")
     expect(body).to_contain_text(first["status"])
@@ -108,12 +119,12 @@ def _ambiguous():
     from geo.gazetteer import load_gazetteer
 
     a = _demo()
-    queue = views.review_queue(a.placed, a.sheet)
+    queue = review.review_queue(a.placed, a.sheet)
     amb = a.placed[a.placed["row"].isin(queue["row"]) & (a.placed["match_status"] == "ambiguous")]
     first = amb.iloc[0]
     row, category = int(first["row"]), str(first["category"])
     town = str(first["candidates"]).split(";")[1]
-    fixed = apply_corrections(a.placed, views.add_correction(None, row, town), load_gazetteer())
+    fixed = apply_corrections(a.placed, review.add_correction(None, row, town), load_gazetteer())
     before = coverage.measure(a.placed, "512021", category, LEVEL)
     after = coverage.measure(fixed, "512021", category, LEVEL)
     return row, category, town, before, after
@@ -172,7 +183,7 @@ def test_planned_projects_and_demo_population_in_the_cards(page, tmp_path):
     gap = close_gap(first, first.target, population=population)
     assert gap.attrs["criterion"] == "人口多者优先 / most populous first"
     tab(page, "补缺方案")
-    expect(page.get_by_text(gap.attrs["criterion"])).to_be_visible()
+    expect(page.get_by_text(f"排序依据:{gap.attrs['criterion'].split(' / ')[0]}")).to_be_visible()  # Chinese only
     tab(page, "概览")
     uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="规划项目表")
     uploader.locator('input[type="file"]').set_input_files(str(sheet))
@@ -295,13 +306,13 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
 
     workspace = download(page, "工作空间", tmp_path)
     check_layers(workspace, expected, labelled=False)
-    assert len(views.load_workspace_corrections(workspace)) == 0
+    assert len(review.load_workspace_corrections(workspace)) == 0
 
 
 def test_corrections_file_loads_and_applies(page, tmp_path):
     row, category, town, before, total = _fix()
     # A workspace GeoPackage saved elsewhere, holding one correction, loaded through the sidebar.
-    views.save_workspace(tmp_path / "w.gpkg", {}, views.add_correction(None, row, town), None)
+    review.save_workspace(tmp_path / "w.gpkg", {}, review.add_correction(None, row, town), None)
     select(page, "设施类别", _categories.label(category, "zh"))
     select(page, "统计层级", "乡镇(街道)")
     expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before} / {total}")
@@ -311,3 +322,138 @@ def test_corrections_file_loads_and_applies(page, tmp_path):
     expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before + 1} / {total}")
     tab(page, "表格与核对")
     expect(page.locator('[data-testid="stDataFrame"]:visible')).to_have_count(3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Journeys of issue 14 on a workbook made the way a county clerk makes one
+# ---------------------------------------------------------------------------------------------
+TAB_NAMES = {"zh": ["概览", "地图", "表格与核对", "规划指标", "补缺方案", "导出"],
+             "en": ["Overview", "Map", "Tables & review", "Targets", "Gap closing", "Exports"]}
+
+
+def _upload(page, label: str, path: Path) -> None:
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text=label)
+    uploader.locator('input[type="file"]').set_input_files(str(path))
+    wait_idle(page)
+
+
+def _every_tab_clean(page, lang: str) -> None:
+    for name in TAB_NAMES[lang]:
+        tab(page, name)
+        wait_idle(page)
+        no_traceback(page)
+
+
+def _combo(page, label: str):
+    return page.locator('[data-testid="stSelectbox"]:visible').filter(has_text=label).first.get_by_role("combobox")
+
+
+def _checked_radio(page, label: str):
+    group = page.locator('[data-testid="stRadio"]:visible').filter(has_text=label).first
+    return group.locator('input[type="radio"]:checked')
+
+
+def test_language_round_trip_keeps_every_choice_and_every_tab_clean(page, tmp_path, screenshots):
+    _upload(page, "设施清单", clerk_workbook(tmp_path / "安岳县养老机构统计表.xlsx"))
+    select(page, "设施类别", _categories.label("nursing_home", "zh"))
+    select(page, "统计层级", "社区")
+    page.locator('[data-testid="stRadio"]').filter(has_text="地图着色").get_by_text("设施数(个)").click()
+    wait_idle(page)
+    tab(page, "补缺方案")
+    _every_tab_clean(page, "zh")
+    page.get_by_text("English").first.click()
+    wait_idle(page)
+    # English: the same choices, in English labels; every radio group shows its choice.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("安岳县")
+    expect(_combo(page, "Facility category")).to_have_value(_categories.label("nursing_home", "en"))
+    expect(_combo(page, "Level")).to_have_value("communities")
+    for label in ("Region", "Map colouring", "Basemap"):
+        expect(_checked_radio(page, label)).to_have_count(1)
+    _every_tab_clean(page, "en")
+    expect(_combo(page, "Coordinate system")).to_have_value("GCJ-02 (Amap, Tencent)")
+    tab(page, "Overview")
+    page.screenshot(path=screenshots / "english.png", full_page=True)
+    page.get_by_text("English").first.click()
+    wait_idle(page)
+    # Back in Chinese: the same region, mode, category and level; nothing lost, nothing broken.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("安岳县")
+    expect(_checked_radio(page, "区域")).to_have_count(1)
+    expect(page.locator('[data-testid="stRadio"]').filter(has_text="区域").first.locator("label").filter(
+        has=page.locator("input:checked"))).to_contain_text("有底图")
+    expect(_combo(page, "设施类别")).to_have_value(_categories.label("nursing_home", "zh"))
+    expect(_combo(page, "统计层级")).to_have_value("社区")
+    expect(metric(page, "读入行数")).to_have_text(str(analyse(tmp_path / "安岳县养老机构统计表.xlsx",
+                                                               "512021").summary()["rows_read"]))
+    _every_tab_clean(page, "zh")
+
+
+@pytest.mark.parametrize("region", ["321202", "3609", "4312", "512021", "532301"])
+def test_untouched_apply_is_a_no_op_on_every_plan(page, region):
+    from facilities.targets import plan_for_region
+
+    plan = plan_for_region(region)
+    select(page, "选择区域", f"({region})")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(plan.region_name, timeout=90_000)
+    tab(page, "规划指标")
+    grid = page.locator('[data-testid="stDataFrame"]:visible, [data-testid="stDataFrameResizable"]:visible').first
+    expect(grid).to_contain_text("指标名称")  # Chinese headers, not label_zh
+    expect(grid).not_to_contain_text("label_zh")
+    page.get_by_role("button", name="应用指标修改").click()
+    wait_idle(page)
+    expect(page.get_by_text("指标已更新")).to_be_visible()
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    no_traceback(page)
+
+
+def test_review_choice_starts_empty_and_exclude_takes_a_row_out(page, tmp_path):
+    a = _demo()
+    queue = review.review_queue(a.placed, a.sheet, "512021")
+    row = int(queue["row"].iloc[0])
+    before = a.summary()
+    tab(page, "表格与核对")
+    select(page, "选择待核对行", f"{row} ·")
+    town = _combo(page, "归属乡镇")
+    expect(town).to_have_value("")  # no township chosen for the planner
+    expect(page.get_by_role("button", name="应用更正")).to_be_disabled()
+    select(page, "归属乡镇", "排除(不是设施)")
+    page.get_by_role("button", name="应用更正").click()
+    wait_idle(page)
+    expect(page.get_by_text(f"已更正第 {row} 行 → 排除(不是设施)")).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]:visible').last).to_contain_text("排除(不是设施)")
+    tab(page, "概览")
+    expect(metric(page, "无效行")).to_have_text(str(before["rejected"] + 1))
+    no_traceback(page)
+
+
+def test_a_bad_corrections_file_is_one_line_and_the_session_goes_on(page, tmp_path):
+    bad = tmp_path / "更正.csv"
+    bad.write_text("row,township_code\n5,999999999\n", encoding="utf-8")
+    _upload(page, "载入更正", bad)
+    error = page.locator('[data-testid="stAlertContentError"]')
+    expect(error).to_have_count(1)
+    expect(error).to_contain_text("更正文件未载入")
+    expect(page.get_by_role("tab", name="概览")).to_be_visible()
+    _every_tab_clean(page, "zh")
+    page.locator('[data-testid="stFileUploader"]').filter(has_text="载入更正").locator(
+        '[data-testid="stFileChipDeleteBtn"]').first.click()
+    wait_idle(page)
+    expect(error).to_have_count(0)
+    expect(page.get_by_role("tab", name="地图")).to_be_visible()
+
+
+def test_user_text_is_never_markdown(page, tmp_path):
+    sheet = tmp_path / "清单.csv"
+    sheet.write_text("![x](http://127.0.0.1:9/pwn.png),[点我](http://127.0.0.1:9/)\n1,2\n", encoding="utf-8")
+    _upload(page, "设施清单", sheet)
+    expect(page.locator('[data-testid="stAlertContentError"]').first).to_be_visible()
+    expect(page.locator('img[src*="127.0.0.1:9"]')).to_have_count(0)
+    expect(page.locator('a[href*="127.0.0.1:9"]')).to_have_count(0)
+    no_traceback(page)
+
+
+def test_clerk_workbook_every_tab_without_a_traceback(page, tmp_path, screenshots):
+    _upload(page, "设施清单", clerk_workbook(tmp_path / "安岳县养老机构统计表.xlsx"))
+    expect(page.get_by_text("合成示例数据")).to_have_count(0)
+    _every_tab_clean(page, "zh")
+    tab(page, "概览")
+    page.screenshot(path=screenshots / "clerk_overview.png", full_page=True)
