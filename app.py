@@ -388,6 +388,10 @@ def export_bytes(page: Page, fmt: str, encoding: str = "UTF-8") -> bytes:
             from facilities.report import write_report
 
             path = write_report(page.evaluation, Path(folder) / "report.xlsx")
+        elif fmt in ("report_docx", "report_pdf"):
+            from facilities.document import write_document
+
+            path = write_document(page.evaluation, page.analysis, Path(folder) / f"report.{fmt[7:]}", lang=LANG)
         elif fmt in ("units_xlsx", "units_csv", "rows_xlsx", "rows_csv"):
             frame = (views.unit_table(page.result, LANG) if fmt.startswith("units")
                      else labelled(rows_table(page.analysis), LANG))
@@ -653,6 +657,11 @@ def tab_exports(page: Page) -> None:
     if page.evaluation is not None and not page.evaluation.table.empty:
         _download(e[1], "dl_report", page, "report", f"{code}_report.xlsx")
     _download(e[2], "workspace", page, "workspace", f"{code}_workspace.gpkg")
+    if page.evaluation is not None and not page.evaluation.table.empty:
+        st.subheader(T("export_document"))
+        d = st.columns(4)
+        _download(d[0], "dl_report_docx", page, "report_docx", f"{code}_规划指标完成情况评估.docx")
+        _download(d[1], "dl_report_pdf", page, "report_pdf", f"{code}_规划指标完成情况评估.pdf")
 
 
 TABS: list[tuple[str, Callable[[Page], None]]] = [

@@ -308,6 +308,15 @@ def test_every_export_downloads_and_reopens(page, screenshots, tmp_path):
     check_layers(workspace, expected, labelled=False)
     assert len(review.load_workspace_corrections(workspace)) == 0
 
+    # The evaluation document, as Word and as PDF (issue 17): the same targets, Noto CJK embedded.
+    import docx
+    from pypdf import PdfReader
+
+    word = docx.Document(str(download(page, "评估报告 .docx", tmp_path)))
+    assert word.paragraphs[0].text.startswith("《") and len(word.tables[0].rows) == len(a.plan.targets) + 1
+    pdf = PdfReader(str(download(page, "评估报告 .pdf", tmp_path)))
+    assert "指标完成情况" in "".join(p.extract_text() for p in pdf.pages[:3])
+
 
 def test_corrections_file_loads_and_applies(page, tmp_path):
     row, category, town, before, total = _fix()
