@@ -179,7 +179,7 @@ def build_document(evaluation: Evaluation, analysis: Any, figure_dir: Path, *, l
     Document
     """
     plan = analysis.plan
-    plan_title = str(plan.title) if plan is not None else analysis.region.name
+    plan_title = pick(plan.title, lang) if plan is not None else analysis.region.name
     doc = Document(_w("title", lang, plan=plan_title))
     doc.blocks += _cover(analysis, plan_title, lang, data_date or "—")
     table = evaluation.table

@@ -18,8 +18,8 @@ import pandas as pd
 
 from facilities import categories as _categories
 from facilities import sheets as _sheets
-from facilities import targets as _targets
 from facilities.corrections import apply_corrections
+from facilities.plan_template import plan_or_template
 from geo import boundaries as _boundaries
 from geo import geocoder as _geocoder
 from geo.gazetteer import Region, load_gazetteer
@@ -140,7 +140,7 @@ def analyse(
     geocoded = _add_numbers(_add_categories(geocoded, sheet), sheet)
     placed = apply_corrections(geocoded, corrections, gaz, region.code)
     if plan is None:
-        plan = _targets.plan_for_region(region.code)
+        plan = plan_or_template(region.code)
     analysis = Analysis(region=region, sheet=sheet, placed=placed, boundaries=real, plan=plan,
                         geocoded=geocoded, crs=crs, notes=notes)
     analysis.check_accounting()

@@ -75,7 +75,7 @@ def template_plan(region_code: str) -> Plan:
     name = load_gazetteer().name_of(str(region_code))
     years = (min(p.year_from for p in plans), max(p.year_to for p in plans)) if plans else (2021, 2025)
     return Plan(id=f"{TEMPLATE_PREFIX}{region_code}", region_code=str(region_code), region_name=name,
-                title=f"{name}民政设施覆盖指标模板(非正式规划)/ template of targets, not an adopted plan",
+                title=f"{name}民政设施覆盖指标模板(非正式规划) / template of targets, not an adopted plan",
                 year_from=years[0], year_to=years[1], seed_file="template", targets=shared_targets(plans),
                 note=f"模板:取自 {len(plans)} 个内置规划的共同指标,请按本地规划修改后保存 / template: the targets "
                      f"{len(plans)} shipped plans share; edit to the local plan and save it")

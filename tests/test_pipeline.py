@@ -38,7 +38,9 @@ def test_labels_follow_the_category_file():
 def test_analysis_plan_is_the_regions_plan():
     a = analyse(SHEET.encode(), "512021", filename="s.csv")
     assert a.plan == targets.plan_for_region("512021")
-    assert analyse(SHEET.encode(), "5120", filename="s.csv").plan is None
+    # A region without a plan of its own gets the template of the targets the shipped plans share.
+    template = analyse(SHEET.encode(), "5120", filename="s.csv").plan
+    assert template.id == "template_5120" and "模板" in template.title and len(template.targets) >= 3
     assert isinstance(a.placed, pd.DataFrame)
 
 
