@@ -256,3 +256,37 @@ def test_exported_map_offline_shows_background_cells_and_markers(browser, demo_e
     legend = page.locator("#tc-legend").inner_text()
     assert "离线行政区划轮廓" in legend and "示意边界" in legend and f"({n_centres})" in legend
     context.close()
+
+
+def test_a_county_outside_the_plan_regions_offline_has_its_outline_cells_and_background(browser, tmp_path):
+    """岳池县 (511621): no plan, no shipped cells — its outline, cells built on first open, names (issue 16)."""
+    import pandas as pd
+
+    from facilities.mapview import analysis_page
+    from facilities.pipeline import analyse
+    from geo.gazetteer import load_gazetteer
+
+    rows = pd.DataFrame({"机构名称": ["顾县镇区域养老服务中心", "九龙街道区域养老服务中心"],
+                         "地址": ["岳池县顾县镇", "岳池县九龙街道"], "类型": ["区域养老服务中心"] * 2})
+    analysis = analyse(rows.to_csv(index=False).encode("utf-8"), "511621", filename="岳池县.csv")
+    towns = load_gazetteer().townships
+    expected = set(towns.loc[(towns["county_code"] == "511621") & (towns["code"].str[6:].astype(int) < 400), "code"])
+    assert set(analysis.units["code"]) == expected and analysis.schematic
+    path = tmp_path / "岳池县.html"
+    path.write_text(analysis_page(analysis, "elderly_regional_centre", "township_and_street"), encoding="utf-8")
+    west, south, east, north = analysis.units.total_bounds
+    bounds = [float(v) for v in (south, west, north, east)]
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    requests: list[str] = []
+    page.route("**/*", lambda route: (requests.append(route.request.url), route.abort())
+               if route.request.url.startswith("http") else route.continue_())
+    page.goto(path.as_uri())
+    page.wait_for_function(f"(({DRAWN})({bounds})).markers > 0", timeout=30_000)
+    drawn = page.evaluate(DRAWN, bounds)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "export_offline_511621.png"))
+    assert requests == []
+    assert drawn["background"] >= 1 and "岳池县" in drawn["labels"]
+    assert drawn["painted"] > 10_000 and drawn["markers"] == 2
+    context.close()
