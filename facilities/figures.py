@@ -35,6 +35,7 @@ _WORDS = {
     "approx": ("设施(仅知所在乡镇,位置示意)", "facility (township known only, position approximate)"),
     "schematic": ("示意边界,非正式乡镇界线", "schematic boundaries, not official"),
     "north": ("北", "N"),
+    "not_counted": ("不计入本指标的单元", "units this target does not count"),
     "measured": ("现状", "measured"),
     "target": ("目标", "target"),
     "rate": ("覆盖率(%)", "coverage rate (%)"),
@@ -122,6 +123,8 @@ def coverage_layers(result: object, polygons: gpd.GeoDataFrame, lang: str = "zh"
         legend_share = True
     if drawn.empty:
         return None
+    # The region's other townships in grey around them, so the figure shows where the counted units lie.
+    others = towns[~towns["code"].isin(drawn["code"]) & ~towns["code"].str[:6].isin(drawn["code"])]
     if legend_share:
         drawn["fill"] = [_ramp(s) for s in drawn["share"].to_numpy(float)]
         noun = "村(社区)" if lang == "zh" else "villages / communities"
@@ -130,7 +133,10 @@ def coverage_layers(result: object, polygons: gpd.GeoDataFrame, lang: str = "zh"
     else:
         drawn["fill"] = np.where(drawn["covered"].to_numpy(bool), COVERED, UNCOVERED)
         legend = [(COVERED, _word("covered", lang)), (UNCOVERED, _word("uncovered", lang))]
-    return MapLayers(gpd.GeoDataFrame(drawn, geometry="geometry", crs=polygons.crs),
+    if len(others):
+        legend.append((NO_DATA, _word("not_counted", lang)))
+    units = pd.concat([others.assign(fill=NO_DATA)[["code", "geometry", "fill"]], drawn[["code", "geometry", "fill"]]])
+    return MapLayers(gpd.GeoDataFrame(units, geometry="geometry", crs=polygons.crs),
                      _facility_points(result.facilities, towns), legend)  # type: ignore[attr-defined]
 
 

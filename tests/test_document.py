@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,17 @@ def test_cli_coverage_writes_docx_and_pdf(tmp_path, capsys):
     assert docx.Document(str(tmp_path / "评估.docx")).paragraphs[0].text.startswith("《海陵区")
     assert len(PdfReader(str(tmp_path / "评估.pdf")).pages) >= 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["评估.docx", "评估.pdf"]
+
+
+@pytest.mark.skipif(not os.environ.get("TOWNCOVER_SCREENSHOTS"), reason="`make screenshots` retakes the README's images")
+def test_report_pages_for_the_readme(pdf_zh):
+    """Page 1 and the first map page of the PDF as PNG for the README (pdftoppm, Debian's poppler-utils)."""
+    from pypdf import PdfReader
+
+    out = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    pages = [p.extract_text() for p in PdfReader(str(pdf_zh)).pages]
+    first_map = next(i for i, text in enumerate(pages, start=1) if "图 1" in text.replace(" ", "").replace("图1", "图 1"))
+    for page, name in ((1, "report_page1"), (first_map, "report_map")):
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f", str(page), "-l", str(page),
+                        str(pdf_zh), str(out / name)], check=True)
+        assert (out / f"{name}.png").stat().st_size > 10_000
