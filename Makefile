@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: install browser app test lint bench data screenshots wheel clean
+.PHONY: install fonts browser app test lint bench data screenshots wheel clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { \
@@ -18,6 +18,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Chinese text in the evaluation report (PDF, map figures): Debian's Noto CJK.
+fonts:
+	@if ! fc-list 2>/dev/null | grep -qi 'noto.*cjk'; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends fonts-noto-cjk >/dev/null; \
+	fi
+
 # Browser tests drive Debian's chromium (never a browser download); CJK fonts so Chinese renders.
 browser:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'cjk\|wqy'; then \
@@ -27,15 +35,17 @@ browser:
 			chromium fonts-noto-cjk >/dev/null; \
 	fi
 
-app: $(STAMP)
+app: $(STAMP) fonts
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
-# The README's screenshots, taken by the browser tests.
+# The README's screenshots, taken by the browser tests, and the report's pages (pdftoppm, Debian's poppler-utils).
 screenshots: $(STAMP) browser
-	TOWNCOVER_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser
+	@command -v pdftoppm >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq poppler-utils >/dev/null; }
+	TOWNCOVER_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/browser tests/test_document.py::test_report_pages_for_the_readme
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -53,6 +63,8 @@ data: $(STAMP)
 	$(BIN)/python data/build_cells.py
 	$(BIN)/python data/build_demo.py
 	$(BIN)/python data/build_eval.py
+	$(BIN)/python data/build_history.py
+	$(BIN)/python data/build_eval_field.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info
