@@ -247,7 +247,11 @@ def sidebar() -> Inputs | None:
     pop = sb.file_uploader(T("pop_upload"), type=["csv", "xlsx", "xls"], key="pop_upload", help=T("pop_help"))
     planned = sb.file_uploader(T("planned_upload"), type=["csv", "xlsx", "xls"], key="planned_upload",
                                help=T("planned_help"))
-    basemap = choose(sb, "radio", "basemap", T("basemap"), ["osm", "amap"], "osm", T)
+    # The offline background always draws; tiles, when chosen, lie over it (the server's own, when configured).
+    tiles = ["none", "osm", "amap"] + (["server"] if settings.TILES not in ("none", "osm", "amap") else [])
+    default = "server" if "server" in tiles else settings.TILES
+    choice = choose(sb, "radio", "basemap", T("basemap"), tiles, default, lambda k: T(f"tiles_{k}"))
+    basemap = settings.TILES if choice == "server" else choice
     if upload is not None:
         sheet_bytes, sheet_name, is_demo = upload.getvalue(), upload_name(upload.name), False
     else:

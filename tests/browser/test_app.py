@@ -388,7 +388,7 @@ def test_language_round_trip_keeps_every_choice_and_every_tab_clean(page, tmp_pa
     expect(page.get_by_role("heading", level=1)).to_contain_text("安岳县")
     expect(_checked_radio(page, "区域")).to_have_count(1)
     expect(page.locator('[data-testid="stRadio"]').filter(has_text="区域").first.locator("label").filter(
-        has=page.locator("input:checked"))).to_contain_text("有底图")
+        has=page.locator("input:checked"))).to_contain_text("有规划的区域")
     expect(_combo(page, "设施类别")).to_have_value(_categories.label("nursing_home", "zh"))
     expect(_combo(page, "统计层级")).to_have_value("社区")
     expect(metric(page, "读入行数")).to_have_text(str(analyse(tmp_path / "安岳县养老机构统计表.xlsx",
