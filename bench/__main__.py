@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> dict:
         from bench import cold_open
 
         result["cold_open"] = cold_open.run(Path(args.out or "bench/results/national.json").with_name("cold_open.json"))
+        # Whole commands as the user runs them, beside whole-process cpca, and the 怀化市 report (bench/felt.py).
+        from bench import felt
+
+        result["felt"] = felt.run()
     return result
 
 
