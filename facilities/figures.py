@@ -135,7 +135,8 @@ def coverage_layers(result: object, polygons: gpd.GeoDataFrame, lang: str = "zh"
         legend = [(COVERED, _word("covered", lang)), (UNCOVERED, _word("uncovered", lang))]
     if len(others):
         legend.append((NO_DATA, _word("not_counted", lang)))
-    units = pd.concat([others.assign(fill=NO_DATA)[["code", "geometry", "fill"]], drawn[["code", "geometry", "fill"]]])
+    units = pd.concat([others.assign(fill=NO_DATA)[["code", "geometry", "fill"]], drawn[["code", "geometry", "fill"]]],
+                      ignore_index=True)
     return MapLayers(gpd.GeoDataFrame(units, geometry="geometry", crs=polygons.crs),
                      _facility_points(result.facilities, towns), legend)  # type: ignore[attr-defined]
 
@@ -230,11 +231,10 @@ def _utm(frame: gpd.GeoDataFrame) -> str:
 
 def _rings(units: gpd.GeoDataFrame) -> tuple[list[np.ndarray], list[str]]:
     """Each polygon part's outer ring (cells and townships rarely have holes worth drawing) and its fill."""
-    parts = units.geometry.explode(index_parts=False)
-    rings = shapely.get_coordinates(shapely.get_exterior_ring(parts.to_numpy()), return_index=True)
-    coords, which = rings
-    splits = np.flatnonzero(np.diff(which)) + 1
-    return np.split(coords, splits), units["fill"].reindex(parts.index).tolist()
+    parts, owner = shapely.get_parts(units.geometry.to_numpy(), return_index=True)
+    coords, which = shapely.get_coordinates(shapely.get_exterior_ring(parts), return_index=True)
+    rings = np.split(coords, np.flatnonzero(np.diff(which)) + 1)
+    return rings, np.asarray(units["fill"], dtype=object)[owner].tolist()
 
 
 def _scale_bar(ax, bounds: np.ndarray) -> None:  # noqa: ANN001 - a matplotlib Axes

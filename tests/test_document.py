@@ -166,3 +166,23 @@ def test_report_pages_for_the_readme(pdf_zh):
         subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", "-f", str(page), "-l", str(page),
                         str(pdf_zh), str(out / name)], check=True)
         assert (out / f"{name}.png").stat().st_size > 10_000
+
+
+def test_map_figure_of_multi_part_units_with_repeated_index(tmp_path):
+    """Polygons and multi-polygons whose frame index repeats (concatenated layers) draw one ring per part."""
+    import geopandas as gpd
+    import shapely
+
+    from facilities import figures
+
+    shapes = [shapely.box(105.0, 30.0, 105.1, 30.1),
+              shapely.MultiPolygon([shapely.box(105.1, 30.0, 105.2, 30.1), shapely.box(105.3, 30.0, 105.4, 30.1)]),
+              shapely.box(105.0, 30.1, 105.1, 30.2)]
+    units = gpd.GeoDataFrame({"code": ["a", "b", "c"], "fill": [figures.COVERED, figures.UNCOVERED, figures.NO_DATA]},
+                             geometry=shapes, index=[0, 0, 1], crs=4326)
+    rings, fills = figures._rings(units)
+    assert len(rings) == 4 and fills == [figures.COVERED, figures.UNCOVERED, figures.UNCOVERED, figures.NO_DATA]
+    points = gpd.GeoDataFrame({"approximate": [False]}, geometry=[shapely.Point(105.05, 30.05)], crs=4326)
+    layers = figures.MapLayers(units, points, [(figures.COVERED, "已覆盖")])
+    path = figures.draw_coverage_map(layers, tmp_path / "m.png", title="测试", schematic=True)
+    assert path.stat().st_size > 5_000
