@@ -510,7 +510,8 @@ def _typst_block(block: Block, images: Mapping[Path, str]) -> str:
 def _typst_table(block: Table) -> str:
     cells = ", ".join(f"text(weight: \"bold\", {_typ(h)})" for h in block.header)
     body = ", ".join(_typ(v) for values in block.rows for v in values)
-    widths = ", ".join(["auto"] + ["1fr"] * (len(block.header) - 1))
+    # A short first column (number, code, row) sized to its text; a two-column table (reason, targets) halved.
+    widths = "1fr, 1.4fr" if len(block.header) == 2 else ", ".join(["auto"] + ["1fr"] * (len(block.header) - 1))
     return (f"#text(size: 8.5pt, table(columns: ({widths},), inset: 4pt, align: left, "
             f"table.header({cells}){', ' + body if body else ''}))\n")
 
