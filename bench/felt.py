@@ -56,16 +56,16 @@ def make_sheets(folder: Path, province_rows: int, county_rows: int) -> dict[str,
 
     from bench.data import generate
 
+    paths = _sheets(folder)
     rows = generate(province_rows, 0, provinces=[PROVINCE]).rows
     sheet = rows.rename(columns={"name": "机构名称", "address": "地址"})[["机构名称", "地址", "类型"]]
-    province = folder / f"{PROVINCE}_province_synthetic.csv"
-    sheet.to_csv(province, index=False, encoding="utf-8-sig")
+    sheet.to_csv(paths["province"][0], index=False, encoding="utf-8-sig")
     in_county = sheet[rows["truth_county"] == COUNTY]
     # The county's share of a small province sheet can be short of the rows wanted: its rows repeat.
     repeats = -(-county_rows // max(len(in_county), 1))
-    county = folder / f"{COUNTY}_county_synthetic.csv"
-    pd.concat([in_county] * repeats).head(county_rows).to_csv(county, index=False, encoding="utf-8-sig")
-    return {"province": (province, PROVINCE), "county": (county, COUNTY)}
+    county = pd.concat([in_county] * repeats).head(county_rows)
+    county.to_csv(paths["county"][0], index=False, encoding="utf-8-sig")
+    return paths
 
 
 def _measure(command: list[str], tool: str, sheet: str) -> Run:
@@ -97,14 +97,15 @@ def run(runs: int = 5, *, province_rows: int = 200_000, county_rows: int = 2_000
         median CPU and peak memory, and towncover's speed as a multiple of cpca's).
     """
     with tempfile.TemporaryDirectory(prefix="towncover-felt-") as folder:
-        sheets = make_sheets(Path(folder), province_rows, county_rows)
-        done: list[Run] = []
-        for name, (path, region) in sheets.items():
-            cmds = commands(path, region, Path(folder))
-            for _ in range(runs):
-                for tool, command in cmds.items():
-                    done.append(_measure(command, tool, name))
-        report = report_run(Path(folder))
+        # Sheets are made, and the commands started, by fresh small processes: Linux keeps a process's
+        # memory high-water mark across fork and exec, so a child of this (large) process would report
+        # this process's peak as its own.
+        subprocess.run([sys.executable, "-m", "bench.felt", "--sheets", folder, str(province_rows),
+                        str(county_rows)], check=True, cwd=ROOT)
+        measured = subprocess.run([sys.executable, "-m", "bench.felt", "--measure", folder, str(runs)],
+                                  check=True, cwd=ROOT, capture_output=True, text=True).stdout
+        done = [Run(**r) for r in json.loads(measured)]
+        report, done = done[-1], done[:-1]
     summary = summarise(done)
     _print(summary, runs)
     print(f"  report    怀化市 evaluation document (.pdf), whole command: {report.wall_s:.1f} s "
@@ -123,6 +124,22 @@ def report_run(out: Path) -> Run:
     command = [sys.executable, "-m", "towncover.cli", "coverage", str(sheet), "-r", "4312", "-o",
                str(out / "怀化市_评估.pdf")]
     return _measure(command, "towncover coverage -o .pdf", "4312 怀化市")
+
+
+def _sheets(folder: Path) -> dict[str, tuple[Path, str]]:
+    return {"province": (folder / f"{PROVINCE}_province_synthetic.csv", PROVINCE),
+            "county": (folder / f"{COUNTY}_county_synthetic.csv", COUNTY)}
+
+
+def measure_all(folder: Path, runs: int) -> list[Run]:
+    """Every command, alternated, then the report; run in a small process of its own (see :func:`run`)."""
+    done: list[Run] = []
+    for name, (path, region) in _sheets(folder).items():
+        cmds = commands(path, region, folder)
+        for _ in range(runs):
+            for tool, command in cmds.items():
+                done.append(_measure(command, tool, name))
+    return done + [report_run(folder)]
 
 
 def summarise(done: list[Run]) -> dict[str, dict]:
@@ -163,7 +180,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench.felt", description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="one run on 5,000 / 500 rows, no results file")
+    parser.add_argument("--sheets", nargs=3, metavar=("FOLDER", "PROVINCE_ROWS", "COUNTY_ROWS"), help=argparse.SUPPRESS)
+    parser.add_argument("--measure", nargs=2, metavar=("FOLDER", "RUNS"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.sheets:
+        make_sheets(Path(args.sheets[0]), int(args.sheets[1]), int(args.sheets[2]))
+        return {}
+    if args.measure:
+        print(json.dumps([asdict(r) for r in measure_all(Path(args.measure[0]), int(args.measure[1]))]))
+        return {}
     if args.quick:
         return run(1, province_rows=5_000, county_rows=500, out=None)
     return run(args.runs)

@@ -69,3 +69,17 @@ def test_smoke_counts(smoke: tuple[dict, dict]) -> None:
     assert result["peak_rss_mb"] > 0
     assert set(result["goals"]) == {"end_to_end_under_60s", "peak_under_4GB", "geocoding_at_least_cpca",
                                     "province_map_under_5MB"}
+
+
+def test_felt_quick_runs_every_whole_command_once():
+    """bench.felt: both tools on both sheets and the 怀化市 document, each a whole process that succeeds."""
+    from bench import felt
+
+    result = felt.run(1, province_rows=3_000, county_rows=200, out=None)
+    assert sorted(result["summary"]) == ["county", "province"]
+    for per in result["summary"].values():
+        assert per["towncover"]["failed"] == 0 and per["cpca"]["failed"] == 0
+        assert per["towncover"]["peak_mb"] > 0 and per["cpca"]["peak_mb"] > 0
+    assert [(r["tool"], r["sheet"]) for r in result["runs"]] == [
+        ("towncover", "province"), ("cpca", "province"), ("towncover", "county"), ("cpca", "county")]
+    assert result["report"]["exit_code"] == 0
