@@ -39,8 +39,9 @@ MBTILES_BUDGET_MB = 4.0
 CACHE_DIR = Path(os.environ.get("TOWNCOVER_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
                                 / "towncover"))
 
-# The region the app opens on: 安岳县 (Anyue County, Sichuan), one of the five plan regions.
-DEFAULT_REGION = "512021"
+# The region the app opens on: 安岳县 (Anyue County, Sichuan), one of the five plan regions, unless the
+# server's administrator (or the browser benchmark) names another.
+DEFAULT_REGION = os.environ.get("TOWNCOVER_REGION", "512021")
 
 # Township codes (digits 7-9) at or above this are special units (开发区, 园区, 林场, 农场...),
 # which plans' "乡镇(街道)" coverage excludes unless a target says otherwise.

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import wait_for_health
+from tests.browser.helpers import streamlit_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -26,39 +23,14 @@ VIEWPORT = {"width": 1400, "height": 900}
 expect.set_options(timeout=30_000)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def app_url():
     """Start ``streamlit run app.py`` on a free localhost port, wait for its health check, yield the URL."""
     if not Path(CHROMIUM).exists() or shutil.which("fc-list") is None:
         pytest.skip("chromium or fonts missing: run `make browser`")
-    port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit.log", "w")  # noqa: SIM115 - closed at teardown
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--server.enableStaticServing", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    if not wait_for_health(url, proc):
-        proc.kill()
-        log.close()
-        raise RuntimeError(f"streamlit did not start: {(ARTIFACTS / 'streamlit.log').read_text()[-2000:]}")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with streamlit_server(ROOT, ARTIFACTS / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

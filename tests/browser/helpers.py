@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 import subprocess
+import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -165,3 +170,39 @@ def wait_for_health(url: str, proc: subprocess.Popen, seconds: float = 90) -> bo
             pass
         time.sleep(0.3)
     return False
+
+
+def free_port() -> int:
+    """A localhost TCP port nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def streamlit_server(root: Path, log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` from ``root`` on a free localhost port; yields its URL once healthy.
+
+    Its output goes to ``log_path``; ``env`` adds variables (``TOWNCOVER_REGION``). Stopped on exit.
+    """
+    port = free_port()
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.enableStaticServing", "true",
+             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            cwd=root, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            if not wait_for_health(url, proc):
+                raise RuntimeError(f"streamlit did not start: {log_path.read_text()[-2000:]}")
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
