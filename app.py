@@ -15,7 +15,7 @@ import html
 import logging
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -706,9 +706,23 @@ def main() -> None:
                     "</div>", unsafe_allow_html=True)
     elif page.analysis.units is None:
         st.info(T("no_map"))
-    for tab, (_, draw) in zip(st.tabs([T(name) for name, _ in TABS]), TABS, strict=True):
-        with tab:
-            guarded(draw, page)
+    for tab, (_, draw) in zip(open_tabs(), TABS, strict=True):
+        if tab.open is not False:  # only the open tab computes (None: a Streamlit without tab state)
+            with tab:
+                guarded(draw, page)
+
+
+def open_tabs() -> Sequence[Any]:
+    """The tabs, the open one kept under ``sel:tab`` whatever the language (like :func:`choose`)."""
+    names = [name for name, _ in TABS]
+    kept = st.session_state.get("sel:tab", names[0])
+    key = f"w:tab:{LANG}"
+    st.session_state[key] = T(kept if kept in names else names[0])
+
+    def keep() -> None:
+        st.session_state["sel:tab"] = next((n for n in names if T(n) == st.session_state[key]), names[0])
+
+    return st.tabs([T(name) for name in names], key=key, on_change=keep)
 
 
 try:
