@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,7 +52,7 @@ def apply_corrections(placed: pd.DataFrame, corrections: pd.DataFrame | None, ga
     corr = validate_corrections(corrections, gazetteer, region_code, rows=out["row"])
     corr = corr.drop_duplicates("row", keep="last").set_index("row")
     township_names = gazetteer.townships.set_index("code")["name"]
-    village_names = gazetteer.villages.set_index("code")["name"]
+    village_names = _named(gazetteer.villages, corr["village_code"] if "village_code" in corr else [])
     hit = out["row"].isin(corr.index)
     rows = out.loc[hit, "row"]
     township = corr["township_code"].reindex(rows).to_numpy()
@@ -108,7 +109,7 @@ def validate_corrections(corrections: pd.DataFrame, gazetteer, region_code: str 
     frame["row"] = _row_numbers(frame["row"], "row")
     known_rows = None if rows is None else set(pd.Series(rows).astype("int64").tolist())
     towns = set(gazetteer.townships["code"].astype(str))
-    villages = set(gazetteer.villages["code"].astype(str))
+    villages = set(_named(gazetteer.villages, frame["village_code"]).index)
     for row, town, village in zip(frame["row"], frame["township_code"], frame["village_code"], strict=True):
         row = int(row)
         if known_rows is not None and row not in known_rows:
@@ -126,6 +127,14 @@ def validate_corrections(corrections: pd.DataFrame, gazetteer, region_code: str 
             _refuse(row, "village_code", f"村(社区)代码 {village} 不属于乡镇 {town}",
                     f"village code {village} does not belong to township {town}")
     return frame
+
+
+def _named(units: pd.DataFrame, codes: Any) -> pd.Series:
+    """Code → name of the ``units`` among ``codes`` only: the 600,000 villages are filtered, never indexed whole."""
+    wanted = {str(c) for c in codes if isinstance(c, str) and c}
+    if not wanted:
+        return pd.Series([], index=pd.Index([], dtype=object), dtype=object)
+    return units.loc[units["code"].isin(wanted)].set_index("code")["name"]
 
 
 def _refuse(row: int, column: str, zh: str, en: str) -> None:

@@ -7,6 +7,7 @@ facility at all (:data:`EXCLUDE`); every row stays in the accounting either way.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import tempfile
@@ -111,7 +112,12 @@ def review_queue(placed: pd.DataFrame, sheet: Any = None, region_code: str | Non
 
 
 def _township_names() -> dict[str, str]:
-    gaz = load_gazetteer()
+    return _names_in(load_gazetteer())
+
+
+@functools.lru_cache(maxsize=1)
+def _names_in(gaz: Any) -> dict[str, str]:
+    """Township code → name (made once per gazetteer: 40,000 of them, asked for on every page)."""
     return dict(zip(gaz.townships["code"].astype(str), gaz.townships["name"].astype(str), strict=True))
 
 
@@ -133,7 +139,17 @@ def name_hints(text: pd.Series, region_code: str) -> pd.Series:
     pandas.Series of str
         Semicolon-joined township codes (sorted), "" where nothing is found; same index as ``text``.
     """
-    gaz = load_gazetteer()
+    stems = _hint_stems(load_gazetteer(), str(region_code))
+    out = []
+    for value in text.astype("string").fillna(""):
+        hit = {code for stem, code in stems if stem in value}
+        out.append(";".join(sorted(hit)) if len(hit) <= 5 else "")
+    return pd.Series(out, index=text.index, dtype=object)
+
+
+@functools.lru_cache(maxsize=8)
+def _hint_stems(gaz: Any, region_code: str) -> tuple[tuple[str, str], ...]:
+    """(name stem, township code) of the region's villages, townships and old township names (once per region)."""
     villages = gaz.villages_in(region_code)[["name", "township_code"]]
     towns = gaz.townships_in(region_code)[["name", "code"]].rename(columns={"code": "township_code"})
     history = load_history().townships
@@ -145,11 +161,7 @@ def name_hints(text: pd.Series, region_code: str) -> pd.Series:
         old.assign(stem=old["name"].astype(str)),  # a township name since merged away: its successors
     ])
     stems = stems[stems["stem"].str.len() >= 2]
-    out = []
-    for value in text.astype("string").fillna(""):
-        hit = {str(code) for stem, code in zip(stems["stem"], stems["township_code"], strict=True) if stem in value}
-        out.append(";".join(sorted(hit)) if len(hit) <= 5 else "")
-    return pd.Series(out, index=text.index, dtype=object)
+    return tuple(zip(stems["stem"].astype(str), stems["township_code"].astype(str), strict=True))
 
 
 def township_choices(region_code: str, candidates: str = "", lang: str = "zh") -> list[tuple[str, str]]:
@@ -301,7 +313,9 @@ def corrections_table(corrections: pd.DataFrame, lang: str = "zh") -> pd.DataFra
     gaz = load_gazetteer()
     out = corrections.reindex(columns=_corrections.COLUMNS).copy()
     towns = _township_names()
-    villages = dict(zip(gaz.villages["code"].astype(str), gaz.villages["name"].astype(str), strict=True))
+    wanted = set(out["village_code"].fillna("").astype(str)) - {""}
+    chosen = gaz.villages[gaz.villages["code"].isin(wanted)] if wanted else gaz.villages.iloc[:0]
+    villages = dict(zip(chosen["code"].astype(str), chosen["name"].astype(str), strict=True))
     special = {code: labels[lang == "en"] for code, labels in SPECIAL_CHOICES.items()}
     out["township_name"] = [special.get(c) or towns.get(c, "") for c in out["township_code"].astype(str)]
     out["village_name"] = [villages.get(c, "") for c in out["village_code"].fillna("").astype(str)]
