@@ -485,8 +485,9 @@ def tab_map(page: Page) -> None:
     coverage_metrics(page)
     if page.result.radius_km:
         st.caption(T("radius_note", r=f"{page.result.radius_km:g}"))
+    # render=False: st_folium renders the map once more anyway; the figure's own render is the same work twice.
     st_folium(coverage_map(page), key="coverage_map", height=600, use_container_width=True,
-              returned_objects=[])
+              returned_objects=[], render=False)
     if page.corrections is not None and len(page.corrections):
         st.download_button(T("workspace"), lambda: export_bytes(page, "workspace"),
                            file_name=f"{page.region.code}_workspace.gpkg", key="dl_workspace_map", on_click="ignore")
@@ -633,7 +634,7 @@ def tab_gaps(page: Page) -> None:
                                       radius_km=res.radius_km, basemap=page.inputs.basemap)
         webmap.add_proposals(gap_map, page.analysis.units, gap, LANG)
         st_folium(gap_map, key="gap_map", height=480, use_container_width=True,
-                  returned_objects=[])
+                  returned_objects=[], render=False)
 
 
 def _download(col: Any, label_key: str, page: Page, fmt: str, file_name: str, encoding: str = "UTF-8") -> None:
@@ -707,7 +708,7 @@ def main() -> None:
     elif page.analysis.units is None:
         st.info(T("no_map"))
     for tab, (_, draw) in zip(open_tabs(), TABS, strict=True):
-        if tab.open is not False:  # only the open tab computes (None: a Streamlit without tab state)
+        if getattr(tab, "open", None) is not False:  # only the open tab computes (None: every tab, as before)
             with tab:
                 guarded(draw, page)
 
@@ -722,7 +723,11 @@ def open_tabs() -> Sequence[Any]:
     def keep() -> None:
         st.session_state["sel:tab"] = next((n for n in names if T(n) == st.session_state[key]), names[0])
 
-    return st.tabs([T(name) for name in names], key=key, on_change=keep)
+    labels = [T(name) for name in names]
+    try:
+        return st.tabs(labels, key=key, on_change=keep)
+    except TypeError:  # a Streamlit before tabs kept state: every tab computes
+        return st.tabs(labels)
 
 
 try:

@@ -112,6 +112,44 @@ def test_category_switch_and_review_queue_correction_changes_figures(page, scree
     expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before + 1} / {total}")
 
 
+def _rows_csv(analysis, folder: Path) -> pd.DataFrame:
+    """The 全部行 .csv the app writes for ``analysis``, read back as text (the library's own export)."""
+    from facilities.layers import labelled, rows_table
+    from geo.export import export_table
+
+    path = export_table(labelled(rows_table(analysis), "zh"), folder / "rows", "csv")
+    return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+
+
+def test_one_correction_moves_only_its_row_and_the_coverage_figure(page, tmp_path):
+    row, category, town, before, total = _fix()
+    a = _demo()
+    corrected = review.apply_review(a, review.add_correction(None, row, town))
+    after = coverage.measure(corrected.placed, "512021", category, LEVEL)
+    assert (after.covered, after.total) == (before + 1, total)  # the figure the correction must move
+    select(page, "设施类别", _categories.label(category, "zh"))
+    select(page, "统计层级", "乡镇(街道)")
+    tab(page, "表格与核对")
+    select(page, "选择待核对行", f"{row} ·")
+    select(page, "归属乡镇", f"({town})")
+    page.get_by_role("button", name="应用更正").click()
+    wait_idle(page)
+    expect(page.get_by_text(f"已更正第 {row} 行")).to_be_visible()
+    tab(page, "地图")
+    expect(metric(page, "已覆盖乡镇(街道)")).to_have_text(f"{before + 1} / {total}")
+    expect(metric(page, "覆盖率")).to_have_text(f"{after.rate:.1f}%")
+    tab(page, "导出")
+    shown = pd.read_csv(download(page, "全部行 .csv", tmp_path), dtype=str, encoding="utf-8-sig",
+                        keep_default_na=False)
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    old, new = _rows_csv(a, tmp_path / "old"), _rows_csv(corrected, tmp_path / "new")
+    pd.testing.assert_frame_equal(shown, new)
+    moved = shown.loc[(shown != old).any(axis=1), "行号"].astype(int).tolist()
+    assert moved == [row]
+    assert shown.loc[shown["行号"] == str(row), "乡镇代码"].tolist() == [town]
+
+
 @cache
 def _ambiguous():
     """The demo's ambiguous review-queue row, the candidate chosen for it, and the figures before and after."""
