@@ -10,6 +10,7 @@ inside a tab is shown in one line there (the last line of defence, logged), neve
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import logging
@@ -140,6 +141,13 @@ def _measure(key: tuple, plan_key: str, category: str, level: str, _analysis_obj
     return session.measure_choice(_analysis_obj, _plan, category, level)
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _shown(key: tuple, plan_key: str, category: str, level: str, _analysis_obj: Analysis,
+           _result: _coverage.CoverageResult) -> dict[str, gpd.GeoDataFrame]:
+    """The map's township layer and facility points for one category and level (read, never changed)."""
+    return build_layers(_analysis_obj, category, level, result=_result)
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
 def _other_region(key: tuple, _analysis_obj) -> tuple[str, int] | None:
     return session.other_region_hint(_analysis_obj, load_gazetteer())
@@ -192,13 +200,18 @@ class Page:
     corrections: pd.DataFrame | None
     key: tuple
     plan: Any
-    evaluation: _evaluation.Evaluation | None
+    judge: Callable[[], _evaluation.Evaluation | None]
     category: str
     level: str
     map_value: str
     result: _coverage.CoverageResult
     map_units: gpd.GeoDataFrame | None
     points: gpd.GeoDataFrame
+
+    @functools.cached_property
+    def evaluation(self) -> _evaluation.Evaluation | None:
+        """The plan judged (cached across runs), made when a tab asks: the map and the review need none."""
+        return self.judge()
 
     @property
     def region(self):
@@ -319,8 +332,12 @@ def build_page(inputs: Inputs) -> Page:
     key = (inputs.scope, inputs.crs, _digest(inputs.bnd_bytes), corr_key)
     population, planned, extra_key = _extras(inputs)
     plan = st.session_state.setdefault("plans", {}).get(inputs.scope, analysis.plan)
-    evaluation = (_evaluate(key, _plan_key(plan), extra_key, analysis, plan, population, planned)
-                  if plan is not None else None)
+
+    def judge() -> _evaluation.Evaluation | None:
+        if plan is None:
+            return None
+        return _evaluate(key, _plan_key(plan), extra_key, analysis, plan, population, planned)
+
     listed = session.category_counts(analysis).index.tolist()
     view = _evaluation.default_view(analysis.placed, plan)
     box = inputs.pickers
@@ -333,11 +350,11 @@ def build_page(inputs: Inputs) -> Page:
                        lambda v: T("by_covered") if v == "covered" else T("by_count"))
     result = _measure(key, _plan_key(plan), category, level, analysis, plan)
     if analysis.units is not None:
-        shown = build_layers(analysis, category, level, result=result)
+        shown = _shown(key, _plan_key(plan), category, level, analysis, result)
         map_units, points = shown["townships"], shown["facilities"]
     else:
         map_units, points = None, facility_points(analysis)
-    return Page(inputs, analysis, corrections, key, plan, evaluation, category, level, map_value, result, map_units,
+    return Page(inputs, analysis, corrections, key, plan, judge, category, level, map_value, result, map_units,
                 points)
 
 
