@@ -542,12 +542,14 @@ def _review(page: Page) -> None:
     choices = dict(review.township_choices(page.region.code, hints, LANG))
     town = r2.selectbox(T("review_town"), list(choices), index=None, placeholder=T("choose"),
                         key=f"review_town:{pick}:{LANG}", format_func=choices.get)
-    if r3.button(T("review_apply"), key="review_apply", type="primary", disabled=town is None,
-                 help=T("review_pick_first")):
+
+    def apply() -> None:  # a callback: the click's own run already has the correction (no second run)
         store = st.session_state.setdefault("corrections", {})
         store[page.inputs.scope] = review.add_correction(page.corrections, int(pick), town, note="app")
         st.session_state["last_fix"] = (int(pick), town)
-        st.rerun()
+
+    r3.button(T("review_apply"), key="review_apply", type="primary", disabled=town is None,
+              help=T("review_pick_first"), on_click=apply)
 
 
 def _corrections_made(page: Page) -> None:

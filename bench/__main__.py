@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> dict:
         from bench import felt
 
         result["felt"] = felt.run()
+        # The app on 宜春市 in headless Chromium, click to settled page (bench/browser_felt.py).
+        if not args.no_browser:
+            from bench import browser_felt
+
+            result["browser_felt"] = browser_felt.run()
     return result
 
 
