@@ -11,20 +11,21 @@ import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import geopandas as gpd
 import pandas as pd
 
 from facilities import categories as _categories
 from facilities import sheets as _sheets
 from facilities.corrections import apply_corrections
 from facilities.plan_template import plan_or_template
-from geo import boundaries as _boundaries
 from geo import geocoder as _geocoder
 from geo.gazetteer import Region, load_gazetteer
 from towncover import settings
 from towncover.vocabulary import MATCH_STATUSES
+
+if TYPE_CHECKING:  # geometry libraries are imported where polygons are used: geocoding needs none
+    import geopandas as gpd
 
 STATUSES = tuple(MATCH_STATUSES)
 
@@ -68,12 +69,16 @@ class Analysis:
         """
         if self.boundaries is not None:
             return self.boundaries
+        from geo import boundaries as _boundaries
+
         return _boundaries.township_cells(self.region.code) if _boundaries.has_map(self.region.code) else None
 
     @property
     def schematic(self) -> bool:
         """True when :attr:`units` are schematic cells (示意边界), never real boundaries."""
-        return self.boundaries is None and _boundaries.has_map(self.region.code)
+        from geo.boundaries import has_map
+
+        return self.boundaries is None and has_map(self.region.code)
 
     def summary(self) -> dict[str, int]:
         """Row accounting: rows read, then each status; they add up to the rows in the file."""
@@ -134,6 +139,10 @@ def analyse(
     notes: list[str] = []
     real = None
     if boundaries is not None:
+        import geopandas as gpd
+
+        from geo import boundaries as _boundaries
+
         real = boundaries if isinstance(boundaries, gpd.GeoDataFrame) else _boundaries.load_boundaries(boundaries)
         notes.extend(real.attrs.get("notes", []))
     geocoded = _geocoder.geocode(sheet, region, crs=crs, boundaries=real)

@@ -93,7 +93,7 @@ def cmd_regions(args: argparse.Namespace) -> int:
 
 
 def cmd_geocode(args: argparse.Namespace) -> int:
-    from geo.export import export_table
+    from geo.tables import export_table
 
     out = _output(args, (".csv", ".xlsx"))
     analysis = _analyse(args)
