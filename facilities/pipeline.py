@@ -11,7 +11,8 @@ import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import pandas as pd
 
@@ -26,6 +27,9 @@ from towncover.vocabulary import MATCH_STATUSES
 
 if TYPE_CHECKING:  # geometry libraries are imported where polygons are used: geocoding needs none
     import geopandas as gpd
+
+    from facilities.sheets import Sheet
+    from facilities.targets import Plan
 
 STATUSES = tuple(MATCH_STATUSES)
 
@@ -52,11 +56,11 @@ class Analysis:
     """
 
     region: Region
-    sheet: Any
+    sheet: Sheet
     placed: pd.DataFrame
     boundaries: gpd.GeoDataFrame | None
-    plan: Any
-    geocoded: pd.DataFrame | None = None
+    plan: Plan | None
+    geocoded: pd.DataFrame
     crs: str = settings.DEFAULT_SHEET_CRS
     notes: list[str] = field(default_factory=list)
 
@@ -98,15 +102,15 @@ class Analysis:
 
 
 def analyse(
-    source: str | os.PathLike | bytes | Any,
+    source: str | Path | bytes | IO[bytes],
     region: str | Region,
     *,
     filename: str | None = None,
     columns: dict[str, str] | None = None,
     crs: str = settings.DEFAULT_SHEET_CRS,
-    boundaries: gpd.GeoDataFrame | str | os.PathLike | None = None,
+    boundaries: gpd.GeoDataFrame | str | os.PathLike[str] | None = None,
     corrections: pd.DataFrame | None = None,
-    plan: Any = None,
+    plan: Plan | None = None,
 ) -> Analysis:
     """Read a facility sheet and place every row on township and village codes.
 
@@ -166,7 +170,7 @@ def reapply(analysis: Analysis, corrections: pd.DataFrame | None) -> Analysis:
     return new
 
 
-def _add_categories(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
+def _add_categories(placed: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
     roles = sheet.roles
     blank = pd.Series("", index=placed.index, dtype="string")
     types = placed[roles["category"]].astype("string") if "category" in roles else blank
@@ -178,7 +182,7 @@ def _add_categories(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
     return out
 
 
-def _add_numbers(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
+def _add_numbers(placed: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
     for role in ("beds", "nursing_beds"):
         if role in sheet.roles:
             # Aligned on the file's row numbers: rejected rows are in `placed` but not in `sheet.frame`.

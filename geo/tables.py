@@ -219,12 +219,14 @@ def _csv_text(col: pd.Series) -> pa.Array | None:
         missing = pd.isna(raw)
         if not all(isinstance(v, str) for v in raw[~missing]):
             return None
-        values = np.where(missing, None, raw)
+        values = raw.copy()
+        values[missing] = None
     elif isinstance(dtype, pd.StringDtype):  # Arrow- or Python-backed: its __arrow_array__
         values = col.array
     elif dtype.kind == "f":  # numpy's str() of a float64 is the repr pandas writes
         raw = col.to_numpy()
-        values = np.where(np.isnan(raw), None, raw.astype(str).astype(object))
+        values = raw.astype(str).astype(object)
+        values[np.isnan(raw)] = None
     elif dtype.kind in "iub" and isinstance(dtype, np.dtype):
         values = col.to_numpy().astype(str)
     else:
