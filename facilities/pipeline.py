@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from facilities import categories as _categories
@@ -183,15 +184,17 @@ def _add_categories(placed: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
 
 
 def _add_numbers(placed: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
+    # Aligned on the file's row numbers: rejected rows are in `placed` but not in `sheet.frame`.
+    at = pd.Index(np.asarray(sheet.source_rows, dtype=np.int64)).get_indexer(pd.Index(placed["row"], dtype=np.int64))
+    missing = at < 0
     for role in ("beds", "nursing_beds"):
         if role in sheet.roles:
-            # Aligned on the file's row numbers: rejected rows are in `placed` but not in `sheet.frame`.
-            by_row = pd.Series(_sheets.numeric_column(sheet, role).to_numpy(), index=list(sheet.source_rows))
-            placed[role] = placed["row"].map(by_row).astype("float64").to_numpy()
+            values = _sheets.numeric_column(sheet, role).to_numpy(dtype="float64")[at]
+            values[missing] = np.nan
+            placed[role] = values
     # The loader's status (operating / under_construction / closed) and why; "" for rejected rows.
-    status = getattr(sheet, "status", pd.DataFrame())
-    for col in status.columns:
-        by_row = pd.Series(status[col].to_numpy(), index=list(sheet.source_rows))
-        mapped = placed["row"].map(by_row)
-        placed[col] = mapped.astype(object).where(mapped.notna(), "").astype(str).to_numpy()
+    for col in sheet.status.columns:
+        text = sheet.status[col].to_numpy(dtype=object)[at]
+        text[missing | pd.isna(text)] = ""
+        placed[col] = text
     return placed

@@ -30,6 +30,7 @@ __all__ = ["export_suffixes", "export_table", "write_csv"]
 _EXCEL_CELL_MAX = 32767
 _BOM = b"\xef\xbb\xbf"
 _CSV_SPECIAL = '[,"\r\n]'  # what the csv module's QUOTE_MINIMAL quotes for (delimiter, quote, line ends)
+_CSV_SPECIAL_BYTES = np.frombuffer(b',"\r\n', dtype=np.uint8)
 
 
 def export_table(
@@ -238,6 +239,8 @@ def _csv_text(col: pd.Series) -> pa.Array | None:
 
 
 def _csv_quoted(text: pa.Array, lone: bool) -> pa.Array:
+    if not lone and not np.isin(np.frombuffer(_string_bytes(text), dtype=np.uint8), _CSV_SPECIAL_BYTES).any():
+        return text  # most columns: one pass over the bytes, no per-value work
     need = pc.match_substring_regex(text, _CSV_SPECIAL)
     if lone:
         need = pc.or_(need, pc.equal(text, ""))
