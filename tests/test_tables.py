@@ -59,3 +59,15 @@ def test_geocode_command_imports_no_geometry_library(tmp_path):
                           capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
     assert "360902" in (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+
+
+def test_write_csv_in_blocks_and_mixed_columns_late(tmp_path, monkeypatch):
+    import geo.tables
+
+    monkeypatch.setattr(geo.tables, "_CSV_BLOCK_ROWS", 3)
+    table = TRICKY.copy()
+    write_csv(table, tmp_path / "fast.csv")
+    assert (tmp_path / "fast.csv").read_bytes() == _pandas_bytes(table, tmp_path / "pandas.csv")
+    late = pd.DataFrame({"obj": ["a"] * 6 + [7]})  # a number after the first block: pandas writes it
+    write_csv(late, tmp_path / "fast.csv")
+    assert (tmp_path / "fast.csv").read_bytes() == _pandas_bytes(late, tmp_path / "pandas.csv")
