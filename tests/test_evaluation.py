@@ -127,7 +127,7 @@ def test_one_vocabulary_read_by_every_module():
     assert levels.TOWNSHIP_LEVELS is vocabulary.TOWNSHIP_LEVELS
     assert layers.VILLAGE_LEVELS is vocabulary.VILLAGE_LEVELS
     assert targets.LEVELS is vocabulary.LEVELS and targets.UNITS is vocabulary.UNITS
-    assert coverage.LEVEL_NOUNS is vocabulary.LEVELS      # the old name, kept for app.py until it moves over
+    assert not hasattr(coverage, "LEVEL_NOUNS")  # the vocabulary has one home: towncover.vocabulary
     assert vocabulary.label(vocabulary.LEVELS, "township", "en") == "townships"
     assert vocabulary.label(vocabulary.MATCH_STATUSES, "out_of_region") == "区域外"
     assert vocabulary.label(vocabulary.LEVELS, "nowhere") == "nowhere"
