@@ -32,7 +32,7 @@ from geo.archive import check_members, iter_member, open_zip
 from geo.geocoder import OUTPUT_COLUMNS
 from towncover import settings
 from towncover.errors import TowncoverError
-from towncover.vocabulary import OPERATING_STATUSES
+from towncover.vocabulary import OPERATING_STATUSES, sheet_column
 
 ROLES: tuple[str, ...] = (
     "name", "address", "category", "lng", "lat", "township", "village", "county", "division_code",
@@ -1123,7 +1123,7 @@ def _column_names(header: list[str], width: int) -> list[str]:
         h = header[i] if i < len(header) else ""
         h = re.sub(r"\s*\n\s*", "", h).strip() or f"列{_col_letter(i)}"
         if h in _TOOL_COLUMNS:  # the user's own "row" or "match_status" is kept, under another name
-            h = f"{h}(原表)"
+            h = sheet_column(h)
         if h in seen:
             seen[h] += 1
             h = f"{h}_{seen[h]}"

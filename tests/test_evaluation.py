@@ -135,6 +135,18 @@ def test_one_vocabulary_read_by_every_module():
     assert vocabulary.category_colour("nope") == vocabulary.UNCLASSIFIED_COLOUR
 
 
+def test_table_values_and_the_sheet_suffix_are_written_once_in_the_vocabulary():
+    from facilities import i18n, sheets
+
+    assert i18n.VALUE_LABELS is vocabulary.VALUE_LABELS
+    assert vocabulary.VALUE_LABELS["street"] == vocabulary.TOWNSHIP_KINDS["street"] == ("街道", "street")
+    assert vocabulary.sheet_column("row") == "row(原表)"
+    sheet = sheets.read_sheet("row,机构名称,match_status\nA-1,石羊镇敬老院,已核\n".encode(), filename="r.csv")
+    assert list(sheet.frame.columns) == ["row(原表)", "机构名称", "match_status(原表)"]
+    assert layers._apart(["row", "地址"], {"row"}) == {"row": "row(原表)"}
+    assert layers._apart(["row", "row(原表)"], {"row"}) == {"row": "row(原表)2"}
+
+
 @pytest.mark.parametrize(
     ("raw", "natural"),
     [("321202001000", "321202001"), ("321202000000", "321202"), ("321202001000.0", "321202001"),
