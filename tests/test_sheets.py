@@ -13,10 +13,9 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from facilities.headers import _normalise_headers, reads_as
+from facilities.rows import _parse_numbers
 from facilities.sheets import (
-    _normalise_headers,
-    _parse_numbers,
-    _reads_as,
     compact_text,
     normalise_header,
     numeric_column,
@@ -380,13 +379,13 @@ _HEADERISH = st.lists(
 @given(_HEADERISH, st.integers(min_value=0, max_value=24))
 def test_reads_as_header_equals_normalise_header(values, pick):
     header = normalise_header(values[pick % len(values)])
-    got = _reads_as(pd.Series(values, dtype="str"), header)
+    got = reads_as(pd.Series(values, dtype="str"), header)
     assert got.tolist() == [normalise_header(v) == header for v in values]
 
 
 def _numbers_by_definition(text: pd.Series) -> np.ndarray:
     """The number parser written plainly, every step on every value (the definition)."""
-    from facilities.sheets import _DMS, _UNIT
+    from facilities.rows import _DMS, _UNIT
 
     s = text.astype("str").str.normalize("NFKC").str.strip()
     s = s.str.replace(r"^(?:东经|北纬|[ENen](?=\s*\d))\s*", "", regex=True)  # 东经104.5, E104.5
