@@ -42,7 +42,8 @@ _NAME_STATUS_WORDS = "在建|拟建|筹建|待建|规划|建设中|未建成|停
 _NAME_STATUS = re.compile(rf"[(\[【]\s*({_NAME_STATUS_WORDS})\s*[)\]】]")
 # A name can only say a status if it holds one of the words, or a character NFKC may turn into a CJK one
 # (radicals, enclosed and compatibility ideographs).
-_NAME_STATUS_HINT = rf"{_NAME_STATUS_WORDS}|[\u2E80-\u2FDF\u3200-\u33FF\uF900-\uFAFF\U0002F800-\U0002FA1F]"
+# Characters, not escapes: pandas hands a pattern with \u or \s to Python's re, value by value, not to Arrow.
+_NAME_STATUS_HINT = f"{_NAME_STATUS_WORDS}|[\u2E80-\u2FDF\u3200-\u33FF\uF900-\uFAFF\U0002F800-\U0002FA1F]"
 
 
 CHINA_LNG = (73.0, 136.0)
@@ -124,7 +125,7 @@ def classify_rows(frame: pd.DataFrame, roles: dict[str, str], header: list[str],
 def _says_total(values: pd.Series) -> np.ndarray:
     """Each cell reads 合计, 小计, total … (each distinct text holding such a word tested once)."""
     out = np.zeros(len(values), dtype=bool)
-    maybe = _holds(values, "|".join(r"\s*".join(word) for word in _SUM_WORDS.split("|")))  # 合 计 is 合计
+    maybe = _holds(values, "[计数lL]")  # every word ends so, written with spaces (合 计) or not
     if maybe.any():
         out[maybe] = by_value(values[maybe], lambda v: v.str.replace(r"\s+", "", regex=True).str.match(
             _SUM_ROW.pattern, case=False)).astype(bool)
@@ -132,8 +133,8 @@ def _says_total(values: pd.Series) -> np.ndarray:
 
 
 def _holds(values: pd.Series, pattern: str) -> np.ndarray:
-    """Which cells contain ``pattern`` (case-insensitive): one vectorised pass before any per-text work."""
-    return np.asarray(values.astype("str").str.contains(pattern, case=False, regex=True), dtype=bool)
+    """Which cells contain ``pattern``: one vectorised pass (Arrow's RE2) before any per-text work."""
+    return np.asarray(values.astype("str").str.contains(pattern, regex=True), dtype=bool)
 
 
 def _total_rows(frame: pd.DataFrame, roles: dict[str, str]) -> np.ndarray:
