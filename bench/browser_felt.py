@@ -167,8 +167,8 @@ def _select(page: Any, label: str, option: str, *, exact: bool = False) -> Calla
 def one_run(browser: Any, correction: Correction, log: Path) -> dict[str, tuple[float, float | None]]:
     """A fresh server, a fresh page: every step once; per step, seconds to settled and to the script done."""
     from facilities import categories as _categories
-    from facilities.coverage import LEVEL_NOUNS
     from tests.browser.helpers import streamlit_server
+    from towncover.vocabulary import LEVELS
 
     out: dict[str, tuple[float, float | None]] = {}
     with streamlit_server(ROOT, log, env={"TOWNCOVER_REGION": REGION}) as url:
@@ -179,7 +179,7 @@ def one_run(browser: Any, correction: Correction, log: Path) -> dict[str, tuple[
         page.get_by_role("tab", name="地图").click()
         _settle(page, map_=True)
         out["category"] = _timed(page, _select(page, "设施类别", _categories.label(CATEGORY_TO, "zh")), map_=True)
-        out["level"] = _timed(page, _select(page, "统计层级", LEVEL_NOUNS[LEVEL_TO][0], exact=True), map_=True)
+        out["level"] = _timed(page, _select(page, "统计层级", LEVELS[LEVEL_TO][0], exact=True), map_=True)
         radio = page.locator('[data-testid="stRadio"]').filter(has_text="地图着色").get_by_text("设施数")
         out["colouring"] = _timed(page, lambda: radio.click(), map_=True)
         page.get_by_role("tab", name="表格与核对").click()

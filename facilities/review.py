@@ -22,7 +22,7 @@ import pyogrio
 from facilities import categories as _categories
 from facilities import corrections as _corrections
 from facilities.pipeline import Analysis, reapply
-from geo.gazetteer import load_gazetteer
+from geo.gazetteer import Gazetteer, load_gazetteer
 from geo.history import load_history
 from towncover.errors import TowncoverError
 from towncover.files import atomic_write
@@ -122,7 +122,7 @@ def _township_names() -> dict[str, str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _names_in(gaz: Any) -> dict[str, str]:
+def _names_in(gaz: Gazetteer) -> dict[str, str]:
     """Township code → name (made once per gazetteer: 40,000 of them, asked for on every page)."""
     return dict(zip(gaz.townships["code"].astype(str), gaz.townships["name"].astype(str), strict=True))
 
@@ -154,7 +154,7 @@ def name_hints(text: pd.Series, region_code: str) -> pd.Series:
 
 
 @functools.lru_cache(maxsize=8)
-def _hint_stems(gaz: Any, region_code: str) -> tuple[tuple[str, str], ...]:
+def _hint_stems(gaz: Gazetteer, region_code: str) -> tuple[tuple[str, str], ...]:
     """(name stem, township code) of the region's villages, townships and old township names (once per region)."""
     villages = gaz.villages_in(region_code)[["name", "township_code"]]
     towns = gaz.townships_in(region_code)[["name", "code"]].rename(columns={"code": "township_code"})
