@@ -54,9 +54,6 @@ REGION, REGION_NAME = "3609", "宜春市"
 COLD, COLD_NAME = "532301", "楚雄市"
 CATEGORY_TO = "social_work_station"
 LEVEL_TO = "township"
-CHROMIUM = os.environ.get("TOWNCOVER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 120_000
 
 #: Step → (label, goal in seconds).
@@ -207,6 +204,7 @@ def run(runs: int = 3, out: Path | None = None) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from bench.national import machine
+    from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
 
     if not Path(CHROMIUM).exists() or shutil.which("fc-list") is None:
         print("browser felt: chromium or fonts missing (`make browser`); skipped")

@@ -9,14 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import streamlit_server
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
-CHROMIUM = os.environ.get("TOWNCOVER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORT = {"width": 1400, "height": 900}
 
 # A rerun after a click can start late on a busy machine: assertions retry for up to 30 s, not 5 s.

@@ -15,6 +15,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+#: Debian's Chromium (never a browser download), headless, and how the tests and the benchmark start it.
+CHROMIUM = os.environ.get("TOWNCOVER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
