@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geo import notes
+from geo import notes, old_towns
 from geo.arrays import (
     code_pairs,
     expand,
@@ -238,6 +238,7 @@ class _Found:
     # stem is noted, which the one-row path words).
     nothing: dict[int, str | None]
     county: np.ndarray  # int64: the one county in the row's scope, 0 when none or several
+    by_history: set[int] = field(default_factory=set)  # rows the division history answered (geo.old_towns)
 
     def split(self, n: int) -> tuple[_Found, _Found]:
         """Rows before ``n`` and rows from ``n`` on, each numbered from 0."""
@@ -245,7 +246,8 @@ class _Found:
             return _Found(self.done[lo:hi], self.town[lo:hi], self.village[lo:hi],
                           {i - lo: v for i, v in self.notes.items() if lo <= i < hi},
                           {i - lo: v for i, v in self.others.items() if lo <= i < hi},
-                          {i - lo: v for i, v in self.nothing.items() if lo <= i < hi}, self.county[lo:hi])
+                          {i - lo: v for i, v in self.nothing.items() if lo <= i < hi}, self.county[lo:hi],
+                          {i - lo for i in self.by_history if lo <= i < hi})
 
         return part(0, n), part(n, len(self.done))
 
@@ -256,7 +258,8 @@ class _Found:
         return _Found(self.done[at], self.town[at], self.village[at],
                       {new[i]: v for i, v in self.notes.items() if i in new},
                       {new[i]: v for i, v in self.others.items() if i in new},
-                      {new[i]: v for i, v in self.nothing.items() if i in new}, self.county[at])
+                      {new[i]: v for i, v in self.nothing.items() if i in new}, self.county[at],
+                      {new[i] for i in self.by_history if i in new})
 
 
 @dataclass
@@ -289,6 +292,8 @@ class _Scan:
     secondary: list[str]  # per row: the facility name beside the address ("" when none), as given
     fold: Callable[[list[str]], list[str]]  # folds those names
     settle: list[int] = field(default_factory=list)  # ties whose facility name may narrow them
+    by_history: list[int] = field(default_factory=list)  # rows placed by the division history (geo.old_towns)
+    history_ties: list[int] = field(default_factory=list)  # rows it leaves ambiguous
 
     def names_may_settle(self, rows: np.ndarray) -> np.ndarray:
         """Per row of ``rows`` (ties): whether its facility name may narrow the tie (it names a county,
@@ -368,17 +373,20 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     named = _which_count(s, village_skip, short, counted)
     scope = _county_scope(s, named, found, hint, hint_from)
     _townships(s, named, scope, found)
-    _swaps(s, named, scope, found)
     vh = named.village_hit & ~s.defer[s.row] & (named.n_town[s.row] == 1)
     village = _single_village(s.table, s.kid[vh], s.row[vh], town, n)
+    _swaps(s, named, scope, found, village)
     bare = (named.n_town == 0) & ~s.defer
     admin_end = _admin_end(s, named)
     if bare.any():
-        _old_names(s, named, scope, found, bare, admin_end)
+        _old_names(s, named, scope, found, bare, admin_end, village)
     _nothing_named(s, named, scope, found, bare, admin_end)
     bare &= ~s.defer
     if bare.any():
         _villages_alone(s, named, scope, found, bare, village)
+    s.defer[s.by_history] = False  # placed: their village may still come from the facility name
+    if s.history_ties:  # ambiguous by the history: the facility name may narrow them (geo.matching.combine)
+        s.settle += np.flatnonzero(s.names_may_settle(np.asarray(s.history_ties, dtype=np.int64))).tolist()
     answered = np.flatnonzero(~s.defer)
     _short_name_notes(s, named, found, answered)
     _stems_after_town(s, named, found, answered, village)
@@ -553,9 +561,10 @@ def _townships(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
         s.defer |= tie  # answered as ties, not as townships
 
 
-def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
-    """A township written with 乡/镇 swapped and no village named: its one candidate in scope, reported
-    as ambiguous (several: the one-row rules)."""
+def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found, village: np.ndarray) -> None:
+    """A township written with 乡/镇 swapped and no village named: the division history's answer where it knows
+    the form as an old name (:func:`geo.old_towns.resolve`), else its one candidate in scope, reported as
+    ambiguous (several: the one-row rules)."""
     rows = s.row[named.swap]
     if not len(rows):
         return
@@ -567,11 +576,43 @@ def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
     one &= (n_in == 1) & ~s.defer  # (a facility name cannot narrow one candidate: see geo.matching.combine)
     s.defer[rows] = True
     code_of = dict(zip(s.row[h_rows[ok]].tolist(), codes[ok].tolist(), strict=True))
+    counties = _row_counties(s, scope)
     for i, h in zip(s.row[named.swap].tolist(), np.flatnonzero(named.swap).tolist(), strict=True):
         if one[i]:
+            lo = int(s.start[h] - s.begin[i])
+            old = old_towns.resolve(s.idx, counties(i), s.primary[i][lo:], int(s.stop[h] - s.start[h]))
+            if old is not None:
+                _from_history(s, found, i, old, village)
+                continue
             code = str(code_of[i])
             found.others[i] = ("ambiguous", _county_of(found, i), [code])
             found.notes[i] = notes.swapped_unconfirmed(s.text_of(h, i), s.idx.town_name[code], code).text()
+
+
+def _row_counties(s: _Scan, scope: _Scope) -> Callable[[int], list[str]]:
+    """Per row, the counties its text is about, as geo.matching reads them (its scope, else every county)."""
+    every = list(s.idx.county_name)
+
+    def counties(i: int) -> list[str]:  # (a binary search in the sorted pairs: no pass over every row)
+        if not scope.scoped[i]:
+            return every
+        lo, hi = np.searchsorted(scope.pairs, [i * _PAIR, (i + 1) * _PAIR]).tolist()
+        return [str(c % _PAIR) for c in scope.pairs[lo:hi].tolist()]
+
+    return counties
+
+
+def _from_history(s: _Scan, found: _Found, i: int, old: old_towns.OldTown, village: np.ndarray) -> None:
+    """Row ``i``'s old township name as the division history answers it (geo.matching._from_history)."""
+    found.notes[i] = old.note.text()
+    found.by_history.add(i)
+    if old.status == "matched":
+        found.town[i] = int(old.township_code)
+        village[i] = int(old.village_code) if old.village_code else -1
+        s.by_history.append(i)
+        return
+    found.others[i] = ("ambiguous", _county_of(found, i), list(old.candidates))
+    s.history_ties.append(i)
 
 
 def _admin_end(s: _Scan, named: _Named) -> np.ndarray:
@@ -584,8 +625,9 @@ def _admin_end(s: _Scan, named: _Named) -> np.ndarray:
 
 
 def _old_names(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.ndarray,
-               admin_end: np.ndarray) -> None:
-    """No township named: an old township name right after the county (or first) is reported."""
+               admin_end: np.ndarray, village: np.ndarray) -> None:
+    """No township named: an old township name right after the county (or first) is answered by the division
+    history (:func:`geo.old_towns.resolve`, memoised per distinct name), else reported."""
     row, begin = s.row, s.begin
     after = named.kept & (s.start - begin[row] >= admin_end[row])
     gap_end = s.lengths.copy()
@@ -606,24 +648,32 @@ def _old_names(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.n
     first_village[row[first]] = first
     cand = np.flatnonzero(maybe)
     reported = []
+    counties = _row_counties(s, scope)
     for i, lo, hi, h, county in zip(cand.tolist(), admin_end[cand].tolist(), gap_end[cand].tolist(),
                                     first_village[cand].tolist(), found.county[cand].tolist(), strict=True):
         old = TOWN_TOKEN.match(s.primary[i][lo:hi])
         if old is None:
             continue
-        note = notes.old_township(old.group(1))
-        if h < len(row):  # the first village named: whose it is, to check by hand
+        form, v_codes = "", np.zeros(0, dtype=np.int64)
+        if h < len(row):  # the first village named: evidence for the history, or whose it is, to check by hand
             k = int(s.kid[h])
             v_codes = s.table.village_code[s.table.village_start[k]:s.table.village_start[k + 1]]
             v_codes = v_codes[scope.holds(np.full(len(v_codes), i), v_codes // 1_000_000)]
-            towns = [str(c) for c in np.unique(v_codes // 1000)]
-            if towns:
-                note = note.then(notes.village_belongs(s.idx.town_name, s.text_of(h, i), towns))
+            form = s.text_of(h, i)
+        history = old_towns.resolve(s.idx, counties(i), s.primary[i][lo:], hi - lo, form,
+                                    [str(c) for c in v_codes.tolist()])
+        reported.append(i)
+        if history is not None:
+            _from_history(s, found, i, history, village)
+            continue
+        note = notes.old_township(old.group(1))
+        towns = [str(c) for c in np.unique(v_codes // 1000)]
+        if towns:
+            note = note.then(notes.village_belongs(s.idx.town_name, form, towns))
         found.others[i] = ("unmatched", str(county) if county else "", [])
         found.notes[i] = note.text()
-        reported.append(i)
     bare[reported] = False
-    s.defer[reported] = True  # answered as reported, not as a township
+    s.defer[reported] = True  # answered as reported, not as a township (those placed by history: see by_history)
 
 
 def _nothing_named(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.ndarray,
@@ -717,17 +767,18 @@ def _settle_by_names(s: _Scan, found: _Found) -> list[int]:
         common = _common_towns(candidates, got, j)
         if not common or len(common) == len(candidates):  # disagreeing, or narrowing nothing: the tie stands
             continue
+        sources = notes.evidence_sources(notes.ADDRESS_AND_NAME, i in found.by_history or j in got.by_history)
         if len(common) > 1:
             one_county = len({c[:6] for c in common}) == 1
             found.others[i] = ("ambiguous", common[0][:6] if one_county else county, common)
-            found.notes[i] = notes.evidence_narrowed(notes.ADDRESS_AND_NAME, s.idx.town_name, common).text()
+            found.notes[i] = notes.evidence_narrowed(sources, s.idx.town_name, common).text()
             continue
         code = common[0]
         del found.others[i]
         village = village_in_township(s.idx, code, s.primary[i])[0] or village_in_township(
             s.idx, code, name, stems_too=False)[0]
         found.town[i], found.village[i] = int(code), int(village) if village else -1
-        found.notes[i] = notes.evidence_agrees(notes.ADDRESS_AND_NAME, s.idx.town_name[code], code).text()
+        found.notes[i] = notes.evidence_agrees(sources, s.idx.town_name[code], code).text()
         placed.append(i)
     return placed
 
