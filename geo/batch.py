@@ -336,7 +336,8 @@ class _Named:
     by_short: np.ndarray  # per row: a township named by its short name
     n_kept: np.ndarray
     n_village: np.ndarray
-    swap: np.ndarray  # a 乡/镇 swap, the row's only place name (see _lone_swaps)
+    swap: np.ndarray  # a 乡/镇 swap, the row's only township-like name (see _lone_swaps)
+    swap_beside: np.ndarray  # per row: villages are named beside it
 
 
 @dataclass
@@ -432,7 +433,7 @@ def _which_count(s: _Scan, village_skip: np.ndarray, short: np.ndarray, counted:
     kept = (~village_skip & ~short & (s.check != Check.TWO_CHARACTER_COUNTY)) | short_town
     s.defer[s.row[kept & (s.cat == Category.FOREIGN)]] = True  # (rows out of region are answered first)
     place = kept & (s.cat == Category.PLACE)
-    swap = _lone_swaps(s, kept & s.table.aliased[s.kid], place & ~s.table.aliased[s.kid])
+    swap, swap_beside = _lone_swaps(s, kept & s.table.aliased[s.kid], place & ~s.table.aliased[s.kid])
     full_town = place & (s.table.town_start[s.kid + 1] > s.table.town_start[s.kid])
     town_hit = full_town | short_town
     has_villages = s.table.village_start[s.kid + 1] > s.table.village_start[s.kid]
@@ -445,19 +446,23 @@ def _which_count(s: _Scan, village_skip: np.ndarray, short: np.ndarray, counted:
     admin = kept & ((s.cat == Category.COUNTY) | (s.cat == Category.ANCESTOR))
     return _Named(village_skip, short, counted, kept, full_town, short_town, town_hit, village_hit, admin, n_town,
                   by_short, np.bincount(s.row[kept], minlength=s.n), np.bincount(s.row[village_hit], minlength=s.n),
-                  swap)
+                  swap, swap_beside)
 
 
-def _lone_swaps(s: _Scan, alias: np.ndarray, other_place: np.ndarray) -> np.ndarray:
-    """Hits of a 乡/镇 swap that are their row's only place name (the array rules answer those); rows with
-    any other township alias hit are left to the one-row rules."""
+def _lone_swaps(s: _Scan, alias: np.ndarray, other_place: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hits of a 乡/镇 swap that are their row's only township-like name, alone or beside village forms only (the
+    array rules answer those, see :func:`_swaps`), and per row whether villages are beside it; rows with any other
+    township alias or township name are left to the one-row rules."""
     table = s.table
-    plain_swap = alias & (table.swap_start[s.kid + 1] > table.swap_start[s.kid]) & (
-        table.village_start[s.kid + 1] == table.village_start[s.kid])
-    alone = (np.bincount(s.row[alias], minlength=s.n) == 1) & (np.bincount(s.row[other_place], minlength=s.n) == 0)
+    k = s.kid
+    plain_swap = alias & (table.swap_start[k + 1] > table.swap_start[k]) & (table.village_start[k + 1] == table.village_start[k])
+    village_only = (other_place & (table.village_start[k + 1] > table.village_start[k])
+                    & (table.town_start[k + 1] == table.town_start[k]) & (table.short_start[k + 1] == table.short_start[k]))
+    n_other = np.bincount(s.row[other_place], minlength=s.n)
+    alone = (np.bincount(s.row[alias], minlength=s.n) == 1) & (n_other == np.bincount(s.row[village_only], minlength=s.n))
     lone = plain_swap & alone[s.row]
     s.defer[s.row[alias & ~lone]] = True
-    return lone
+    return lone, n_other > 0
 
 
 def _short_names_counted(s: _Scan, short: np.ndarray, village_skip: np.ndarray) -> np.ndarray:
@@ -562,9 +567,9 @@ def _townships(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
 
 
 def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found, village: np.ndarray) -> None:
-    """A township written with 乡/镇 swapped and no village named: the division history's answer where it knows
-    the form as an old name (:func:`geo.old_towns.resolve`), else its one candidate in scope, reported as
-    ambiguous (several: the one-row rules)."""
+    """A township written with 乡/镇 swapped: the division history's answer where it knows the form as an old name
+    (:func:`geo.old_towns.resolve`, with the first village named as evidence); else, with no village named, its
+    one candidate in scope, reported as ambiguous (several, or villages named: the one-row rules)."""
     rows = s.row[named.swap]
     if not len(rows):
         return
@@ -577,16 +582,37 @@ def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found, village: np.nd
     s.defer[rows] = True
     code_of = dict(zip(s.row[h_rows[ok]].tolist(), codes[ok].tolist(), strict=True))
     counties = _row_counties(s, scope)
+    first_village = _first_village_hits(s, named.village_hit)
     for i, h in zip(s.row[named.swap].tolist(), np.flatnonzero(named.swap).tolist(), strict=True):
         if one[i]:
             lo = int(s.start[h] - s.begin[i])
-            old = old_towns.resolve(s.idx, counties(i), s.primary[i][lo:], int(s.stop[h] - s.start[h]))
+            form, v_codes = _village_evidence(s, scope, i, first_village.get(i))
+            old = old_towns.resolve(s.idx, counties(i), s.primary[i][lo:], int(s.stop[h] - s.start[h]), form,
+                                    [str(c) for c in v_codes.tolist()])
             if old is not None:
                 _from_history(s, found, i, old, village)
+                continue
+            if named.swap_beside[i]:  # confirmed or not by a village of it: the one-row rules
                 continue
             code = str(code_of[i])
             found.others[i] = ("ambiguous", _county_of(found, i), [code])
             found.notes[i] = notes.swapped_unconfirmed(s.text_of(h, i), s.idx.town_name[code], code).text()
+
+
+def _first_village_hits(s: _Scan, village_hit: np.ndarray) -> dict[int, int]:
+    """Row → its first village-form hit (rows with one)."""
+    first = np.flatnonzero(village_hit)
+    first = first[run_starts(s.row[first])]
+    return dict(zip(s.row[first].tolist(), first.tolist(), strict=True))
+
+
+def _village_evidence(s: _Scan, scope: _Scope, i: int, h: int | None) -> tuple[str, np.ndarray]:
+    """The village form of hit ``h`` (row ``i``'s first) and its village codes in the row's scope ("", none)."""
+    if h is None:
+        return "", np.zeros(0, dtype=np.int64)
+    k = int(s.kid[h])
+    v_codes = s.table.village_code[s.table.village_start[k]:s.table.village_start[k + 1]]
+    return s.text_of(h, i), v_codes[scope.holds(np.full(len(v_codes), i), v_codes // 1_000_000)]
 
 
 def _row_counties(s: _Scan, scope: _Scope) -> Callable[[int], list[str]]:
@@ -642,24 +668,17 @@ def _old_names(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.n
             & (at < (begin[rows] + gap_end[rows])[:, None]))
     maybe = np.zeros(s.n, dtype=bool)
     maybe[rows] = ends.any(axis=1)
-    first_village = np.full(s.n, len(row), dtype=np.int64)
-    first = np.flatnonzero(named.village_hit)
-    first = first[run_starts(row[first])]
-    first_village[row[first]] = first
+    first_village = _first_village_hits(s, named.village_hit)
     cand = np.flatnonzero(maybe)
     reported = []
     counties = _row_counties(s, scope)
-    for i, lo, hi, h, county in zip(cand.tolist(), admin_end[cand].tolist(), gap_end[cand].tolist(),
-                                    first_village[cand].tolist(), found.county[cand].tolist(), strict=True):
+    for i, lo, hi, county in zip(cand.tolist(), admin_end[cand].tolist(), gap_end[cand].tolist(),
+                                 found.county[cand].tolist(), strict=True):
         old = TOWN_TOKEN.match(s.primary[i][lo:hi])
         if old is None:
             continue
-        form, v_codes = "", np.zeros(0, dtype=np.int64)
-        if h < len(row):  # the first village named: evidence for the history, or whose it is, to check by hand
-            k = int(s.kid[h])
-            v_codes = s.table.village_code[s.table.village_start[k]:s.table.village_start[k + 1]]
-            v_codes = v_codes[scope.holds(np.full(len(v_codes), i), v_codes // 1_000_000)]
-            form = s.text_of(h, i)
+        # The first village named: evidence for the history, or whose it is, to check by hand.
+        form, v_codes = _village_evidence(s, scope, i, first_village.get(i))
         history = old_towns.resolve(s.idx, counties(i), s.primary[i][lo:], hi - lo, form,
                                     [str(c) for c in v_codes.tolist()])
         reported.append(i)

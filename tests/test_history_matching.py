@@ -116,3 +116,52 @@ def test_swap_with_history_is_the_history_and_without_it_needs_a_village() -> No
         ("ambiguous", "", "", "512021110",
          "“石羊乡”可能是石羊镇(512021110)(乡/镇互换),未写出该乡镇的村名,请核实 / "
          "'石羊乡' may be 512021110 (乡/镇 swapped); no village of it named: please check")]
+
+
+def _old_name_rows(county: str, seed: int) -> tuple[list[str], list[str]]:
+    """Rows written with the county's old township names (with and without 原), followed by nothing, a road, an
+    old village of theirs, a 2023 village or a facility word, in the address or in the facility name."""
+    import random
+
+    from geo.history import load_history
+
+    history, idx, rng = load_history(), region_index(county), random.Random(seed)
+    olds = history.townships.loc[history.townships["county_code"] == county, "old_name"].unique().tolist()
+    old_villages = history.villages.loc[history.villages["county_code"] == county, "village"].tolist()
+    tails = ["", "人民路12号", "3组", "敬老院", "敬老院旁", *rng.sample(old_villages, min(20, len(old_villages))),
+             *rng.sample(sorted(idx.village_name.values()), 20)]
+    texts, names = [], []
+    for _ in range(300):
+        row = rng.choice(["", "原"]) + rng.choice(olds) + rng.choice(tails) + rng.choice(["", "5组"])
+        county_name = rng.choice([idx.county_name[county], ""])
+        if rng.random() < 0.3:
+            texts.append(county_name)
+            names.append(row)
+        else:
+            texts.append(county_name + row)
+            names.append(rng.choice(["", "敬老院", rng.choice(list(idx.town_name.values())) + "敬老院"]))
+    return texts, names
+
+
+def test_array_path_equals_the_general_path_on_old_names() -> None:
+    """Old names of four counties in every position: the array path answers nearly all rows itself, each as the
+    one-row path does (see tests/test_address.py for the other styles)."""
+    from tests.test_address import _batch_against_general
+
+    got = {county: _batch_against_general(county, *_old_name_rows(county, 5))
+           for county in (DAYI, YANTING, ANYUE, "653125")}
+    assert got == {DAYI: (300, 300), YANTING: (300, 300), ANYUE: (300, 300), "653125": (300, 300)}
+
+
+def test_array_path_equals_the_general_path_on_the_field_set() -> None:
+    """The field-style set (data/eval/field_addresses.csv), address and name: each array answer is the one-row one."""
+    from tests.test_address import _batch_against_general
+    from towncover import settings
+
+    field = pd.read_csv(settings.DATA_DIR / "eval" / "field_addresses.csv", dtype=str, keep_default_na=False)
+    got = {region: _batch_against_general(region, part["address"].tolist(), part["name"].tolist())
+           for region, part in field.groupby("region") if len(region) <= 6}
+    # (The rows left to the one-row path are of other styles: ethnic short names beside a village, evidence split
+    # between name and address, ...)
+    assert got == {"150521": (149, 149), "4604": (114, 119), "510129": (140, 140), "510723": (115, 136),
+                   "520581": (118, 146), "653125": (150, 171)}
