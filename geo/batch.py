@@ -581,8 +581,8 @@ def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found, village: np.nd
     one &= (n_in == 1) & ~s.defer  # (a facility name cannot narrow one candidate: see geo.matching.combine)
     s.defer[rows] = True
     code_of = dict(zip(s.row[h_rows[ok]].tolist(), codes[ok].tolist(), strict=True))
-    counties = _row_counties(s, scope)
-    first_village = _first_village_hits(s, named.village_hit)
+    counties = _row_counties(s, scope, found)
+    first_village = _first_village_hits(s, named.village_hit, np.flatnonzero(one))
     for i, h in zip(s.row[named.swap].tolist(), np.flatnonzero(named.swap).tolist(), strict=True):
         if one[i]:
             lo = int(s.start[h] - s.begin[i])
@@ -599,11 +599,13 @@ def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found, village: np.nd
             found.notes[i] = notes.swapped_unconfirmed(s.text_of(h, i), s.idx.town_name[code], code).text()
 
 
-def _first_village_hits(s: _Scan, village_hit: np.ndarray) -> dict[int, int]:
-    """Row → its first village-form hit (rows with one)."""
-    first = np.flatnonzero(village_hit)
-    first = first[run_starts(s.row[first])]
-    return dict(zip(s.row[first].tolist(), first.tolist(), strict=True))
+def _first_village_hits(s: _Scan, village_hit: np.ndarray, rows: np.ndarray) -> dict[int, int]:
+    """Row → its first village-form hit, for those of ``rows`` (sorted) that have one."""
+    hits = np.flatnonzero(village_hit)
+    at = np.searchsorted(s.row[hits], rows)  # hits are in row order: the row's first, if it has one
+    ok = at < len(hits)
+    ok[ok] = s.row[hits[at[ok]]] == rows[ok]
+    return dict(zip(rows[ok].tolist(), hits[at[ok]].tolist(), strict=True))
 
 
 def _village_evidence(s: _Scan, scope: _Scope, i: int, h: int | None) -> tuple[str, np.ndarray]:
@@ -615,13 +617,15 @@ def _village_evidence(s: _Scan, scope: _Scope, i: int, h: int | None) -> tuple[s
     return s.text_of(h, i), v_codes[scope.holds(np.full(len(v_codes), i), v_codes // 1_000_000)]
 
 
-def _row_counties(s: _Scan, scope: _Scope) -> Callable[[int], list[str]]:
+def _row_counties(s: _Scan, scope: _Scope, found: _Found) -> Callable[[int], list[str]]:
     """Per row, the counties its text is about, as geo.matching reads them (its scope, else every county)."""
     every = list(s.idx.county_name)
 
     def counties(i: int) -> list[str]:  # (a binary search in the sorted pairs: no pass over every row)
         if not scope.scoped[i]:
             return every
+        if found.county[i]:  # the one county in scope
+            return [str(found.county[i])]
         lo, hi = np.searchsorted(scope.pairs, [i * _PAIR, (i + 1) * _PAIR]).tolist()
         return [str(c % _PAIR) for c in scope.pairs[lo:hi].tolist()]
 
@@ -668,10 +672,10 @@ def _old_names(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.n
             & (at < (begin[rows] + gap_end[rows])[:, None]))
     maybe = np.zeros(s.n, dtype=bool)
     maybe[rows] = ends.any(axis=1)
-    first_village = _first_village_hits(s, named.village_hit)
     cand = np.flatnonzero(maybe)
+    first_village = _first_village_hits(s, named.village_hit, cand)
     reported = []
-    counties = _row_counties(s, scope)
+    counties = _row_counties(s, scope, found)
     for i, lo, hi, county in zip(cand.tolist(), admin_end[cand].tolist(), gap_end[cand].tolist(),
                                  found.county[cand].tolist(), strict=True):
         old = TOWN_TOKEN.match(s.primary[i][lo:hi])

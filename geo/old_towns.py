@@ -31,6 +31,7 @@ from geo.region_index import RegionIndex
 # The kinds of name an old township may end in, as the history keys them (街道办事处 is read as 街道).
 _OLD_ENDS = ("街道办事处", "街道办", "办事处", "街道", "苏木", "镇", "乡")
 _STEM_SPAN = (2, 8)  # characters before the kind, 原 not counted
+_END_CHARS = frozenset(end[-1] for end in _OLD_ENDS)
 # A village written right after the old township (原韩场镇韩延村8组 → 韩延村).
 _VILLAGE_AFTER = re.compile(r"([\u4e00-\u9fff]{1,8}?(?:村|社区|嘎查))")
 
@@ -70,21 +71,33 @@ def _known_names() -> dict[str, tuple[str, ...]]:
     return known
 
 
-def old_name_tokens(gap: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=1)
+def _known_starts() -> frozenset[str]:
+    """The first two characters of every known old name (most gaps start with none of them: answered at once)."""
+    return frozenset(name[:2] for name in _known_names())
+
+
+@lru_cache(maxsize=8192)
+def old_name_tokens(gap: str) -> tuple[tuple[str, str], ...]:
     """The township-like names a folded ``gap`` starts with that the history knows, longest first (晋原镇街道
     before 晋原镇): each as written and as the history spells it.
 
     >>> old_name_tokens("原毛公乡东永村"), old_name_tokens("干龙乡")
-    ([('原毛公乡', '毛公乡')], [('干龙乡', '乾龙乡')])
+    ((('原毛公乡', '毛公乡'),), (('干龙乡', '乾龙乡'),))
     """
-    known = _known_names()
     lead = 1 if gap.startswith("原") else 0
+    if gap[lead:lead + 2] not in _known_starts():
+        return ()
+    known = _known_names()
     found = []
     for stop in range(lead + _STEM_SPAN[0] + 1, min(len(gap), lead + _STEM_SPAN[1] + 5) + 1):
+        if gap[stop - 1] not in _END_CHARS:  # (most positions: no name ends there)
+            continue
         token = gap[:stop]
-        if token.endswith(_OLD_ENDS) and len(_strip_end(token[lead:])) >= _STEM_SPAN[0]:
-            found += [(token, name) for name in known.get(town_key(token), ())]
-    return found[::-1]
+        names = known.get(town_key(token))
+        if names and len(_strip_end(token[lead:])) >= _STEM_SPAN[0]:
+            found += [(token, name) for name in names]
+    return tuple(found[::-1])
 
 
 def _strip_end(name: str) -> str:
