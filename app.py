@@ -30,6 +30,7 @@ from facilities import categories as _categories
 from facilities import corrections as _corrections
 from facilities import coverage as _coverage
 from facilities import evaluation as _evaluation
+from facilities import inputs as _inputs
 from facilities import review, session, views
 from facilities.i18n import text
 from facilities.layers import build_layers, facility_points, labelled, rows_table, write_layers
@@ -41,6 +42,7 @@ from geo.archive import upload_name, write_upload
 from geo.gazetteer import load_gazetteer
 from towncover import settings
 from towncover.errors import TowncoverError
+from towncover.vocabulary import COMPARATORS, LEVELS, METRICS
 
 st.set_page_config(page_title="towncover 乡镇设施覆盖核查", page_icon="🗺️", layout="wide")
 LOG = logging.getLogger("towncover.app")
@@ -131,8 +133,8 @@ def _table_upload(data: bytes, name: str, kind: str, region: str) -> pd.DataFram
     with tempfile.TemporaryDirectory() as folder:
         path = write_upload(folder, data, name)
         if kind == "population":
-            return _coverage.read_population(path)
-        return _coverage.read_planned(path, region)
+            return _inputs.read_population(path)
+        return _inputs.read_planned(path, region)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -206,7 +208,7 @@ class Page:
 
     @property
     def noun(self) -> str:
-        return _coverage.LEVEL_NOUNS[self.level][LANG == "en"]
+        return LEVELS[self.level][LANG == "en"]
 
     @property
     def category_name(self) -> str:
@@ -328,7 +330,7 @@ def build_page(inputs: Inputs) -> Page:
                       session.category_options(analysis, plan), view.category,
                       lambda c: _categories.label(c, LANG) + ("" if c in listed else T("not_listed")))
     level = choose(box, "selectbox", f"level:{inputs.scope}:{category}", T("level"), session.level_options(),
-                   view.level if category == view.category else session.default_level(plan, category), lambda lv: _coverage.LEVEL_NOUNS[lv][LANG == "en"])
+                   view.level if category == view.category else session.default_level(plan, category), lambda lv: LEVELS[lv][LANG == "en"])
     map_value = choose(box, "radio", "map_value", T("map_value"), ["covered", "n_facilities"], "covered",
                        lambda v: T("by_covered") if v == "covered" else T("by_count"))
     result = _measure(key, _plan_key(plan), category, level, analysis, plan)
@@ -569,10 +571,10 @@ def _editor_columns() -> dict[str, Any]:
         "id": cc.TextColumn(label["id"], disabled=True),
         "label_zh": cc.TextColumn(label["label_zh"]),
         "label_en": cc.TextColumn(label["label_en"]),
-        "metric": cc.SelectboxColumn(label["metric"], options=list(_coverage.METRICS)),
+        "metric": cc.SelectboxColumn(label["metric"], options=list(METRICS)),
         "category": cc.SelectboxColumn(label["category"], options=list(_categories.CATEGORIES)),
-        "level": cc.SelectboxColumn(label["level"], options=list(_coverage.LEVELS)),
-        "comparator": cc.SelectboxColumn(label["comparator"], options=list(_coverage.COMPARATORS)),
+        "level": cc.SelectboxColumn(label["level"], options=list(LEVELS)),
+        "comparator": cc.SelectboxColumn(label["comparator"], options=list(COMPARATORS)),
         "value": cc.NumberColumn(label["value"]),
         "unit": cc.SelectboxColumn(label["unit"], options=list(_targets.UNITS)),
         "year": cc.NumberColumn(label["year"], min_value=2000, max_value=2100, step=1, format="%d"),
@@ -619,7 +621,7 @@ def tab_gaps(page: Page) -> None:
                     next(iter(unmet)), lambda i: str(labels.get(i, i)))
     res = unmet[gap_id]
     gap = ev.gap(gap_id)
-    noun = _coverage.LEVEL_NOUNS[res.level][LANG == "en"]
+    noun = LEVELS[res.level][LANG == "en"]
     st.metric(T("gap_needed_label", noun=noun), f"{gap.attrs.get('needed', len(gap))}")
     for k in ("criterion", "method"):
         zh, _, en = str(gap.attrs.get(k) or "").partition(" / ")

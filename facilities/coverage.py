@@ -560,32 +560,3 @@ def format_number(value: Any) -> str:
     if value is None:
         return "—"
     return f"{value:.1f}" if not float(value).is_integer() else f"{value:.0f}"
-
-
-# Names that moved to their own modules, importable from here until app.py and views.py import them
-# from there (PEP 562: resolved on first use, so no import circle).
-_MOVED = {
-    "evaluate_plan": "facilities.evaluation",
-    "evaluate_plan_details": "facilities.evaluation",
-    "format_evaluation": "facilities.evaluation",
-    "unit_label": "facilities.evaluation",
-    "EVALUATION_COLUMNS": "facilities.evaluation",
-    "read_population": "facilities.inputs",
-    "read_planned": "facilities.inputs",
-    "apply_planned": "facilities.inputs",
-    "level_units": "facilities.levels",
-    "metric_crs": "facilities.radius",
-    "LEVELS": "towncover.vocabulary",
-    "METRICS": "towncover.vocabulary",
-    "COMPARATORS": "towncover.vocabulary",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name == "LEVEL_NOUNS":
-        name = "LEVELS"
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(_MOVED[name]), name)
-    raise AttributeError(f"module 'facilities.coverage' has no attribute '{name}'")

@@ -20,6 +20,7 @@ import pandas as pd
 
 from facilities import figures
 from facilities.evaluation import Evaluation
+from facilities.pipeline import Analysis
 from towncover.errors import TowncoverError
 from towncover.files import atomic_write
 from towncover.vocabulary import COMPARATORS, MATCH_STATUSES, OPERATING_STATUSES, label
@@ -158,7 +159,7 @@ class Document:
 # ---------------------------------------------------------------------------------------------
 # Content
 # ---------------------------------------------------------------------------------------------
-def build_document(evaluation: Evaluation, analysis: Any, figure_dir: Path, *, lang: str = "zh",
+def build_document(evaluation: Evaluation, analysis: Analysis, figure_dir: Path, *, lang: str = "zh",
                    data_date: str | None = None) -> Document:
     """Lay out the report: cover, target table, one section per unmet coverage target, chart, appendix.
 
@@ -199,10 +200,10 @@ def build_document(evaluation: Evaluation, analysis: Any, figure_dir: Path, *, l
     return doc
 
 
-def _cover(analysis: Any, plan_title: str, lang: str, data_date: str) -> list[Block]:
+def _cover(analysis: Analysis, plan_title: str, lang: str, data_date: str) -> list[Block]:
     region = analysis.region
-    sheet = getattr(analysis.sheet, "filename", None) or ""
-    counts = analysis.summary() if hasattr(analysis, "summary") else {}
+    sheet = analysis.sheet.filename or ""
+    counts = analysis.summary()
     blocks: list[Block] = [
         Heading(_w("title", lang, plan=plan_title), 0),
         Paragraph(_w("region", lang, region=region.full_name, code=region.code)),
@@ -277,7 +278,7 @@ def _not_evaluable_table(table: pd.DataFrame, groups: list[tuple[str, list[str]]
     return Table([_w("col_reason", lang), _w("col_target", lang)], rows)
 
 
-def _unmet_section(evaluation: Evaluation, target_id: str, analysis: Any, figure_dir: Path, n: int,
+def _unmet_section(evaluation: Evaluation, target_id: str, analysis: Analysis, figure_dir: Path, n: int,
                    lang: str) -> list[Block]:
     row = evaluation.table.set_index(evaluation.table["id"].astype(str)).loc[target_id]
     result = evaluation.details[target_id]
@@ -334,7 +335,7 @@ def _chart(table: pd.DataFrame, figure_dir: Path, n: int, lang: str) -> list[Blo
     return [Figure(path, _w("figure", lang, n=n, title=_w("chart", lang)))]
 
 
-def _appendix(analysis: Any, plan_title: str, lang: str) -> list[Block]:
+def _appendix(analysis: Analysis, plan_title: str, lang: str) -> list[Block]:
     placed = analysis.placed
     header = [_w(k, lang) for k in ("col_row", "col_facility", "col_status", "col_note")]
     name_col = _name_column(analysis)
@@ -358,9 +359,8 @@ def _left_out(placed: pd.DataFrame) -> pd.DataFrame:
     return placed[~existing_mask(placed)]
 
 
-def _name_column(analysis: Any) -> str | None:
-    roles = getattr(analysis.sheet, "roles", {}) or {}
-    return roles.get("name")
+def _name_column(analysis: Analysis) -> str | None:
+    return analysis.sheet.roles.get("name")
 
 
 def _cell(value: object) -> str:
@@ -374,7 +374,7 @@ def _status_word(status: object, lang: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Writers
 # ---------------------------------------------------------------------------------------------
-def write_document(evaluation: Evaluation, analysis: Any, path: str | Path, *, lang: str = "zh",
+def write_document(evaluation: Evaluation, analysis: Analysis, path: str | Path, *, lang: str = "zh",
                    data_date: str | None = None) -> Path:
     """Write the evaluation report as ``.docx`` or ``.pdf`` (by the suffix of ``path``).
 

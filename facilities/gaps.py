@@ -284,7 +284,7 @@ def _solve_ilp(reach: np.ndarray, goal: int, weights: np.ndarray | None,
     if res.x is None:
         return [], False, 0.0
     chosen = [int(j) for j in np.flatnonzero(res.x[:n_sites] > 0.5)]
-    bound = getattr(res, "mip_dual_bound", None)
+    bound = res.get("mip_dual_bound")  # an OptimizeResult is a dict; HiGHS leaves the bound out on some stops
     bound = float(len(chosen)) if res.status == 0 else float(np.ceil((bound or 0.0) - 1e-6))
     return chosen, res.status == 0, max(bound, 0.0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from towncover.vocabulary import MATCH_STATUSES
+from towncover.vocabulary import VALUE_LABELS as VALUE_LABELS  # the app's table values, in the vocabulary
 
 STRINGS: dict[str, tuple[str, str]] = {
     "title": ("乡镇设施覆盖核查", "Township facility coverage check"),
@@ -165,21 +166,6 @@ COLUMN_LABELS: dict[str, tuple[str, str]] = {
     "column": ("列", "Column"),
     "message_zh": ("问题", "Problem"),
     "message_en": ("问题", "Problem"),
-}
-#: Values shown in the app's tables (kinds of unit, gap-ranking criteria, yes/no).
-VALUE_LABELS: dict[str, tuple[str, str]] = {
-    "street": ("街道", "street"),
-    "town": ("镇", "town"),
-    "township": ("乡", "township"),
-    "special": ("特殊区域", "special unit"),
-    "village": ("村", "village"),
-    "community": ("社区", "community"),
-    "other": ("其他", "other"),
-    "code": ("代码顺序", "code order"),
-    "population": ("人口", "population"),
-    "distance_km": ("距离(公里)", "distance (km)"),
-    "True": ("是", "yes"),
-    "False": ("否", "no"),
 }
 #: Match statuses in the interface language (the vocabulary: towncover.vocabulary.MATCH_STATUSES).
 STATUS_LABELS: dict[str, tuple[str, str]] = MATCH_STATUSES

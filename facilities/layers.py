@@ -29,6 +29,7 @@ from towncover.vocabulary import (
     TOWNSHIP_KINDS,
     VILLAGE_LEVELS,
     category_colour,
+    sheet_column,
 )
 
 if TYPE_CHECKING:
@@ -239,9 +240,9 @@ def _apart(columns: list[str], reserved: set[str]) -> dict[str, str]:
     taken = set(columns) | reserved
     out = {}
     for column in (c for c in columns if c in reserved):
-        name, k = f"{column}(原表)", 2
+        name, k = sheet_column(column), 2
         while name in taken:
-            name, k = f"{column}(原表){k}", k + 1
+            name, k = f"{sheet_column(column)}{k}", k + 1
         taken.add(name)
         out[column] = name
     return out

@@ -11,7 +11,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import geopandas as gpd
 import numpy as np
@@ -46,15 +46,21 @@ _VILLAGE_ENDINGS = r"(?:村民委员会|居民委员会|社区居委会|村委�
 _TOWNSHIP_ENDINGS = r"(?:街道办事处|街道|镇|乡)$"
 
 
-def _role_column(placed: pd.DataFrame, sheet: Any, role: str) -> pd.Series:
-    roles = getattr(sheet, "roles", {}) or {}
-    column = roles.get(role)
+class HasRoles(Protocol):
+    """What the review queue reads of a sheet: which column holds each role (``facilities.sheets.Sheet``)."""
+
+    @property
+    def roles(self) -> dict[str, str]: ...
+
+
+def _role_column(placed: pd.DataFrame, sheet: HasRoles | None, role: str) -> pd.Series:
+    column = sheet.roles.get(role) if sheet is not None else None
     if column is not None and column in placed.columns:
         return placed[column].astype("string").fillna("")
     return pd.Series("", index=placed.index, dtype="string")
 
 
-def review_queue(placed: pd.DataFrame, sheet: Any = None, region_code: str | None = None,
+def review_queue(placed: pd.DataFrame, sheet: HasRoles | None = None, region_code: str | None = None,
                  lang: str = "zh") -> pd.DataFrame:
     """Rows the geocoder could not put on exactly one township, for the planner to resolve.
 

@@ -19,6 +19,7 @@ from facilities import targets as _targets
 from facilities.evaluation import DEFAULT_LEVEL
 from facilities.pipeline import Analysis
 from towncover.errors import TowncoverError
+from towncover.vocabulary import LEVELS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,7 +49,7 @@ def category_options(analysis: Analysis, plan: Any) -> list[str]:
 
 def level_options() -> list[str]:
     """Levels a coverage figure can be shown at (below the county)."""
-    return [level for level in _coverage.LEVELS if level != "county"]
+    return [level for level in LEVELS if level != "county"]
 
 
 def measure_choice(analysis: Analysis, plan: Any, category: str, level: str) -> _coverage.CoverageResult:

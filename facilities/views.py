@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from facilities import coverage as _coverage
+from facilities.evaluation import unit_label
 from geo.gazetteer import load_gazetteer
+from towncover.vocabulary import LEVELS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -75,7 +77,7 @@ def target_cards(evaluation: pd.DataFrame, lang: str = "zh") -> list[dict[str, A
     zh = lang == "zh"
     cards = []
     for rec in evaluation.to_dict("records"):
-        unit = _coverage.unit_label(rec.get("unit") or "", lang)
+        unit = unit_label(rec.get("unit") or "", lang)
         sep = "" if unit in ("%", "") or zh else " "
         measured = _fmt(rec.get("measured"))
         target = _fmt(rec.get("target_value"))
@@ -96,7 +98,7 @@ def target_cards(evaluation: pd.DataFrame, lang: str = "zh") -> list[dict[str, A
             said = shortfall[0] if zh else shortfall[2]
             status = (f"未达标:{said}" if zh else f"not met: {said}") if said else ("未达标" if zh else "not met")
         if rec.get("covered") is not None and rec.get("total") is not None and not pd.isna(rec.get("covered")):
-            noun_zh, noun_en = _coverage.LEVEL_NOUNS.get(rec.get("level") or "", ("个单元", "units"))
+            noun_zh, noun_en = LEVELS.get(rec.get("level") or "", ("个单元", "units"))
             cov, tot = int(rec["covered"]), int(rec["total"])
             detail = f"已覆盖 {cov} / {tot} 个{noun_zh}" if zh else f"{cov} of {tot} {noun_en} covered"
         planned = rec.get("measured_planned")

@@ -638,6 +638,7 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     """The polygonal part of a repaired geometry (make_valid may add stray lines or points)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom
+    # Only collections have parts (getattr: shapely's geometry classes differ in this attribute).
     parts = [g for g in getattr(geom, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else shapely.Polygon()
 

@@ -110,6 +110,7 @@ def make_cells(area: shapely.Geometry, n: int, centre: tuple[float, float], seed
     regions = [shapely.transform(g, lambda c: c / np.array([k, 1.0])) for g in vor.geoms]
     seed_pts = [shapely.Point(x / k, y) for x, y in seeds]
     cells = [shapely.make_valid(area.intersection(r)) for r in regions]
+    # A collection's parts, else the geometry itself (getattr: only collections have ``geoms``).
     cells = [shapely.unary_union([g for g in getattr(c, "geoms", [c]) if g.geom_type in ("Polygon", "MultiPolygon")])
              for c in cells]
     cells = _merge_slivers(cells, seed_pts)

@@ -124,7 +124,8 @@ class Gazetteer:
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The five tables by name, as :class:`Gazetteer` takes them."""
-        return {name: getattr(self, name) for name in _TABLES}
+        return {"provinces": self.provinces, "cities": self.cities, "counties": self.counties,
+                "townships": self.townships, "villages": self.villages}
 
     # -- look-up -------------------------------------------------------------------------------
     def name_of(self, code: str) -> str:

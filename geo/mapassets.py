@@ -36,7 +36,7 @@ _INLINE = "towncover-inline:"
 
 def _walk(element: Any) -> Iterator[Any]:
     yield element
-    for child in getattr(element, "_children", {}).values():
+    for child in getattr(element, "_children", {}).values():  # branca elements of any kind; leaves have none
         yield from _walk(child)
 
 
@@ -58,6 +58,7 @@ def localise_assets(fmap: folium.Map, base_url: str = APP_STATIC_URL) -> folium.
     """
     base = base_url if base_url.endswith(":") else base_url.rstrip("/") + "/"
     for element in _walk(fmap):
+        # Only folium's resource-carrying element classes declare these; the walk meets every kind.
         js = getattr(element, "default_js", None)
         css = getattr(element, "default_css", None)
         if js is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import html
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import branca
 import folium
@@ -78,6 +78,12 @@ _TEXT = {
     },
 }
 
+class CoverageMap(folium.Map):
+    """A folium map that remembers the datum it is drawn in, so proposals added later line up."""
+
+    datum: str = "wgs84"
+
+
 _HTML_EXTRA = str.maketrans({"\\": "&#92;", "`": "&#96;", "$": "&#36;", "{": "&#123;", "}": "&#125;"})
 
 
@@ -97,9 +103,17 @@ def escape_text(value: object) -> str:
         braces too: branca compiles every rendered macro's output as a Jinja template once more, so a
         name holding ``{{ ... }}`` or ``{#`` would otherwise run (or break) on the server.
     """
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    if value is None or (not isinstance(value, str) and _missing(value)):
         return ""
     return html.escape(str(value), quote=True).translate(_HTML_EXTRA)
+
+
+def _missing(value: object) -> bool:
+    """True for a missing scalar (NaN, NaT, pd.NA); a list or array is never missing here."""
+    try:
+        return bool(pd.isna(value))  # type: ignore[call-overload]  # any object: pandas answers per scalar
+    except (TypeError, ValueError):  # an array's truth value is ambiguous: not a missing scalar
+        return False
 
 
 def _escape_series(values: pd.Series) -> list[str]:
@@ -227,29 +241,26 @@ def spread_in_units(codes: pd.Series, units: gpd.GeoDataFrame) -> np.ndarray:
 
 
 # -- map pieces ---------------------------------------------------------------------------------------
-def _unit_features(units: gpd.GeoDataFrame, value_column: str, t: dict[str, str], datum: str):
+def _unit_features(units: gpd.GeoDataFrame, value_column: str, t: dict[str, str],
+                   datum: str) -> tuple[list[dict[str, Any]], str, int]:
     """GeoJSON features of the units, their fill mode (bool | count | none) and the ramp's top."""
     n = len(units)
     geoms = _display_geometries(_simplify_units(np.asarray(units.geometry.array, dtype=object)), datum)
     covered = units["covered"].astype("boolean") if "covered" in units.columns else pd.Series(pd.NA, index=units.index)
     status = np.where(covered.isna(), t["unknown"], np.where(covered.fillna(False), t["covered"], t["uncovered"]))
-    mode, values = "none", None
-    if value_column in units.columns:
-        col = units[value_column]
-        if pd.api.types.is_bool_dtype(col.dtype) or value_column == "covered":
-            mode, values = "bool", col.astype("boolean")
-        elif pd.api.types.is_numeric_dtype(col.dtype):
-            mode, values = "count", pd.to_numeric(col, errors="coerce")
-    vmax = int(max(1, values.max())) if mode == "count" and values.notna().any() else 1
-    if mode == "bool":
-        fills = np.where(values.isna(), NEUTRAL_COLOUR,
-                         np.where(values.fillna(False), COVERED_COLOUR, UNCOVERED_COLOUR)).tolist()
-    elif mode == "count":
+    mode, vmax = "none", 1
+    fills: list[str] = [NEUTRAL_COLOUR] * n
+    col = units[value_column] if value_column in units.columns else None
+    if col is not None and (pd.api.types.is_bool_dtype(col.dtype) or value_column == "covered"):
+        mode, flags = "bool", col.astype("boolean")
+        fills = np.where(flags.isna(), NEUTRAL_COLOUR,
+                         np.where(flags.fillna(False), COVERED_COLOUR, UNCOVERED_COLOUR)).tolist()
+    elif col is not None and pd.api.types.is_numeric_dtype(col.dtype):
+        mode, numbers = "count", pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        vmax = int(max(1, np.nanmax(numbers))) if (~np.isnan(numbers)).any() else 1
         ramp = branca.colormap.LinearColormap(list(_RAMP), vmin=1, vmax=max(vmax, 2))
-        fills = [NEUTRAL_COLOUR if np.isnan(x) else (UNCOVERED_COLOUR if x <= 0 else ramp(min(x, vmax))[:7])
-                 for x in values.to_numpy(dtype=float, na_value=np.nan)]
-    else:
-        fills = [NEUTRAL_COLOUR] * n
+        fills = [NEUTRAL_COLOUR if np.isnan(x) else (UNCOVERED_COLOUR if x <= 0 else ramp(min(float(x), vmax))[:7])
+                 for x in numbers]
     names = _escape_series(units["name"]) if "name" in units.columns else [""] * n
     codes = _escape_series(units["code"]) if "code" in units.columns else [""] * n
     counts = pd.to_numeric(units["n_facilities"], errors="coerce") if "n_facilities" in units.columns else None
@@ -276,7 +287,8 @@ def _facility_positions(facilities: gpd.GeoDataFrame, units: gpd.GeoDataFrame) -
             idx = np.flatnonzero(approx)
             geoms[idx[found]] = spread[found]
     keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    fac = fac.set_geometry(gpd.GeoSeries(shapely.centroid(np.where(keep, geoms, None)), crs=4326))
+    kept = np.where(keep, geoms, np.full(len(geoms), None, dtype=object))
+    fac = fac.set_geometry(gpd.GeoSeries(shapely.centroid(kept), crs=4326))
     return fac.loc[keep].reset_index(drop=True), approx[keep]
 
 
@@ -328,14 +340,14 @@ def _add_background(m: folium.Map, region: str, basemap: Basemap) -> tuple[float
     if outlines.empty:
         return None
     geoms = _display_geometries(np.asarray(outlines.geometry.array, dtype=object), basemap.datum, 4)
-    shapes = {"type": "FeatureCollection", "features": [
+    shapes: dict[str, object] = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"l": int(level)}, "geometry": shapely.geometry.mapping(g)}
         for level, g in zip(outlines["level"], geoms, strict=True)]}
     anchors = shapely.get_coordinates(shapely.point_on_surface(geoms))
     labels = [[round(float(y), 4), round(float(x), 4), int(level), escape_text(name)]
               for (x, y), level, name in zip(anchors, outlines["level"], outlines["name"], strict=True)]
     m.add_child(_el.Background(shapes, labels, labels_on_top=basemap.kind == "none"))
-    return tuple(shapely.total_bounds(geoms))
+    return _bounds(shapely.total_bounds(geoms))
 
 
 def _region_of(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame | None) -> str | None:
@@ -480,7 +492,7 @@ def coverage_map(
     if facilities is not None and len(facilities):
         fac, approx = _facility_positions(facilities, units)
 
-    m = folium.Map(location=[35.0, 105.0], zoom_start=5, tiles=None, control_scale=True, prefer_canvas=True)
+    m = CoverageMap(location=[35.0, 105.0], zoom_start=5, tiles=None, control_scale=True, prefer_canvas=True)
     m.options["max_zoom"] = 19  # with no tile layer the map has no zoom limit, and clustering needs one
     m.options["zoom_snap"] = 0.25  # so the fit can keep the units clear of the title, legend and layer control
     region = region or _region_of(units, fac)
@@ -502,9 +514,9 @@ def coverage_map(
                               radius_km=radius_km) if fac is not None and len(fac) else {}
     shown = [c for c in cats if c in counts and (category is None or c == category)]
     approx_shown = fac is not None and bool(approx[np.isin(_cat_ids(fac), shown)].any())
-    m.tc_datum = base.datum  # read by add_proposals
+    m.datum = base.datum  # read by add_proposals
     proposed = proposals is not None and not proposals.empty and len(units) > 0
-    if proposed:
+    if proposals is not None and proposed:
         _proposal_group(units, proposals, t, base.datum).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     title_html = f"<b>{escape_text(title)}</b>"
@@ -524,19 +536,25 @@ def _cat_ids(fac: gpd.GeoDataFrame) -> np.ndarray:
     return fac["category"].astype("string").fillna("unclassified").to_numpy(dtype=object)
 
 
-def _view_bounds(features: list[dict], fac: gpd.GeoDataFrame | None, datum: str,
+def _bounds(values: Any) -> tuple[float, float, float, float]:
+    """``(west, south, east, north)`` as floats from shapely's total_bounds (an array of four)."""
+    west, south, east, north = (float(v) for v in values)
+    return (west, south, east, north)
+
+
+def _view_bounds(features: list[dict[str, Any]], fac: gpd.GeoDataFrame | None, datum: str,
                  background: tuple[float, float, float, float] | None) -> tuple[float, float, float, float]:
     """What the map opens on: the units, else the facilities, else the background, else China."""
     if features:
         geoms = np.array([shapely.geometry.shape(f["geometry"]) for f in features], dtype=object)
-        return tuple(float(v) for v in shapely.total_bounds(geoms))
+        return _bounds(shapely.total_bounds(geoms))
     if fac is not None and len(fac):
         geoms = _display_geometries(np.asarray(fac.geometry.array, dtype=object), datum, MARKER_DECIMALS)
         west, south, east, north = shapely.total_bounds(geoms)
         pad = 0.01 if east - west < 0.01 and north - south < 0.01 else 0.0
         return (float(west - pad), float(south - pad), float(east + pad), float(north + pad))
     if background is not None:
-        return tuple(float(v) for v in background)
+        return _bounds(background)
     return (73.5, 18.0, 135.0, 53.5)  # mainland China
 
 
@@ -601,7 +619,8 @@ def add_proposals(fmap: folium.Map, units: gpd.GeoDataFrame | None, gap: pd.Data
     if units is None or gap is None or gap.empty:
         return fmap
     t = _TEXT["en" if lang == "en" else "zh"]
-    _proposal_group(_to_wgs84(units), gap, t, getattr(fmap, "tc_datum", "wgs84")).add_to(fmap)
+    datum = fmap.datum if isinstance(fmap, CoverageMap) else "wgs84"
+    _proposal_group(_to_wgs84(units), gap, t, datum).add_to(fmap)
     # The layer control lists every layer of the map, so its script must come after all of them
     # (before the group it would name a variable not yet set, and the page's script would stop there).
     for key, child in list(fmap._children.items()):

@@ -127,12 +127,24 @@ def test_one_vocabulary_read_by_every_module():
     assert levels.TOWNSHIP_LEVELS is vocabulary.TOWNSHIP_LEVELS
     assert layers.VILLAGE_LEVELS is vocabulary.VILLAGE_LEVELS
     assert targets.LEVELS is vocabulary.LEVELS and targets.UNITS is vocabulary.UNITS
-    assert coverage.LEVEL_NOUNS is vocabulary.LEVELS      # the old name, kept for app.py until it moves over
+    assert not hasattr(coverage, "LEVEL_NOUNS")  # the vocabulary has one home: towncover.vocabulary
     assert vocabulary.label(vocabulary.LEVELS, "township", "en") == "townships"
     assert vocabulary.label(vocabulary.MATCH_STATUSES, "out_of_region") == "区域外"
     assert vocabulary.label(vocabulary.LEVELS, "nowhere") == "nowhere"
     assert len(set(vocabulary.CATEGORY_COLOURS.values())) == len(vocabulary.CATEGORY_COLOURS)
     assert vocabulary.category_colour("nope") == vocabulary.UNCLASSIFIED_COLOUR
+
+
+def test_table_values_and_the_sheet_suffix_are_written_once_in_the_vocabulary():
+    from facilities import i18n, sheets
+
+    assert i18n.VALUE_LABELS is vocabulary.VALUE_LABELS
+    assert vocabulary.VALUE_LABELS["street"] == vocabulary.TOWNSHIP_KINDS["street"] == ("街道", "street")
+    assert vocabulary.sheet_column("row") == "row(原表)"
+    sheet = sheets.read_sheet("row,机构名称,match_status\nA-1,石羊镇敬老院,已核\n".encode(), filename="r.csv")
+    assert list(sheet.frame.columns) == ["row(原表)", "机构名称", "match_status(原表)"]
+    assert layers._apart(["row", "地址"], {"row"}) == {"row": "row(原表)"}
+    assert layers._apart(["row", "row(原表)"], {"row"}) == {"row": "row(原表)2"}
 
 
 @pytest.mark.parametrize(

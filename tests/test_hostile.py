@@ -571,9 +571,9 @@ def test_xlsx_with_a_run_of_whitespace_in_the_sheet_xml_is_refused_before_expans
 
 
 def test_xlsx_over_the_unpacked_limit_is_refused_by_its_declared_sizes(monkeypatch):
-    from facilities import sheets
+    from facilities import workbook
 
-    monkeypatch.setattr(sheets, "XLSX_MAX_UNPACKED_MB", 0)
+    monkeypatch.setattr(workbook, "XLSX_MAX_UNPACKED_MB", 0)
     _refused_before_reading(monkeypatch, _workbook(SMALL), "unpacks to too much data")
 
 
@@ -588,14 +588,14 @@ def test_xlsx_with_a_lying_size_header_or_a_bad_crc_is_one_line(monkeypatch):
 def test_styled_cell_at_column_xfd_does_not_widen_the_table(monkeypatch):
     # The audit's file: a styled empty cell at XFD in each of 200k rows (over 6 GB). Here 300 rows:
     # the reader turns into text only the used range (2 columns), never 16,384 columns per row.
-    from facilities import sheets
+    from facilities import sheets, workbook
 
     styled = b"".join(b'<row r="%d"><c r="XFD%d" s="0"/></row>' % (r, r) for r in range(3, 303))
     data = _rewrite(_workbook(SMALL), "xl/worksheets/sheet1.xml",
                     lambda x: x.replace(b"</sheetData>", styled + b"</sheetData>"))
     cleaned = []
-    real_clean = sheets._clean
-    monkeypatch.setattr(sheets, "_clean", lambda v: cleaned.append(1) or real_clean(v))
+    real_clean = workbook._clean
+    monkeypatch.setattr(workbook, "_clean", lambda v: cleaned.append(1) or real_clean(v))
     s = sheets.read_sheet(data, filename="xfd.xlsx")
     assert list(s.frame.columns) == ["机构名称", "地址"]
     assert s.frame.values.tolist() == [["石羊镇敬老院", "安岳县石羊镇"]]

@@ -13,10 +13,9 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from facilities.headers import _normalise_headers, reads_as
+from facilities.rows import _parse_numbers
 from facilities.sheets import (
-    _normalise_headers,
-    _parse_numbers,
-    _reads_as,
     compact_text,
     normalise_header,
     numeric_column,
@@ -380,13 +379,13 @@ _HEADERISH = st.lists(
 @given(_HEADERISH, st.integers(min_value=0, max_value=24))
 def test_reads_as_header_equals_normalise_header(values, pick):
     header = normalise_header(values[pick % len(values)])
-    got = _reads_as(pd.Series(values, dtype="str"), header)
+    got = reads_as(pd.Series(values, dtype="str"), header)
     assert got.tolist() == [normalise_header(v) == header for v in values]
 
 
 def _numbers_by_definition(text: pd.Series) -> np.ndarray:
     """The number parser written plainly, every step on every value (the definition)."""
-    from facilities.sheets import _DMS, _UNIT
+    from facilities.rows import _DMS, _UNIT
 
     s = text.astype("str").str.normalize("NFKC").str.strip()
     s = s.str.replace(r"^(?:东经|北纬|[ENen](?=\s*\d))\s*", "", regex=True)  # 东经104.5, E104.5
@@ -564,3 +563,18 @@ def test_user_columns_named_like_the_tools_are_kept_under_another_name():
     out = geocode(s, "512021")
     assert out[["row", "row(原表)", "match_status", "match_status(原表)"]].values.tolist() == [
         [2, "A-7", "matched", "已核"]]
+
+
+def test_total_rows_and_name_statuses_with_spaces_and_compatibility_characters(tmp_path):
+    """The vectorised pre-filters keep what the per-text rules decide: 合 计 and T o t a l are total rows,
+    a name whose status word is written with a Kangxi radical (⼯ for 工) is still read after NFKC."""
+    from facilities.sheets import read_sheet
+
+    path = tmp_path / "s.csv"
+    path.write_text("机构名称,地址\n甲敬老院(在建),湖田镇\n乙敬老院（停业）,湖田镇\n丙院,湖田镇\n合 计,\nT o t a l,\n"
+                    "丁敬老院(⼯作站),湖田镇\n戊院（暫停）,湖田镇\n", encoding="utf-8")
+    sheet = read_sheet(path)
+    assert sheet.rejected["row"].tolist() == [5, 6]
+    assert sheet.rejected["reason_zh"].tolist() == ["合计/小计行,不是设施"] * 2
+    assert sheet.status["operating_status"].tolist() == ["under_construction", "closed", "operating", "operating",
+                                                         "operating"]

@@ -6,7 +6,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from facilities import coverage, views
+from facilities import coverage, levels, views
+from facilities.evaluation import evaluate_plan
 from facilities.targets import Plan, Target
 
 REGION = "512021"
@@ -54,12 +55,12 @@ def _evaluation() -> pd.DataFrame:
                            category="elderly_regional_centre", level="township_and_street", value=1.0),
                     Target(id="c", label_zh="定性", label_en="Qualitative", metric="other", quote="q"),
                 ])
-    return coverage.evaluate_plan(_placed(), plan, REGION)
+    return evaluate_plan(_placed(), plan, REGION)
 
 
 def test_target_cards_state_measured_target_and_shortfall():
     evaluation = _evaluation()
-    total = len(coverage.level_units(REGION, "township_and_street"))
+    total = len(levels.level_units(REGION, "township_and_street"))
     need = coverage.units_needed(2, total, 60.0)
     cards = {c["id"]: c for c in views.target_cards(evaluation, "zh")}
     rate = 100 * 2 / total

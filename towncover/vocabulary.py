@@ -97,6 +97,20 @@ TOWNSHIP_KINDS: dict[str, tuple[str, str]] = {
     "township": ("乡", "township"),
     "special": ("特殊区域", "special unit"),
 }
+#: Values shown in the app's tables: kinds of unit, gap-ranking criteria, yes/no.
+VALUE_LABELS: dict[str, tuple[str, str]] = {
+    **TOWNSHIP_KINDS,
+    "village": ("村", "village"),
+    "community": ("社区", "community"),
+    "other": ("其他", "other"),
+    "code": ("代码顺序", "code order"),
+    "population": ("人口", "population"),
+    "distance_km": ("距离(公里)", "distance (km)"),
+    "True": ("是", "yes"),
+    "False": ("否", "no"),
+}
+#: Said after a sheet's own column whose name the tool's output takes (``row`` → ``row(原表)``).
+SHEET_COLUMN_SUFFIX = "(原表)"
 
 #: A facility's status as the loader reads it (运营状态 column, （在建） in the name): only ``operating``
 #: facilities exist today; ``under_construction`` ones count in the target-year scenario like planned
@@ -152,6 +166,11 @@ def category_colour(category: str | None) -> str:
 def is_percent(unit: object) -> bool:
     """Whether a unit key or free-text unit means percent (``percent``, ``%``, ``％``)."""
     return str(unit or "").strip().lower() in PERCENT_UNITS
+
+
+def sheet_column(name: str) -> str:
+    """The name a sheet's own column keeps beside the tool's column of the same name (``row(原表)``)."""
+    return f"{name}{SHEET_COLUMN_SUFFIX}"
 
 
 def natural_code(values: pd.Series) -> pd.Series:

@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import expect
 
 from facilities import categories as _categories
-from facilities import coverage, review, views
-from facilities.evaluation import evaluate
+from facilities import coverage, inputs, review, views
+from facilities.evaluation import evaluate, evaluate_plan, evaluate_plan_details
 from facilities.layers import facility_points
 from facilities.pipeline import analyse
 from tests.browser.helpers import (
@@ -157,16 +157,16 @@ def test_ambiguous_row_resolved_from_its_candidates(page):
 
 def test_planned_projects_and_demo_population_in_the_cards(page, tmp_path):
     a = _demo()
-    population = coverage.read_population(next(settings.DEMO_DIR.glob("512021_*_population_synthetic.csv")))
-    base = coverage.evaluate_plan(a.placed, a.plan, "512021", population=population, units=a.units)
+    population = inputs.read_population(next(settings.DEMO_DIR.glob("512021_*_population_synthetic.csv")))
+    base = evaluate_plan(a.placed, a.plan, "512021", population=population, units=a.units)
     target = base.set_index("id").loc["township_social_work_service_full_coverage"]
     uncovered = coverage.measure(a.placed, "512021", target["category"], target["level"]).uncovered
     assert len(uncovered) == int(target["shortfall_units"]) == 5
     sheet = tmp_path / "规划项目.csv"
     pd.DataFrame({"项目名称": [f"社工站{i}" for i in range(5)], "类型": "社会工作站", "乡镇代码": uncovered,
                   "计划年份": 2024}).to_csv(sheet, index=False, encoding="utf-8-sig")
-    planned = coverage.read_planned(sheet, "512021")
-    evaluation = coverage.evaluate_plan(a.placed, a.plan, "512021", population=population, planned=planned,
+    planned = inputs.read_planned(sheet, "512021")
+    evaluation = evaluate_plan(a.placed, a.plan, "512021", population=population, planned=planned,
                                         units=a.units)
     cards = {c["id"]: c for c in views.target_cards(evaluation, "zh")}
     social = cards["township_social_work_service_full_coverage"]
@@ -178,7 +178,7 @@ def test_planned_projects_and_demo_population_in_the_cards(page, tmp_path):
     # The gap for the first unmet target is ranked by the population table.
     from facilities.gaps import close_gap
 
-    _, details = coverage.evaluate_plan_details(a.placed, a.plan, "512021", population=population, units=a.units)
+    _, details = evaluate_plan_details(a.placed, a.plan, "512021", population=population, units=a.units)
     first = next(r for r in details.values() if r.met is False and r.comparator != "<=")
     gap = close_gap(first, first.target, population=population)
     assert gap.attrs["criterion"] == "人口多者优先 / most populous first"
