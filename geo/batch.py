@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geo import notes, old_towns
+from geo import batch_history, notes
 from geo.arrays import (
     code_pairs,
     expand,
@@ -581,68 +581,18 @@ def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found, village: np.nd
     one &= (n_in == 1) & ~s.defer  # (a facility name cannot narrow one candidate: see geo.matching.combine)
     s.defer[rows] = True
     code_of = dict(zip(s.row[h_rows[ok]].tolist(), codes[ok].tolist(), strict=True))
-    counties = _row_counties(s, scope, found)
-    first_village = _first_village_hits(s, named.village_hit, np.flatnonzero(one))
+    counties = batch_history.row_counties(s, scope, found)
+    first_village = batch_history.first_village_hits(s, named.village_hit, np.flatnonzero(one))
     for i, h in zip(s.row[named.swap].tolist(), np.flatnonzero(named.swap).tolist(), strict=True):
         if one[i]:
-            lo = int(s.start[h] - s.begin[i])
-            form, v_codes = _village_evidence(s, scope, i, first_village.get(i))
-            old = old_towns.resolve(s.idx, counties(i), s.primary[i][lo:], int(s.stop[h] - s.start[h]), form,
-                                    [str(c) for c in v_codes.tolist()])
-            if old is not None:
-                _from_history(s, found, i, old, village)
+            if batch_history.ask(s, scope, found, village, i, int(s.start[h] - s.begin[i]), int(s.stop[h] - s.start[h]),
+                                 first_village.get(i), counties)[2]:
                 continue
             if named.swap_beside[i]:  # confirmed or not by a village of it: the one-row rules
                 continue
             code = str(code_of[i])
             found.others[i] = ("ambiguous", _county_of(found, i), [code])
             found.notes[i] = notes.swapped_unconfirmed(s.text_of(h, i), s.idx.town_name[code], code).text()
-
-
-def _first_village_hits(s: _Scan, village_hit: np.ndarray, rows: np.ndarray) -> dict[int, int]:
-    """Row → its first village-form hit, for those of ``rows`` (sorted) that have one."""
-    hits = np.flatnonzero(village_hit)
-    at = np.searchsorted(s.row[hits], rows)  # hits are in row order: the row's first, if it has one
-    ok = at < len(hits)
-    ok[ok] = s.row[hits[at[ok]]] == rows[ok]
-    return dict(zip(rows[ok].tolist(), hits[at[ok]].tolist(), strict=True))
-
-
-def _village_evidence(s: _Scan, scope: _Scope, i: int, h: int | None) -> tuple[str, np.ndarray]:
-    """The village form of hit ``h`` (row ``i``'s first) and its village codes in the row's scope ("", none)."""
-    if h is None:
-        return "", np.zeros(0, dtype=np.int64)
-    k = int(s.kid[h])
-    v_codes = s.table.village_code[s.table.village_start[k]:s.table.village_start[k + 1]]
-    return s.text_of(h, i), v_codes[scope.holds(np.full(len(v_codes), i), v_codes // 1_000_000)]
-
-
-def _row_counties(s: _Scan, scope: _Scope, found: _Found) -> Callable[[int], list[str]]:
-    """Per row, the counties its text is about, as geo.matching reads them (its scope, else every county)."""
-    every = list(s.idx.county_name)
-
-    def counties(i: int) -> list[str]:  # (a binary search in the sorted pairs: no pass over every row)
-        if not scope.scoped[i]:
-            return every
-        if found.county[i]:  # the one county in scope
-            return [str(found.county[i])]
-        lo, hi = np.searchsorted(scope.pairs, [i * _PAIR, (i + 1) * _PAIR]).tolist()
-        return [str(c % _PAIR) for c in scope.pairs[lo:hi].tolist()]
-
-    return counties
-
-
-def _from_history(s: _Scan, found: _Found, i: int, old: old_towns.OldTown, village: np.ndarray) -> None:
-    """Row ``i``'s old township name as the division history answers it (geo.matching._from_history)."""
-    found.notes[i] = old.note.text()
-    found.by_history.add(i)
-    if old.status == "matched":
-        found.town[i] = int(old.township_code)
-        village[i] = int(old.village_code) if old.village_code else -1
-        s.by_history.append(i)
-        return
-    found.others[i] = ("ambiguous", _county_of(found, i), list(old.candidates))
-    s.history_ties.append(i)
 
 
 def _admin_end(s: _Scan, named: _Named) -> np.ndarray:
@@ -673,21 +623,19 @@ def _old_names(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.n
     maybe = np.zeros(s.n, dtype=bool)
     maybe[rows] = ends.any(axis=1)
     cand = np.flatnonzero(maybe)
-    first_village = _first_village_hits(s, named.village_hit, cand)
+    first_village = batch_history.first_village_hits(s, named.village_hit, cand)
     reported = []
-    counties = _row_counties(s, scope, found)
+    counties = batch_history.row_counties(s, scope, found)
     for i, lo, hi, county in zip(cand.tolist(), admin_end[cand].tolist(), gap_end[cand].tolist(),
                                  found.county[cand].tolist(), strict=True):
         old = TOWN_TOKEN.match(s.primary[i][lo:hi])
         if old is None:
             continue
         # The first village named: evidence for the history, or whose it is, to check by hand.
-        form, v_codes = _village_evidence(s, scope, i, first_village.get(i))
-        history = old_towns.resolve(s.idx, counties(i), s.primary[i][lo:], hi - lo, form,
-                                    [str(c) for c in v_codes.tolist()])
+        form, v_codes, answered = batch_history.ask(s, scope, found, village, i, lo, hi - lo, first_village.get(i),
+                                                    counties)
         reported.append(i)
-        if history is not None:
-            _from_history(s, found, i, history, village)
+        if answered:
             continue
         note = notes.old_township(old.group(1))
         towns = [str(c) for c in np.unique(v_codes // 1000)]
