@@ -586,7 +586,7 @@ def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found, village: np.nd
     for i, h in zip(s.row[named.swap].tolist(), np.flatnonzero(named.swap).tolist(), strict=True):
         if one[i]:
             if batch_history.ask(s, scope, found, village, i, int(s.start[h] - s.begin[i]), int(s.stop[h] - s.start[h]),
-                                 first_village.get(i), counties)[2]:
+                                 first_village.get(i), counties):
                 continue
             if named.swap_beside[i]:  # confirmed or not by a village of it: the one-row rules
                 continue
@@ -631,12 +631,11 @@ def _old_names(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.n
         old = TOWN_TOKEN.match(s.primary[i][lo:hi])
         if old is None:
             continue
-        # The first village named: evidence for the history, or whose it is, to check by hand.
-        form, v_codes, answered = batch_history.ask(s, scope, found, village, i, lo, hi - lo, first_village.get(i),
-                                                    counties)
         reported.append(i)
-        if answered:
+        if batch_history.ask(s, scope, found, village, i, lo, hi - lo, first_village.get(i), counties):
             continue
+        # The first village named: whose it is, to check by hand.
+        form, v_codes = batch_history.village_evidence(s, scope, i, first_village.get(i))
         note = notes.old_township(old.group(1))
         towns = [str(c) for c in np.unique(v_codes // 1000)]
         if towns:

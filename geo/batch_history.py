@@ -49,21 +49,18 @@ def row_counties(s: _Scan, scope: _Scope, found: _Found) -> Callable[[int], list
 
 
 def ask(s: _Scan, scope: _Scope, found: _Found, village: np.ndarray, i: int, at: int, gap: int,
-        first_village: int | None, counties: Callable[[int], list[str]]) -> tuple[str, np.ndarray, bool]:
+        first_village: int | None, counties: Callable[[int], list[str]]) -> bool:
     """Row ``i``'s old township-like name (from ``at`` in its text, up to ``gap`` characters) through the division
     history (:func:`geo.old_towns.resolve`, with the row's first village form as evidence); the answer, when there
-    is one, is recorded in ``found`` (and ``village``, ``s.by_history``, ``s.history_ties``).
-
-    Returns
-    -------
-    form, codes, answered : str, numpy.ndarray, bool
-        The first village form and its codes in scope (for a note when the history does not know the name),
-        and whether it did.
-    """
+    is one, is recorded in ``found`` (and ``village``, ``s.by_history``, ``s.history_ties``). Returns whether the
+    history knew the name."""
+    text = s.primary[i]
+    if not old_towns.old_name_tokens(text[at:at + gap]):  # (memoised; most such names are not in the history)
+        return False
     form, v_codes = village_evidence(s, scope, i, first_village)
-    old = old_towns.resolve(s.idx, counties(i), s.primary[i][at:], gap, form, [str(c) for c in v_codes.tolist()])
+    old = old_towns.resolve(s.idx, counties(i), text[at:], gap, form, [str(c) for c in v_codes.tolist()])
     if old is None:
-        return form, v_codes, False
+        return False
     found.notes[i] = old.note.text()
     found.by_history.add(i)
     if old.status == "matched":
@@ -73,4 +70,4 @@ def ask(s: _Scan, scope: _Scope, found: _Found, village: np.ndarray, i: int, at:
     else:
         found.others[i] = ("ambiguous", str(found.county[i]) if found.county[i] else "", list(old.candidates))
         s.history_ties.append(i)
-    return form, v_codes, True
+    return True
