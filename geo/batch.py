@@ -637,7 +637,7 @@ def _old_names(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.n
         # The first village named: whose it is, to check by hand.
         form, v_codes = batch_history.village_evidence(s, scope, i, first_village.get(i))
         note = notes.old_township(old.group(1))
-        towns = [str(c) for c in np.unique(v_codes // 1000)]
+        towns = [str(c) for c in np.unique(v_codes // 1000)] if len(v_codes) else []
         if towns:
             note = note.then(notes.village_belongs(s.idx.town_name, form, towns))
         found.others[i] = ("unmatched", str(county) if county else "", [])
