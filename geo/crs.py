@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from towncover import settings
 from towncover.errors import TowncoverError
+
+if TYPE_CHECKING:  # shapely is imported when the outline is first needed
+    from shapely.geometry.base import BaseGeometry
 
 CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
@@ -49,7 +53,7 @@ def _arrays(lng: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=1)
-def _china_shape():  # noqa: ANN202 - shapely geometry or None
+def _china_shape() -> BaseGeometry | None:
     """China's outline (buffered ~10 km so coastal points and islands count), or None if missing."""
     import shapely
 

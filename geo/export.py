@@ -203,7 +203,8 @@ def export_layers(
         raise TowncoverError("没有可导出的图层", "There are no layers to export")
     prepared = _prepare_layers(layers, schematic, boundary_column)
     target = _target_path(Path(path), fmt, len(prepared))
-    styles = {new: kml_styles[old] for old, new in zip(layers, prepared, strict=True) if old in (kml_styles or {})}
+    given = kml_styles or {}
+    styles = {new: given[old] for old, new in zip(layers, prepared, strict=True) if old in given}
 
     if fmt == "geojson":
         if len(prepared) == 1:
@@ -492,10 +493,10 @@ def _style_kml(path: Path, styles: dict[str, KmlStyle]) -> None:
             ET.SubElement(ET.SubElement(icon, f"{k}Icon"), f"{k}href").text = _KML_ICON
             new_styles.append(style)
         for placemark in folder.findall("k:Placemark", ns):
-            value = _kml_value(placemark, column, ns)
-            if value in ids:
+            said = _kml_value(placemark, column, ns)
+            if said is not None and said in ids:
                 url = ET.Element(f"{k}styleUrl")
-                url.text = "#" + ids[value]
+                url.text = "#" + ids[said]
                 # KML orders a placemark's children: name, description …, styleUrl, ExtendedData, geometry.
                 later = [i for i, child in enumerate(placemark) if not child.tag.endswith(("}name", "}description"))]
                 placemark.insert(later[0] if later else len(placemark), url)
@@ -583,7 +584,8 @@ def _check_shapefile_text(frame: gpd.GeoDataFrame, layer: str, encoding: str) ->
             fits = False
         if fits:
             continue
-        for idx, value in values.items():
+        # Frames here have a RangeIndex (_prepare_layers), so an index label is a 0-based row.
+        for idx, value in zip(values.index.to_numpy(dtype=np.int64).tolist(), values.tolist(), strict=True):
             try:
                 size = len(value.encode(codec))
             except UnicodeEncodeError as exc:
@@ -592,7 +594,7 @@ def _check_shapefile_text(frame: gpd.GeoDataFrame, layer: str, encoding: str) ->
                     f"图层“{layer}”第 {idx + 1} 行“{name}”列含有 {encoding} 编码无法表示的字符“{bad}”，请改用 UTF-8 编码导出",
                     f"Layer '{layer}', row {idx + 1}, column '{name}' has a character ({bad!r}) that {encoding} "
                     "cannot encode; export with UTF-8 instead",
-                    row=int(idx) + 1,
+                    row=idx + 1,
                     column=str(name),
                 ) from None
             if size > _DBF_TEXT_MAX:
@@ -601,7 +603,7 @@ def _check_shapefile_text(frame: gpd.GeoDataFrame, layer: str, encoding: str) ->
                     "请改用 GeoPackage 或 GeoJSON 导出",
                     f"Layer '{layer}', row {idx + 1}, column '{name}' is {size} bytes, over the Shapefile limit of "
                     f"{_DBF_TEXT_MAX}; export GeoPackage or GeoJSON instead",
-                    row=int(idx) + 1,
+                    row=idx + 1,
                     column=str(name),
                 )
 
