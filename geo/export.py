@@ -27,7 +27,6 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -49,11 +48,11 @@ __all__ = [
     "shapefile_field_names",
 ]
 
-Format = Literal["geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"]
 #: How a KML layer is styled: (column, value → "#rrggbb").
 KmlStyle = tuple[str, Mapping[str, str]]
 _KML_NS = "http://www.opengis.net/kml/2.2"
 _KML_ICON = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"  # built into Google Earth
+#: The formats :func:`export_layers` writes (a name or a suffix, any case).
 FORMATS: tuple[str, ...] = ("geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html")
 SCHEMATIC_VALUE = "示意边界/schematic"
 SCHEMATIC_SUFFIX = "_schematic"
@@ -123,7 +122,7 @@ def shapefile_field_names(columns: list[str], encoding: str = "UTF-8") -> dict[s
 def export_layers(
     layers: Mapping[str, gpd.GeoDataFrame],
     path: str | os.PathLike[str],
-    fmt: Format,
+    fmt: str,
     *,
     encoding: str = "UTF-8",
     schematic: bool,
@@ -192,7 +191,7 @@ def export_layers(
         or that exceeds 254 bytes (naming layer, row and column), or a Shapefile layer mixing
         points, lines and polygons.
     """
-    fmt = str(fmt).lower().lstrip(".")  # type: ignore[assignment]
+    fmt = str(fmt).lower().lstrip(".")
     if fmt not in FORMATS:
         raise TowncoverError(
             f"不支持的导出格式：{fmt}（可选 {'、'.join(FORMATS)}）",
@@ -238,7 +237,7 @@ def export_layers(
 def export_table(
     frame: pd.DataFrame,
     path: str | os.PathLike[str],
-    fmt: Literal["csv", "xlsx"],
+    fmt: str,
     *,
     sheet_name: str = "table",
 ) -> Path:
@@ -260,7 +259,7 @@ def export_table(
     pathlib.Path
         The file written (atomically).
     """
-    fmt = str(fmt).lower().lstrip(".")  # type: ignore[assignment]
+    fmt = str(fmt).lower().lstrip(".")
     if fmt not in ("csv", "xlsx"):
         raise TowncoverError(
             f"表格只能导出为 csv 或 xlsx，不支持：{fmt}",
