@@ -86,7 +86,7 @@ def classify_rows(frame: pd.DataFrame, roles: dict[str, str], header: list[str],
     -------
     RowVerdict
     """
-    nonempty = frame.ne("")
+    nonempty = frame != ""
     has_formula = np.isin(file_rows, list(formula_cells)) if formula_cells else np.zeros(len(frame), bool)
     blank = ~nonempty.any(axis=1).to_numpy() & ~has_formula
     usable_roles = [r for r in ("name", "address", "township", "village", "division_code") if r in roles]
