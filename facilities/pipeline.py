@@ -11,20 +11,26 @@ import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
-import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from facilities import categories as _categories
 from facilities import sheets as _sheets
 from facilities.corrections import apply_corrections
 from facilities.plan_template import plan_or_template
-from geo import boundaries as _boundaries
 from geo import geocoder as _geocoder
 from geo.gazetteer import Region, load_gazetteer
 from towncover import settings
 from towncover.vocabulary import MATCH_STATUSES
+
+if TYPE_CHECKING:  # geometry libraries are imported where polygons are used: geocoding needs none
+    import geopandas as gpd
+
+    from facilities.sheets import Sheet
+    from facilities.targets import Plan
 
 STATUSES = tuple(MATCH_STATUSES)
 
@@ -51,11 +57,11 @@ class Analysis:
     """
 
     region: Region
-    sheet: Any
+    sheet: Sheet
     placed: pd.DataFrame
     boundaries: gpd.GeoDataFrame | None
-    plan: Any
-    geocoded: pd.DataFrame | None = None
+    plan: Plan | None
+    geocoded: pd.DataFrame
     crs: str = settings.DEFAULT_SHEET_CRS
     notes: list[str] = field(default_factory=list)
 
@@ -68,12 +74,16 @@ class Analysis:
         """
         if self.boundaries is not None:
             return self.boundaries
+        from geo import boundaries as _boundaries
+
         return _boundaries.township_cells(self.region.code) if _boundaries.has_map(self.region.code) else None
 
     @property
     def schematic(self) -> bool:
         """True when :attr:`units` are schematic cells (示意边界), never real boundaries."""
-        return self.boundaries is None and _boundaries.has_map(self.region.code)
+        from geo.boundaries import has_map
+
+        return self.boundaries is None and has_map(self.region.code)
 
     def summary(self) -> dict[str, int]:
         """Row accounting: rows read, then each status; they add up to the rows in the file."""
@@ -93,15 +103,15 @@ class Analysis:
 
 
 def analyse(
-    source: str | os.PathLike | bytes | Any,
+    source: str | Path | bytes | IO[bytes],
     region: str | Region,
     *,
     filename: str | None = None,
     columns: dict[str, str] | None = None,
     crs: str = settings.DEFAULT_SHEET_CRS,
-    boundaries: gpd.GeoDataFrame | str | os.PathLike | None = None,
+    boundaries: gpd.GeoDataFrame | str | os.PathLike[str] | None = None,
     corrections: pd.DataFrame | None = None,
-    plan: Any = None,
+    plan: Plan | None = None,
 ) -> Analysis:
     """Read a facility sheet and place every row on township and village codes.
 
@@ -134,6 +144,10 @@ def analyse(
     notes: list[str] = []
     real = None
     if boundaries is not None:
+        import geopandas as gpd
+
+        from geo import boundaries as _boundaries
+
         real = boundaries if isinstance(boundaries, gpd.GeoDataFrame) else _boundaries.load_boundaries(boundaries)
         notes.extend(real.attrs.get("notes", []))
     geocoded = _geocoder.geocode(sheet, region, crs=crs, boundaries=real)
@@ -157,7 +171,7 @@ def reapply(analysis: Analysis, corrections: pd.DataFrame | None) -> Analysis:
     return new
 
 
-def _add_categories(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
+def _add_categories(placed: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
     roles = sheet.roles
     blank = pd.Series("", index=placed.index, dtype="string")
     types = placed[roles["category"]].astype("string") if "category" in roles else blank
@@ -169,16 +183,18 @@ def _add_categories(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
     return out
 
 
-def _add_numbers(placed: pd.DataFrame, sheet: Any) -> pd.DataFrame:
+def _add_numbers(placed: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
+    # Aligned on the file's row numbers: rejected rows are in `placed` but not in `sheet.frame`.
+    at = pd.Index(np.asarray(sheet.source_rows, dtype=np.int64)).get_indexer(pd.Index(placed["row"], dtype=np.int64))
+    missing = at < 0
     for role in ("beds", "nursing_beds"):
         if role in sheet.roles:
-            # Aligned on the file's row numbers: rejected rows are in `placed` but not in `sheet.frame`.
-            by_row = pd.Series(_sheets.numeric_column(sheet, role).to_numpy(), index=list(sheet.source_rows))
-            placed[role] = placed["row"].map(by_row).astype("float64").to_numpy()
+            values = _sheets.numeric_column(sheet, role).to_numpy(dtype="float64")[at]
+            values[missing] = np.nan
+            placed[role] = values
     # The loader's status (operating / under_construction / closed) and why; "" for rejected rows.
-    status = getattr(sheet, "status", pd.DataFrame())
-    for col in status.columns:
-        by_row = pd.Series(status[col].to_numpy(), index=list(sheet.source_rows))
-        mapped = placed["row"].map(by_row)
-        placed[col] = mapped.astype(object).where(mapped.notna(), "").astype(str).to_numpy()
+    for col in sheet.status.columns:
+        text = sheet.status[col].to_numpy(dtype=object)[at]
+        text[missing | pd.isna(text)] = ""
+        placed[col] = text
     return placed

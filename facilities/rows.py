@@ -38,15 +38,20 @@ _STATUS_WORDS: tuple[tuple[str, str], ...] = (
     ("operating", r"运营|运行|正常|营业|开业|建成|在用|使用|投用|开放|服务中|是|有"),
 )
 #: The same words in brackets in a facility's name: 区域养老服务中心（在建）.
-_NAME_STATUS = re.compile(r"[(\[【]\s*(在建|拟建|筹建|待建|规划|建设中|未建成|停业|停业整顿|关闭|已关闭|撤销|已撤销|注销|"
-                          r"暂停|暂停营业|停办|歇业)\s*[)\]】]")
+_NAME_STATUS_WORDS = "在建|拟建|筹建|待建|规划|建设中|未建成|停业|停业整顿|关闭|已关闭|撤销|已撤销|注销|暂停|暂停营业|停办|歇业"
+_NAME_STATUS = re.compile(rf"[(\[【]\s*({_NAME_STATUS_WORDS})\s*[)\]】]")
+# A name can only say a status if it holds one of the words, or a character NFKC may turn into a CJK one
+# (radicals, enclosed and compatibility ideographs).
+# Characters, not escapes: pandas hands a pattern with \u or \s to Python's re, value by value, not to Arrow.
+_NAME_STATUS_HINT = f"{_NAME_STATUS_WORDS}|[\u2E80-\u2FDF\u3200-\u33FF\uF900-\uFAFF\U0002F800-\U0002FA1F]"
 
 
 CHINA_LNG = (73.0, 136.0)
 CHINA_LAT = (3.0, 54.0)
 
 PROBLEM_COLUMNS = ["row", "column", "message_zh", "message_en"]
-_SUM_ROW = re.compile(r"^(合计|总计|小计|共计|总数|total)[:：]?$", re.IGNORECASE)
+_SUM_WORDS = "合计|总计|小计|共计|总数|total"
+_SUM_ROW = re.compile(rf"^({_SUM_WORDS})[:：]?$", re.IGNORECASE)
 _EXCEL_ERRORS = ("#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!")
 
 
@@ -118,9 +123,18 @@ def classify_rows(frame: pd.DataFrame, roles: dict[str, str], header: list[str],
 
 
 def _says_total(values: pd.Series) -> np.ndarray:
-    """Each cell reads 合计, 小计, total … (each distinct text tested once)."""
-    return by_value(values, lambda v: v.str.replace(r"\s+", "", regex=True).str.match(
-        _SUM_ROW.pattern, case=False)).astype(bool)
+    """Each cell reads 合计, 小计, total … (each distinct text holding such a word tested once)."""
+    out = np.zeros(len(values), dtype=bool)
+    maybe = _holds(values, "[计数lL]")  # every word ends so, written with spaces (合 计) or not
+    if maybe.any():
+        out[maybe] = by_value(values[maybe], lambda v: v.str.replace(r"\s+", "", regex=True).str.match(
+            _SUM_ROW.pattern, case=False)).astype(bool)
+    return out
+
+
+def _holds(values: pd.Series, pattern: str) -> np.ndarray:
+    """Which cells contain ``pattern``: one vectorised pass (Arrow's RE2) before any per-text work."""
+    return np.asarray(values.astype("str").str.contains(pattern, regex=True), dtype=bool)
 
 
 def _total_rows(frame: pd.DataFrame, roles: dict[str, str]) -> np.ndarray:
@@ -217,7 +231,11 @@ def facility_status(sheet: Sheet) -> pd.DataFrame:
         zh[said] = [f"“{col}”为“{t}”" for t in text[said]]
         en[said] = [f'"{col}" says {t}' for t in text[said]]
     if "name" in sheet.roles:
-        words = sheet.frame[sheet.roles["name"]].str.normalize("NFKC").str.extract(_NAME_STATUS.pattern)[0]
+        names = sheet.frame[sheet.roles["name"]]
+        maybe = _holds(names, _NAME_STATUS_HINT)
+        words = pd.Series(np.nan, index=names.index, dtype=object)
+        if maybe.any():
+            words[maybe] = names[maybe].str.normalize("NFKC").str.extract(_NAME_STATUS.pattern)[0]
         from_name = by_value(words.fillna(""), _status_of_text)
         stricter = words.notna().to_numpy() & (np.vectorize(rank.get, otypes=[int])(from_name)
                                                > np.vectorize(rank.get, otypes=[int])(status))

@@ -21,11 +21,10 @@ from numpy.typing import ArrayLike
 
 from towncover import settings
 from towncover.errors import TowncoverError
+from towncover.vocabulary import CRS_CHOICES
 
 if TYPE_CHECKING:  # shapely is imported when the outline is first needed
     from shapely.geometry.base import BaseGeometry
-
-CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 formulas.
 _GCJ_A = 6378245.0
@@ -245,7 +244,8 @@ def wgs84_to_bd09(lng: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarra
     return gcj02_to_bd09(*wgs84_to_gcj02(lng, lat))
 
 
-def _check_crs(crs: str) -> str:
+def check_crs(crs: str) -> str:
+    """The datum's name in :data:`towncover.vocabulary.CRS_CHOICES` (aliases such as EPSG:4490 accepted)."""
     key = re.sub(r"[-_:\s]", "", str(crs).strip().lower())
     key = {"wgs84": "wgs84", "epsg4326": "wgs84", "cgcs2000": "cgcs2000", "epsg4490": "cgcs2000",
            "gcj02": "gcj02", "gcj": "gcj02", "bd09": "bd09", "bd": "bd09"}.get(key, key)
@@ -275,7 +275,7 @@ def to_wgs84(lng: ArrayLike, lat: ArrayLike, crs: str) -> tuple[np.ndarray, np.n
     TowncoverError
         For an unknown ``crs``.
     """
-    key = _check_crs(crs)
+    key = check_crs(crs)
     if key == "gcj02":
         return gcj02_to_wgs84(lng, lat)
     if key == "bd09":
@@ -297,7 +297,7 @@ def from_wgs84(lng: ArrayLike, lat: ArrayLike, crs: str) -> tuple[np.ndarray, np
     (numpy.ndarray, numpy.ndarray)
         Longitude and latitude in ``crs``.
     """
-    key = _check_crs(crs)
+    key = check_crs(crs)
     if key == "gcj02":
         return wgs84_to_gcj02(lng, lat)
     if key == "bd09":

@@ -34,8 +34,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from geo.tables import export_suffixes, export_table, plain_types, target_path, wkt, write_csv, write_xlsx
 from towncover.errors import TowncoverError
-from towncover.files import atomic_write, neutralise_cells, xlsx_safe
+from towncover.files import atomic_write, neutralise_cells
 
 __all__ = [
     "FORMATS",
@@ -57,7 +58,6 @@ FORMATS: tuple[str, ...] = ("geojson", "gpkg", "shp", "kml", "csv", "xlsx", "htm
 SCHEMATIC_VALUE = "示意边界/schematic"
 SCHEMATIC_SUFFIX = "_schematic"
 
-_EXCEL_CELL_MAX = 32767
 _DBF_TEXT_MAX = 254
 _DBF_NAME_MAX = 10
 _ENCODINGS = {
@@ -201,7 +201,7 @@ def export_layers(
     if not layers:
         raise TowncoverError("没有可导出的图层", "There are no layers to export")
     prepared = _prepare_layers(layers, schematic, boundary_column)
-    target = _target_path(Path(path), fmt, len(prepared))
+    target = target_path(Path(path), fmt, len(prepared))
     given = kml_styles or {}
     styles = {new: given[old] for old, new in zip(layers, prepared, strict=True) if old in given}
 
@@ -220,63 +220,17 @@ def export_layers(
     elif fmt == "csv":
         if len(prepared) == 1:
             frame = next(iter(prepared.values()))
-            atomic_write(target, lambda tmp: _write_csv(_attribute_table(frame, point_columns, excel=False), tmp))
+            atomic_write(target, lambda tmp: write_csv(_attribute_table(frame, point_columns, excel=False), tmp))
         else:
             atomic_write(target, lambda tmp: _zip_layers(prepared, tmp, "csv", schematic, enc, point_columns))
     elif fmt == "xlsx":
         sheets = {name: _attribute_table(frame, point_columns, excel=True) for name, frame in prepared.items()}
-        atomic_write(target, lambda tmp: _write_xlsx(sheets, tmp))
+        atomic_write(target, lambda tmp: write_xlsx(sheets, tmp))
     else:  # html
         page = map_html if map_html is not None else _render_map(layers, prepared, schematic)
         if schematic and "示意边界" not in page:
             page = _add_schematic_label(page)
         atomic_write(target, lambda tmp: tmp.write_text(page, encoding="utf-8"))
-    return target
-
-
-def export_table(
-    frame: pd.DataFrame,
-    path: str | os.PathLike[str],
-    fmt: str,
-    *,
-    sheet_name: str = "table",
-) -> Path:
-    """Write a plain table to CSV (UTF-8 with BOM) or Excel, neutralising formula-like cells.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        The table; a geometry column, if any, is written as WKT.
-    path : str or os.PathLike
-        Target file; its suffix is set to ``.csv`` or ``.xlsx``.
-    fmt : {"csv", "xlsx"}
-        Output format.
-    sheet_name : str, default "table"
-        Excel sheet name (cut to 31 characters).
-
-    Returns
-    -------
-    pathlib.Path
-        The file written (atomically).
-    """
-    fmt = str(fmt).lower().lstrip(".")
-    if fmt not in ("csv", "xlsx"):
-        raise TowncoverError(
-            f"表格只能导出为 csv 或 xlsx，不支持：{fmt}",
-            f"Tables export to csv or xlsx only, not {fmt}",
-        )
-    target = _target_path(Path(path), fmt, 1)
-    table = pd.DataFrame(frame).copy()
-    for name in list(table.columns):
-        col = table[name]
-        if isinstance(col.dtype, gpd.array.GeometryDtype):
-            table[name] = _wkt(np.asarray(col.array, dtype=object), excel=fmt == "xlsx")
-    table = _plain_types(table, excel=fmt == "xlsx")
-    table = neutralise_cells(table)
-    if fmt == "csv":
-        atomic_write(target, lambda tmp: _write_csv(table, tmp))
-    else:
-        atomic_write(target, lambda tmp: _write_xlsx({_sheet_name(sheet_name) or "table": table}, tmp))
     return target
 
 
@@ -348,71 +302,10 @@ def _prepare_layers(
             k += 1
         used.add(unique.lower())
         attrs = [c for c in gdf.columns if c != "geometry"]
-        gdf = gpd.GeoDataFrame(_plain_types(pd.DataFrame(gdf[attrs]), excel=False), geometry=gdf.geometry)
+        gdf = gpd.GeoDataFrame(plain_types(pd.DataFrame(gdf[attrs]), excel=False), geometry=gdf.geometry)
         gdf.columns = [str(c) for c in gdf.columns]
         out[unique] = gdf
     return out
-
-
-def _plain_types(frame: pd.DataFrame, *, excel: bool) -> pd.DataFrame:
-    """Types every writer accepts: text for mixed/list columns, naive datetimes for Excel."""
-    out = frame.copy()
-    for name in out.columns:
-        col = out[name]
-        if isinstance(col, pd.DataFrame) or isinstance(col.dtype, gpd.array.GeometryDtype):
-            continue
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            out[name] = col.astype("string")
-        elif col.dtype == object:
-            kinds = set(col.dropna().map(type).tolist())
-            if kinds and not kinds <= {str}:
-                if kinds <= {bool, np.bool_}:
-                    out[name] = col.astype("boolean")
-                else:
-                    out[name] = col.map(
-                        lambda v: v if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
-                    ).astype("string")
-            else:
-                out[name] = col.astype("string")
-        elif excel and isinstance(col.dtype, pd.DatetimeTZDtype):
-            out[name] = col.dt.tz_localize(None)
-    return out
-
-
-def export_suffixes(fmt: str, n_layers: int) -> tuple[str, ...]:
-    """File suffixes a format can be written to, for ``n_layers`` layers (the first is the default).
-
-    GeoJSON and CSV hold one layer per file, so several go in a ``.zip``; a Shapefile is several
-    files and always goes in a ``.zip``.
-    """
-    one = n_layers <= 1
-    return {
-        "geojson": (".geojson", ".json") if one else (".zip",),
-        "gpkg": (".gpkg",),
-        "shp": (".zip",),
-        "kml": (".kml",),
-        "csv": (".csv",) if one else (".zip",),
-        "xlsx": (".xlsx",),
-        "html": (".html", ".htm"),
-    }[fmt]
-
-
-def _target_path(path: Path, fmt: str, n_layers: int) -> Path:
-    """``path`` itself when its suffix fits the format; with the format's suffix when it has none."""
-    suffixes = export_suffixes(fmt, n_layers)
-    if not path.suffix:
-        return path.with_name(path.name + suffixes[0])
-    if path.suffix.lower() in suffixes:
-        return path
-    if fmt == "shp":
-        why_zh, why_en = "Shapefile 由多个文件组成,写成 .zip", "a Shapefile is several files, written as a .zip"
-    elif suffixes == (".zip",):
-        why_zh = f"{fmt} 一个文件只放一个图层,{n_layers} 个图层写成 .zip(或只导出一个图层)"
-        why_en = f"a {fmt} file holds one layer; {n_layers} layers are written as a .zip (or export one layer)"
-    else:
-        why_zh, why_en = f"{fmt} 文件以 {'、'.join(suffixes)} 结尾", f"{fmt} files end in {', '.join(suffixes)}"
-    raise TowncoverError(f"不能把 {fmt} 写成“{path.name}”:{why_zh}",
-                         f"cannot write {fmt} as '{path.name}': {why_en}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -511,41 +404,6 @@ def _kml_value(placemark: ET.Element, column: str, ns: dict[str, str]) -> str | 
     return None
 
 
-def _write_csv(table: pd.DataFrame, path: Path) -> None:
-    table.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-
-
-def _write_xlsx(sheets: dict[str, pd.DataFrame], path: Path) -> None:
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        used: set[str] = set()
-        for name, table in sheets.items():
-            sheet = _sheet_name(name) or "layer"
-            base, k = sheet, 2
-            while sheet.lower() in used:
-                tail = f"_{k}"
-                sheet = base[: 31 - len(tail)] + tail
-                k += 1
-            used.add(sheet.lower())
-            xlsx_safe(table).to_excel(writer, sheet_name=sheet, index=False)
-
-
-def _sheet_name(name: str) -> str:
-    return re.sub(r"[\[\]:*?/\\]", "_", str(name))[:31].strip("'")
-
-
-def _wkt(geoms: np.ndarray, *, excel: bool) -> pd.Series:
-    present = ~shapely.is_missing(geoms)
-    text = np.full(len(geoms), None, dtype=object)
-    if present.any():
-        text[present] = shapely.to_wkt(geoms[present], rounding_precision=7, trim=True)
-    if excel:
-        long = np.array([t is not None and len(t) > _EXCEL_CELL_MAX for t in text], dtype=bool)
-        text[long] = (
-            "（几何过长，超出 Excel 单元格上限，请用 GeoPackage 或 GeoJSON 导出）/ (geometry too long for an Excel cell; export GeoPackage or GeoJSON)"
-        )
-    return pd.Series(text, dtype="string")
-
-
 def _attribute_table(frame: gpd.GeoDataFrame, point_columns: tuple[str, str], *, excel: bool) -> pd.DataFrame:
     """Attributes plus x/y (point layers) or WKT (other layers), formula cells neutralised."""
     geoms = np.asarray(frame.geometry.array, dtype=object)
@@ -561,8 +419,8 @@ def _attribute_table(frame: gpd.GeoDataFrame, point_columns: tuple[str, str], *,
             table[point_columns[0]] = x
             table[point_columns[1]] = y
     else:
-        table["wkt"] = _wkt(geoms, excel=excel).to_numpy()
-    return neutralise_cells(_plain_types(table, excel=excel))
+        table["wkt"] = wkt(geoms, excel=excel).to_numpy()
+    return neutralise_cells(plain_types(table, excel=excel))
 
 
 def _check_shapefile_text(frame: gpd.GeoDataFrame, layer: str, encoding: str) -> None:
@@ -687,7 +545,7 @@ def _zip_layers(
             _write_geojson(frame, name, folder / f"{name}.geojson")
             members.append(folder / f"{name}.geojson")
         elif fmt == "csv":
-            _write_csv(_attribute_table(frame, point_columns, excel=False), folder / f"{name}.csv")
+            write_csv(_attribute_table(frame, point_columns, excel=False), folder / f"{name}.csv")
             members.append(folder / f"{name}.csv")
         else:
             mapping = _write_shapefile(frame, name, folder, encoding)

@@ -20,8 +20,8 @@ import gc
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from geo.address import (
     region_index,
     village_in_township,
 )
+from geo.crs import check_crs
 from geo.gazetteer import Region, load_gazetteer
 from geo.matching import combine
 from geo.notes import COLUMNS_AND_ADDRESS
@@ -50,12 +51,28 @@ __all__ = ["OUTPUT_COLUMNS", "AddressMatch", "geocode", "parse_address"]
 
 OUTPUT_COLUMNS = ("row", "county_code", "township_code", "township_name", "village_code", "village_name",
                   "match_status", "match_method", "match_note", "lng_wgs84", "lat_wgs84", "candidates")
-CRS_CHOICES = ("wgs84", "cgcs2000", "gcj02", "bd09")
+
+
+class LoadedSheet(Protocol):
+    """What the geocoder reads of a loaded sheet (``facilities.sheets.Sheet``; geo/ never imports it)."""
+
+    @property
+    def frame(self) -> pd.DataFrame: ...
+    @property
+    def roles(self) -> dict[str, str]: ...
+    @property
+    def source_rows(self) -> Sequence[int]: ...
+    @property
+    def rejected(self) -> pd.DataFrame: ...
+    @property
+    def problems(self) -> pd.DataFrame: ...
+
+
 _SCHEMATIC_NOTE = ("示意边界:坐标不能确定乡镇", "schematic boundaries: coordinates cannot decide the township")
 
 
 def geocode(
-    sheet: Any,
+    sheet: LoadedSheet | pd.DataFrame,
     region: str | Region,
     *,
     roles: dict[str, str] | None = None,
@@ -101,19 +118,17 @@ def geocode(
             gc.enable()
 
 
-def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs: str,
+def _geocode(sheet: LoadedSheet | pd.DataFrame, region: str | Region, roles: dict[str, str] | None, crs: str,
              boundaries: Any) -> pd.DataFrame:
     gaz = load_gazetteer()
     reg = region if isinstance(region, Region) else gaz.region(region)
-    if crs not in CRS_CHOICES:
-        raise TowncoverError(f"不支持的坐标系“{crs}”,可选:{'、'.join(CRS_CHOICES)}",
-                             f"unsupported CRS '{crs}'; choose one of {', '.join(CRS_CHOICES)}")
+    crs = check_crs(crs)
     frame, role_map, rows, rejected = _unpack(sheet, roles)
     present = set(frame.columns)
-    for role, col in role_map.items():
-        if col not in present:
-            raise TowncoverError(f"列“{col}”(用作 {role})不在表中", f"column '{col}' (for {role}) is not in the sheet",
-                                 column=col)
+    for role, header in role_map.items():
+        if header not in present:
+            raise TowncoverError(f"列“{header}”(用作 {role})不在表中",
+                                 f"column '{header}' (for {role}) is not in the sheet", column=header)
     n = len(frame)
     idx = region_index(reg.code)
 
@@ -129,7 +144,7 @@ def _geocode(sheet: Any, region: str | Region, roles: dict[str, str] | None, crs
     out = _answers(reg, idx, cols, n)
     status = out.pop("match_status")
 
-    problems = None if isinstance(sheet, pd.DataFrame) else getattr(sheet, "problems", None)
+    problems = None if isinstance(sheet, pd.DataFrame) else sheet.problems
     if problems is not None and len(problems) and n:
         _note_problems(out["match_note"], rows, problems)
     lng = np.full(n, np.nan)
@@ -199,14 +214,13 @@ def _note_problems(notes: np.ndarray, rows: list[int], problems: pd.DataFrame) -
         notes[has] = np.where(current == "", extra_text, current + "; " + extra_text)
 
 
-def _unpack(sheet: Any, roles: dict[str, str] | None) -> tuple[pd.DataFrame, dict[str, str], list[int], Any]:
+def _unpack(sheet: LoadedSheet | pd.DataFrame, roles: dict[str, str] | None
+            ) -> tuple[pd.DataFrame, dict[str, str], list[int], pd.DataFrame | None]:
     if isinstance(sheet, pd.DataFrame):
         frame = sheet if _numbered_from_zero(sheet.index) else sheet.reset_index(drop=True)
         return frame, dict(roles or {}), list(range(2, len(frame) + 2)), None
     frame = sheet.frame if _numbered_from_zero(sheet.frame.index) else sheet.frame.reset_index(drop=True)
-    role_map = {**getattr(sheet, "roles", {}), **(roles or {})}
-    rows = list(getattr(sheet, "source_rows", range(2, len(frame) + 2)))
-    return frame, role_map, rows, getattr(sheet, "rejected", None)
+    return frame, {**sheet.roles, **(roles or {})}, list(sheet.source_rows), sheet.rejected
 
 
 def _numbered_from_zero(index: pd.Index) -> bool:
@@ -283,17 +297,19 @@ def _answer_rows(reg: Region, idx: RegionIndex, cols: list[list[str]], n: int, p
                 parts = [_answer_part(rows, 0, bounds[1]), *pending.get()]
         finally:
             _ROWS.clear()
-    whole = len(parts) == 1 and parts[0][1] is not None and len(parts[0][0]) == n
-    out = parts[0][1].columns(idx) if whole else {k: np.full(n, "", dtype=object) for k in ANSWER_FIELDS}
+    first = parts[0][1]
+    whole = len(parts) == 1 and first is not None and len(parts[0][0]) == n
+    out = first.columns(idx) if whole and first is not None else {k: np.full(n, "", dtype=object)
+                                                                   for k in ANSWER_FIELDS}
     for batch_rows, batch, other_rows, answers in parts:
         if batch is not None and not whole:
             for k, values in batch.columns(idx).items():
                 out[k][batch_rows] = values
         if answers:
             where = np.asarray(other_rows, dtype=np.int64)
-            for k, values in zip(ANSWER_FIELDS, zip(*answers, strict=True), strict=True):
-                column = np.empty(len(values), dtype=object)
-                column[:] = values
+            for k, answered in zip(ANSWER_FIELDS, zip(*answers, strict=True), strict=True):
+                column = np.empty(len(answered), dtype=object)
+                column[:] = answered
                 out[k][where] = column
     return out
 
@@ -490,7 +506,7 @@ def _is_village(code: str) -> bool:
 
 
 def _village_name(code: str) -> str:
-    return _code_sets()[2].get(code, "")
+    return str(_code_sets()[2].get(code, ""))
 
 
 _SETS: list[Any] = []
@@ -553,7 +569,7 @@ def _coordinates(x: np.ndarray, y: np.ndarray, crs: str, reg: Region, boundaries
         assigned[has] = pd.Series(got).astype("string").fillna("").to_numpy(dtype=object)
     names = region_index(reg.code).town_name
     gaz = load_gazetteer()
-    for i in np.flatnonzero(has):
+    for i in np.flatnonzero(has).tolist():
         if swapped[i]:
             note(i, "经纬度填反,已对调", "latitude and longitude were swapped; corrected")
         if not china[i]:

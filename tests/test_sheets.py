@@ -563,3 +563,18 @@ def test_user_columns_named_like_the_tools_are_kept_under_another_name():
     out = geocode(s, "512021")
     assert out[["row", "row(原表)", "match_status", "match_status(原表)"]].values.tolist() == [
         [2, "A-7", "matched", "已核"]]
+
+
+def test_total_rows_and_name_statuses_with_spaces_and_compatibility_characters(tmp_path):
+    """The vectorised pre-filters keep what the per-text rules decide: 合 计 and T o t a l are total rows,
+    a name whose status word is written with a Kangxi radical (⼯ for 工) is still read after NFKC."""
+    from facilities.sheets import read_sheet
+
+    path = tmp_path / "s.csv"
+    path.write_text("机构名称,地址\n甲敬老院(在建),湖田镇\n乙敬老院（停业）,湖田镇\n丙院,湖田镇\n合 计,\nT o t a l,\n"
+                    "丁敬老院(⼯作站),湖田镇\n戊院（暫停）,湖田镇\n", encoding="utf-8")
+    sheet = read_sheet(path)
+    assert sheet.rejected["row"].tolist() == [5, 6]
+    assert sheet.rejected["reason_zh"].tolist() == ["合计/小计行,不是设施"] * 2
+    assert sheet.status["operating_status"].tolist() == ["under_construction", "closed", "operating", "operating",
+                                                         "operating"]

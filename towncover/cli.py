@@ -8,10 +8,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from towncover import settings
 from towncover.errors import TowncoverError
 from towncover.vocabulary import CRS_CHOICES
+
+if TYPE_CHECKING:
+    from facilities.pipeline import Analysis
 
 EXPORT_FORMATS = ["geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"]
 REPORT_SUFFIXES = (".xlsx", ".csv", ".json", ".docx", ".pdf")
@@ -42,7 +46,7 @@ def _output(args: argparse.Namespace, suffixes: tuple[str, ...] | list[str],
     return output_path(args.output, inputs=inputs, suffixes=suffixes, what=what)
 
 
-def _analyse(args: argparse.Namespace):
+def _analyse(args: argparse.Namespace) -> Analysis:
     from facilities.pipeline import analyse
 
     plan = None
@@ -57,7 +61,7 @@ def _analyse(args: argparse.Namespace):
                    boundaries=args.boundaries, plan=plan)
 
 
-def _summary_line(analysis) -> str:
+def _summary_line(analysis: Analysis) -> str:
     s = analysis.summary()
     return (
         f"{analysis.region.full_name}({analysis.region.code}): 读取 {s['rows_read']} 行 / rows read, "
@@ -66,7 +70,7 @@ def _summary_line(analysis) -> str:
     )
 
 
-def _tell(analysis, limit: int = 10) -> None:
+def _tell(analysis: Analysis, limit: int = 10) -> None:
     """Row summary, the sheet's cell problems (first ``limit``) and the analysis notes, on stderr."""
     print(_summary_line(analysis), file=sys.stderr)
     problems = analysis.sheet.problems
@@ -93,12 +97,12 @@ def cmd_regions(args: argparse.Namespace) -> int:
 
 
 def cmd_geocode(args: argparse.Namespace) -> int:
-    from geo.export import export_table
+    from geo.tables import export_table
 
     out = _output(args, (".csv", ".xlsx"))
     analysis = _analyse(args)
     columns = [c for c in analysis.placed.columns if c not in ("category_label",)]
-    export_table(analysis.placed[columns], out, out.suffix.lower().lstrip("."))
+    export_table(analysis.placed[columns], out, "xlsx" if out.suffix.lower() == ".xlsx" else "csv")
     _tell(analysis)
     print(f"已写出 / written: {out}", file=sys.stderr)
     return 0
