@@ -20,6 +20,7 @@ import yaml
 from facilities.sheets import compact_text
 from towncover import settings
 from towncover.errors import TowncoverError
+from towncover.files import YAML_LOADER
 
 UNCLASSIFIED = "unclassified"
 CATEGORIES_FILE = settings.DATA_DIR / "categories.yaml"
@@ -73,7 +74,7 @@ def load_categories(path: str | Path | None = None) -> dict[str, Category]:
     """
     path = Path(path) if path is not None else CATEGORIES_FILE
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except FileNotFoundError as exc:
         raise TowncoverError(f"找不到设施类别文件:{path}", f"Category file not found: {path}") from exc
     except yaml.YAMLError as exc:

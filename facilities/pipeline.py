@@ -112,6 +112,7 @@ def analyse(
     boundaries: gpd.GeoDataFrame | str | os.PathLike[str] | None = None,
     corrections: pd.DataFrame | None = None,
     plan: Plan | None = None,
+    with_plan: bool = True,
 ) -> Analysis:
     """Read a facility sheet and place every row on township and village codes.
 
@@ -132,7 +133,10 @@ def analyse(
     corrections : pandas.DataFrame, optional
         Planner corrections (row → township code) applied after geocoding.
     plan : facilities.targets.Plan, optional
-        Plan to evaluate; by default the region's own plan, if any.
+        Plan to evaluate; by default the region's own plan, else the template (模板).
+    with_plan : bool, default True
+        False when only placing rows (``towncover geocode``): no plan is looked up (reading the
+        shipped plans takes a third of a second) and ``plan`` is None unless given.
 
     Returns
     -------
@@ -153,7 +157,7 @@ def analyse(
     geocoded = _geocoder.geocode(sheet, region, crs=crs, boundaries=real)
     geocoded = _add_numbers(_add_categories(geocoded, sheet), sheet)
     placed = apply_corrections(geocoded, corrections, gaz, region.code)
-    if plan is None:
+    if plan is None and with_plan:
         plan = plan_or_template(region.code)
     analysis = Analysis(region=region, sheet=sheet, placed=placed, boundaries=real, plan=plan,
                         geocoded=geocoded, crs=crs, notes=notes)

@@ -35,11 +35,10 @@ import yaml
 from facilities.categories import CATEGORIES
 from towncover import settings
 from towncover.errors import TowncoverError
-from towncover.files import atomic_write
+from towncover.files import YAML_LOADER, atomic_write
 from towncover.vocabulary import COMPARATORS, LEVELS, METRICS, UNITS
 
 # libyaml's safe loader when PyYAML was built with it (about 10× faster), else the pure-Python one.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a module attribute present only with libyaml
 
 BINDINGS: dict[str, tuple[str, str]] = {"binding": ("约束性", "binding"), "expected": ("预期性", "expected")}
 # Sheet roles (facilities.sheets) a ratio or per-thousand target may sum; "facilities" counts rows.
@@ -237,7 +236,7 @@ def _fail(path: Path, line: int | None, zh: str, en: str, column: str | None = N
 def _target_lines(text: str) -> list[int]:
     """1-based line of each item of the ``targets`` list (for error messages)."""
     try:
-        root = yaml.compose(text, Loader=_LOADER)
+        root = yaml.compose(text, Loader=YAML_LOADER)
     except yaml.YAMLError:
         return []
     if not isinstance(root, yaml.MappingNode):
@@ -508,7 +507,7 @@ def load_plan(path: str | Path) -> Plan:
             f"规划指标文件不是 UTF-8 编码:{path}", f"Plan target file is not UTF-8: {path}"
         ) from exc
     try:
-        raw = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
+        raw = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
     except yaml.YAMLError as exc:
         mark = exc.problem_mark if isinstance(exc, yaml.MarkedYAMLError) else None
         line = mark.line + 1 if mark is not None else None

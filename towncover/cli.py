@@ -46,7 +46,7 @@ def _output(args: argparse.Namespace, suffixes: tuple[str, ...] | list[str],
     return output_path(args.output, inputs=inputs, suffixes=suffixes, what=what)
 
 
-def _analyse(args: argparse.Namespace) -> Analysis:
+def _analyse(args: argparse.Namespace, *, with_plan: bool = True) -> Analysis:
     from facilities.pipeline import analyse
 
     plan = None
@@ -58,7 +58,7 @@ def _analyse(args: argparse.Namespace) -> Analysis:
     if not path.exists():
         raise TowncoverError(f"找不到文件 {path}", f"file not found: {path}")
     return analyse(path, args.region, columns=_columns(args.columns), crs=args.crs,
-                   boundaries=args.boundaries, plan=plan)
+                   boundaries=args.boundaries, plan=plan, with_plan=with_plan)
 
 
 def _summary_line(analysis: Analysis) -> str:
@@ -100,7 +100,7 @@ def cmd_geocode(args: argparse.Namespace) -> int:
     from geo.tables import export_table
 
     out = _output(args, (".csv", ".xlsx"))
-    analysis = _analyse(args)
+    analysis = _analyse(args, with_plan=False)
     columns = [c for c in analysis.placed.columns if c not in ("category_label",)]
     export_table(analysis.placed[columns], out, "xlsx" if out.suffix.lower() == ".xlsx" else "csv")
     _tell(analysis)

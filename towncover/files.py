@@ -30,8 +30,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from towncover.errors import TowncoverError
+
+#: The safe YAML loader, libyaml's C one when present (a module attribute only then): 5–10× faster.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 __all__ = ["FORMULA_START", "atomic_write", "is_missing", "neutralise_cells", "neutralise_text", "output_path", "restore_cells",
            "xlsx_safe"]
