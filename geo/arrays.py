@@ -10,7 +10,7 @@ from functools import cache, lru_cache
 import numpy as np
 
 
-def object_array(values: Sequence[str]) -> np.ndarray:
+def object_array(values: Sequence[str] | np.ndarray) -> np.ndarray:
     """``values`` as a NumPy object array (as they are when they are one)."""
     if isinstance(values, np.ndarray):
         return values

@@ -352,7 +352,8 @@ class _Scope:
 
     def holds(self, rows: np.ndarray, county: np.ndarray) -> np.ndarray:
         """Per (row, county): inside the row's scope (every county when it has none)."""
-        return ~self.scoped[rows] | sorted_contains(self.pairs, rows * _PAIR + county)
+        inside: np.ndarray = ~self.scoped[rows] | sorted_contains(self.pairs, rows * _PAIR + county)
+        return inside
 
 
 def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hint: np.ndarray | None = None,

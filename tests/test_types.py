@@ -48,3 +48,18 @@ def test_write_report_without_an_output_path_says_so():
 
     with pytest.raises(TypeError, match="output path is missing"):
         write_report(pd.DataFrame({"id": []}), {})
+
+
+def test_mypy_strict_and_ruff_are_clean_on_the_packages():
+    """`make lint` as part of `make test` (CI runs the tests): mypy --strict on geo, facilities and towncover
+    (configured in pyproject.toml) and ruff on the checkout report nothing."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    mypy = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(root / ".mypy_cache")], cwd=root,
+                          capture_output=True, text=True)
+    assert mypy.returncode == 0, mypy.stdout[-3000:]
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=root, capture_output=True, text=True)
+    assert ruff.returncode == 0, ruff.stdout[-3000:]
