@@ -14,9 +14,12 @@ The truth comes from the gazetteer itself (NBS 2023 codes), not from the geocode
 - ``village_only``: a village (村/社区) name with no township; ``matched`` when that name belongs to one
   township of the region, else ``ambiguous`` (its township is left blank).
 - ``pre_merger_name``: a 镇/乡 name that is *not* a current township of the region, written where the
-  township goes (``unmatched``). These names are stand-ins for pre-merger names, built from real
-  township names of other counties and from current names with the 镇/乡 suffix swapped; they are not
-  a list of the region's historical townships.
+  township goes. These names are stand-ins for pre-merger names, built from real township names of other
+  counties and from current names with the 镇/乡 suffix swapped; they are not a list of the region's historical
+  townships, but some are real old names of the county (安岳县's 2019 merger reform). The truth of those comes
+  from the division history (``data/history``, derived from the NBS editions; never from the matcher): one
+  successor (renamed, or merged whole) → ``matched`` to it; several (split) → ``ambiguous``. The others are
+  ``unmatched``.
 - ``other_county``: a full address in another county of the same province (``out_of_region``).
 
 Usage: ``python data/build_eval.py`` (deterministic: seed 20240601).
@@ -36,6 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from geo.gazetteer import load_gazetteer  # noqa: E402
+from geo.history import load_history  # noqa: E402
 
 SEED = 20240601
 OUT = ROOT / "data" / "eval" / "addresses.csv"
@@ -67,6 +71,16 @@ def village_form(name: str) -> str:
 def town_stem(name: str) -> str:
     """Township name without 镇/乡/街道 (石羊镇 → 石羊)."""
     return _TOWN_SUFFIX.sub("", name)
+
+
+def history_truth(counties: list[str], old: str) -> tuple[str, str]:
+    """(township, status) of an old township name by the division history of the region's counties: its one
+    successor (``matched``), several (``ambiguous``), or none known (``unmatched``)."""
+    history = load_history()
+    found = [s.township_code for c in counties for s in history.successors(c, old)]
+    if not found:
+        return "", "unmatched"
+    return (found[0], "matched") if len(found) == 1 else ("", "ambiguous")
 
 
 def _fullwidth(text: str, rng: random.Random) -> str:
@@ -184,9 +198,11 @@ def build(per_style: int = PER_STYLE, seed: int = SEED) -> pd.DataFrame:
         swapped = [town_stem(n) + ("乡" if n.endswith("镇") else "镇") for n in towns["name"]
                    if n.endswith(("镇", "乡"))]
         swapped = [s for s in swapped if s not in town_names]
+        counties = gaz.counties_in(region)["code"].tolist()
         for i in range(per_style):
             old = rng.choice(swapped) if i % 3 == 0 and swapped else rng.choice(stems) + rng.choice("乡镇")
-            add("pre_merger_name", f"{old}{facility()}", f"{county_label}{old}{rng.randint(1, 12)}组", "", "", "unmatched")
+            town, status = history_truth(counties, old)
+            add("pre_merger_name", f"{old}{facility()}", f"{county_label}{old}{rng.randint(1, 12)}组", town, "", status)
 
         # Another county of the same province (out of region).
         others = gaz.counties[gaz.counties["code"].str.startswith(region[:2])

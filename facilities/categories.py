@@ -236,14 +236,15 @@ def classify(
     >>> classify(pd.Series(["", "殡仪馆"]), pd.Series(["石羊镇区域养老服务中心", "龙台镇殡仪服务站"])).tolist()
     ['elderly_regional_centre', 'funeral_home']
     """
-    if types is None and names is None:
+    given = types if types is not None else names
+    if given is None:
         raise TowncoverError("分类需要类型列或名称列", "Classification needs a type or a name column")
     if types is not None and names is not None and len(types) != len(names):
         raise TowncoverError(
             f"类型列({len(types)} 行)与名称列({len(names)} 行)行数不同",
             f"Type column ({len(types)} rows) and name column ({len(names)} rows) differ in length",
         )
-    index = (types if types is not None else names).index
+    index = given.index
     out = np.full(len(index), "", dtype=object)
     if types is not None:
         out = _classify_text(_normalise(types), categories)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
+from geo.gazetteer import Gazetteer
 from towncover.errors import TowncoverError
 from towncover.files import atomic_write, neutralise_cells, restore_cells
 
@@ -26,7 +27,7 @@ def empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="string") for c in COLUMNS}).astype({"row": "int64"})
 
 
-def apply_corrections(placed: pd.DataFrame, corrections: pd.DataFrame | None, gazetteer,
+def apply_corrections(placed: pd.DataFrame, corrections: pd.DataFrame | None, gazetteer: Gazetteer,
                       region_code: str | None = None) -> pd.DataFrame:
     """Return ``placed`` with corrected rows set to the chosen township (and village).
 
@@ -75,7 +76,7 @@ def apply_corrections(placed: pd.DataFrame, corrections: pd.DataFrame | None, ga
     return out
 
 
-def validate_corrections(corrections: pd.DataFrame, gazetteer, region_code: str | None = None,
+def validate_corrections(corrections: pd.DataFrame, gazetteer: Gazetteer, region_code: str | None = None,
                          rows: pd.Series | None = None) -> pd.DataFrame:
     """Check a corrections table before it is used: the one place corrections are validated.
 
@@ -163,7 +164,7 @@ def _row_numbers(values: pd.Series, column: str) -> pd.Series:
     return pd.Series(numbers, index=values.index, dtype="int64")
 
 
-def save_corrections(corrections: pd.DataFrame, path: str | os.PathLike) -> Path:
+def save_corrections(corrections: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write corrections to CSV atomically (the bytes of :func:`corrections_csv`)."""
     data = corrections_csv(corrections)
     return atomic_write(path, lambda tmp: tmp.write_bytes(data))
@@ -174,7 +175,7 @@ def corrections_csv(corrections: pd.DataFrame) -> bytes:
     return neutralise_cells(corrections.reindex(columns=COLUMNS)).to_csv(index=False).encode("utf-8-sig")
 
 
-def load_corrections(source) -> pd.DataFrame:
+def load_corrections(source: str | os.PathLike[str] | IO[str] | IO[bytes]) -> pd.DataFrame:
     """Read a corrections file written by :func:`save_corrections`."""
     try:
         frame = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8-sig")

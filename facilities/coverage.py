@@ -351,7 +351,7 @@ def measure_for_target(analysis: Analysis, category: str, level: str) -> Coverag
             radius = None
             dropped_radius = True
         kwargs = dict(include_special=bool(target.include_special), radius_km=radius,
-                      units=analysis.units if radius is not None else None, target=float(target.value),
+                      units=analysis.units if radius is not None else None, target=float_or_none(target.value),
                       comparator=target.comparator or ">=")
     result = measure(analysis.placed, analysis.region.code, category, level, **kwargs)
     if dropped_radius:
@@ -359,7 +359,7 @@ def measure_for_target(analysis: Analysis, category: str, level: str) -> Coverag
             "规划目标带服务半径,但此级别没有点位或边界:按单元内有无设施计 / the plan's target has a service "
             "radius, but there are no points or polygons at this level: counted by presence in the unit"
         )
-    if len(matching) > 1:
+    if target is not None and len(matching) > 1:
         others = "、".join(f"{t.id}({format_number(t.value)}%)" for t in matching[1:])
         result.notes.append(
             f"按目标 {target.id}({format_number(target.value)}%)判断;同一类别和层级另有目标:{others},见完整报告 / "
@@ -523,7 +523,7 @@ def units_needed(covered: int, total: int, target_rate: float) -> int:
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """The rows of a frame as JSON-safe dicts (see :func:`plain`)."""
-    return [{k: plain(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
+    return [{str(k): plain(v) for k, v in rec.items()} for rec in frame.to_dict("records")]
 
 
 def plain(value: Any) -> Any:

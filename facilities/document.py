@@ -19,10 +19,11 @@ from typing import Any
 import pandas as pd
 
 from facilities import figures
+from facilities.coverage import float_or_none
 from facilities.evaluation import Evaluation
 from facilities.pipeline import Analysis
 from towncover.errors import TowncoverError
-from towncover.files import atomic_write
+from towncover.files import atomic_write, is_missing
 from towncover.vocabulary import COMPARATORS, MATCH_STATUSES, OPERATING_STATUSES, label
 
 SUFFIXES = (".docx", ".pdf")
@@ -110,7 +111,7 @@ def pick(text: object, lang: str) -> str:
     >>> pick("达标 / met", "zh")
     '达标'
     """
-    if text is None or (not isinstance(text, str) and pd.isna(text)):
+    if is_missing(text):
         return ""
     zh, sep, en = str(text).partition(" / ")
     return (zh if lang == "zh" else en).strip() if sep else str(text)
@@ -223,9 +224,10 @@ def _cover(analysis: Analysis, plan_title: str, lang: str, data_date: str) -> li
 
 def _number(value: object, unit: str) -> str:
     """A figure as planners write it: ``80.4%``, ``50%``, ``968 张``."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
+    figure = float_or_none(value)
+    if figure is None:
         return "—"
-    number = f"{float(value):.1f}".removesuffix(".0")
+    number = f"{figure:.1f}".removesuffix(".0")
     return f"{number}{unit}" if unit in ("%", "‰") else f"{number} {unit}".strip()
 
 
@@ -280,7 +282,8 @@ def _not_evaluable_table(table: pd.DataFrame, groups: list[tuple[str, list[str]]
 
 def _unmet_section(evaluation: Evaluation, target_id: str, analysis: Analysis, figure_dir: Path, n: int,
                    lang: str) -> list[Block]:
-    row = evaluation.table.set_index(evaluation.table["id"].astype(str)).loc[target_id]
+    table = evaluation.table
+    row = table[table["id"].astype(str) == target_id].iloc[0]  # ids are unique in a plan
     result = evaluation.details[target_id]
     title = _label(row, lang)
     blocks: list[Block] = [Heading(title, 2), Paragraph(_result(row, lang))]
@@ -311,7 +314,9 @@ def _proposal(gap: pd.DataFrame | None, lang: str) -> list[Block]:
     attrs = gap.attrs
     text = _w("proposal", lang, n=attrs.get("needed", len(gap)), criterion=pick(attrs.get("criterion"), lang),
               method=pick(attrs.get("method"), lang))
-    rows = [[str(int(r.rank)), str(r.code), str(r.name), f"{float(r.rate_after):.1f}%"] for r in gap.itertuples()]
+    rows = [[str(rank), code, name, f"{after:.1f}%"] for rank, code, name, after in zip(
+        gap["rank"].astype(int).tolist(), gap["code"].astype(str).tolist(), gap["name"].astype(str).tolist(),
+        gap["rate_after"].astype(float).tolist(), strict=True)]
     header = [_w(k, lang) for k in ("col_rank", "col_code", "col_name", "col_after")]
     return [Paragraph(text), _rows_table(header, rows, lang)]
 
@@ -360,11 +365,12 @@ def _left_out(placed: pd.DataFrame) -> pd.DataFrame:
 
 
 def _name_column(analysis: Analysis) -> str | None:
-    return analysis.sheet.roles.get("name")
+    name: str | None = analysis.sheet.roles.get("name")
+    return name
 
 
 def _cell(value: object) -> str:
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return "" if is_missing(value) else str(value)
 
 
 def _status_word(status: object, lang: str) -> str:

@@ -118,6 +118,8 @@ class Evaluation:
             from facilities.gaps import close_gap
 
             result = self.unmet()[target_id]
+            if result.target is None:  # an unmet result was measured against a target
+                raise ValueError(f"{target_id}: an unmet result without a target")
             self._gaps[target_id] = close_gap(result, result.target, population=self.population)
         return self._gaps[target_id]
 
@@ -171,6 +173,7 @@ def evaluate(
     region_code = str(analysis.region.code)
     if planned is not None and not planned.attrs.get("towncover_planned"):
         planned = read_planned(planned, region_code)
+    details: dict[str, CoverageResult]
     if plan is None:
         table, details = _empty_table(planned is not None), {}
     else:
@@ -401,7 +404,7 @@ def _evaluate_coverage(
     if target.rural_only and level in TOWNSHIP_LEVELS and level != "township":
         result = _restrict(result, result.units["kind"].isin(["town", "township"]).to_numpy())
         result.notes.append("只计农村乡镇(镇、乡)/ rural townships (towns, 乡) only")
-    if result.total == 0:
+    if result.total == 0 or result.rate is None:
         return _not_evaluable(row, "本区域在此层级没有单元 / the region has no units at this level")
     row.update(covered=result.covered, total=result.total)
     _finish(row, result.rate)

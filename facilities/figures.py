@@ -10,11 +10,19 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+from facilities.coverage import CoverageResult
+
+if TYPE_CHECKING:  # matplotlib is imported when the first figure is drawn
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
 
 #: Where Debian puts Noto Sans CJK; the first that exists is used.
 CJK_FONT_FILES = (
@@ -48,7 +56,7 @@ def _word(key: str, lang: str, **kw: object) -> str:
 
 
 @functools.cache
-def _pyplot():  # noqa: ANN202 - matplotlib's module
+def _pyplot() -> ModuleType:
     """matplotlib with the Agg backend and a CJK font, imported once and only when a figure is drawn."""
     import matplotlib
 
@@ -84,7 +92,7 @@ class MapLayers:
     legend: list[tuple[str, str]]
 
 
-def coverage_layers(result: object, polygons: gpd.GeoDataFrame, lang: str = "zh") -> MapLayers | None:
+def coverage_layers(result: CoverageResult, polygons: gpd.GeoDataFrame, lang: str = "zh") -> MapLayers | None:
     """Polygons coloured covered / not covered for one coverage result, and its facilities as points.
 
     Parameters
@@ -103,7 +111,7 @@ def coverage_layers(result: object, polygons: gpd.GeoDataFrame, lang: str = "zh"
         covered/uncovered; counties are their townships dissolved; villages and communities, which have
         no polygons, colour their township by the share of them covered.
     """
-    units = result.units  # type: ignore[attr-defined]
+    units = result.units
     towns = polygons[["code", "geometry"]].copy()
     towns["code"] = towns["code"].astype(str)
     if units.empty or towns.empty:
@@ -138,7 +146,7 @@ def coverage_layers(result: object, polygons: gpd.GeoDataFrame, lang: str = "zh"
     units = pd.concat([others.assign(fill=NO_DATA)[["code", "geometry", "fill"]], drawn[["code", "geometry", "fill"]]],
                       ignore_index=True)
     return MapLayers(gpd.GeoDataFrame(units, geometry="geometry", crs=polygons.crs),
-                     _facility_points(result.facilities, towns), legend)  # type: ignore[attr-defined]
+                     _facility_points(result.facilities, towns), legend)
 
 
 def _ramp(share: float) -> str:
@@ -152,12 +160,12 @@ def _ramp(share: float) -> str:
 
 def _facility_points(facilities: pd.DataFrame, towns: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Facilities at their coordinates, else at a point inside their township (approximate)."""
-    lng = pd.to_numeric(facilities.get("lng"), errors="coerce").to_numpy(float) if len(facilities) else np.array([])
-    lat = pd.to_numeric(facilities.get("lat"), errors="coerce").to_numpy(float) if len(facilities) else np.array([])
+    lng = pd.to_numeric(facilities["lng"], errors="coerce").to_numpy(float) if len(facilities) else np.array([])
+    lat = pd.to_numeric(facilities["lat"], errors="coerce").to_numpy(float) if len(facilities) else np.array([])
     anchor = towns.set_index("code").geometry.representative_point()
     known = ~(np.isnan(lng) | np.isnan(lat))
     town = facilities["township_code"].astype(str).to_numpy() if len(facilities) else np.array([], dtype=object)
-    fallback = anchor.reindex(town).to_numpy()
+    fallback = np.asarray(anchor.reindex(town), dtype=object)
     points = np.where(known, shapely.points(np.nan_to_num(lng), np.nan_to_num(lat)), fallback)
     keep = ~shapely.is_missing(points)
     return gpd.GeoDataFrame({"approximate": ~known[keep]}, geometry=list(points[keep]), crs=4326)
@@ -201,7 +209,7 @@ def draw_coverage_map(layers: MapLayers, path: str | Path, *, title: str, schema
     pad = 0.03 * max(xmax - xmin, ymax - ymin)
     ax.set_xlim(xmin - pad, xmax + pad)
     ax.set_ylim(ymin - pad, ymax + pad)
-    handles: list = [Patch(facecolor=c, edgecolor="#555555", label=t) for c, t in layers.legend]
+    handles: list[Artist] = [Patch(facecolor=c, edgecolor="#555555", label=t) for c, t in layers.legend]
     fac = layers.facilities.to_crs(crs)
     for approximate, marker in ((False, "o"), (True, "^")):
         part = fac[fac["approximate"] == approximate]
@@ -237,7 +245,7 @@ def _rings(units: gpd.GeoDataFrame) -> tuple[list[np.ndarray], list[str]]:
     return rings, np.asarray(units["fill"], dtype=object)[owner].tolist()
 
 
-def _scale_bar(ax, bounds: np.ndarray) -> None:  # noqa: ANN001 - a matplotlib Axes
+def _scale_bar(ax: Axes, bounds: np.ndarray) -> None:
     """A bar of a round length (about a fifth of the map's width), bottom right, in km."""
     xmin, ymin, xmax, ymax = bounds
     width_km = (xmax - xmin) / 1000
@@ -248,7 +256,7 @@ def _scale_bar(ax, bounds: np.ndarray) -> None:  # noqa: ANN001 - a matplotlib A
     ax.text(x0 + length * 500, y0 + (ymax - ymin) * 0.015, f"{length:g} km", ha="center", va="bottom", fontsize=8)
 
 
-def _north_arrow(ax, lang: str) -> None:  # noqa: ANN001 - a matplotlib Axes
+def _north_arrow(ax: Axes, lang: str) -> None:
     ax.annotate(_word("north", lang), xy=(0.95, 0.97), xytext=(0.95, 0.87), xycoords="axes fraction",
                 ha="center", va="center", fontsize=10, fontweight="bold",
                 arrowprops={"facecolor": "black", "width": 3, "headwidth": 9})

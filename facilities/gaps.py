@@ -190,6 +190,8 @@ def _reach_matrix(result: CoverageResult, shapes: Any) -> tuple[pd.DataFrame, np
     unc_geoms = metric.set_index("code").geometry.reindex(uncovered).to_numpy()
     reach = np.zeros((len(uncovered), len(sites)), dtype=bool)
     if len(uncovered):
+        if result.radius_km is None:  # only a result measured with a radius has sites to reach
+            raise ValueError("a reach matrix needs the result's service radius")
         tree = shapely.STRtree(sites)
         i_unc, j_site = tree.query(unc_geoms, predicate="dwithin", distance=result.radius_km * 1000.0)
         reach[i_unc, j_site] = True

@@ -8,7 +8,7 @@ merged over 经度 | 纬度) is read as one. Also here, the text helpers the row
 
 from __future__ import annotations
 
-import itertools
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Collection
@@ -216,9 +216,9 @@ def assign_roles(names: list[str], columns: dict[str, str] | None) -> dict[str, 
         taken.add(match)
     matches = [(n, *_match_role(n)) for n in names if n not in taken]
     for wanted in (3, 1):
-        for name, role, strength in matches:
-            if strength == wanted and role not in roles and name not in taken:
-                roles[role] = name
+        for name, found, strength in matches:
+            if strength == wanted and found is not None and found not in roles and name not in taken:
+                roles[found] = name
                 taken.add(name)
     return {r: roles[r] for r in ROLES if r in roles}
 
@@ -248,7 +248,7 @@ def _map_joined(values: list[str], func: Callable[[str], str]) -> list[str]:
 def _nfkc(values: list[str]) -> list[str]:
     # One C call per value: NFKC's quick check returns most values as they are, which a joined text
     # would lose (one character needing work sends the whole text through the slow path).
-    return list(map(unicodedata.normalize, itertools.repeat("NFKC", len(values)), values))
+    return list(map(functools.partial(unicodedata.normalize, "NFKC"), values))
 
 
 def _normalise_headers(values: list[str]) -> list[str]:

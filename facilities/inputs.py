@@ -102,7 +102,7 @@ def read_population(source: str | Path | pd.DataFrame) -> pd.DataFrame:
         if col in (code_col, name_col):
             continue
         text = frame[col].astype("string").str.replace(",", "", regex=False).str.strip()
-        values = pd.to_numeric(text.replace("", pd.NA), errors="coerce")
+        values = pd.to_numeric(text.replace("", pd.NA), errors="coerce")  # type: ignore[call-overload]  # stubs lack NA
         if values.isna().all():
             continue
         wrong = values.isna() & text.fillna("").ne("")
@@ -269,7 +269,7 @@ def _resolve_codes(
                              row=int(rows[i]), column=code_column)
     out = by_code.where(given_code, pd.NA).astype("string")
     need = ~given_code & (names != "")
-    for i in np.flatnonzero(need.to_numpy()):
+    for i in np.flatnonzero(need.to_numpy()).tolist():
         name = names.iloc[i]
         cands = units[units["name"] == name]
         if township is not None and not pd.isna(township.iloc[i]):

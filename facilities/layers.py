@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import geopandas as gpd
 import numpy as np
@@ -114,7 +114,10 @@ def build_layers(
         measurement = result
     result = measurement
     category, level = result.category, result.level
-    units = analysis.units[["code", "name", "geometry"]].copy()
+    if analysis.units is None:  # callers draw layers only where the region has township polygons
+        raise ValueError("build_layers needs township polygons: analysis.units is None")
+    polygons = analysis.units
+    units = polygons[["code", "name", "geometry"]].copy()
     view = township_view(result)
     if level == COUNTY_LEVEL:
         by_county = view.attrs["by_county"]
@@ -132,11 +135,11 @@ def build_layers(
         units["status"] = units["status"].where(counted, "not_counted")
         for column in ("n_facilities", "n_units", "n_covered_units"):
             units[column] = units[column].fillna(0).astype("int64")
-    units["kind"] = analysis.units["kind"].to_numpy() if "kind" in analysis.units else ""
+    units["kind"] = polygons["kind"].to_numpy() if "kind" in polygons else ""
     units["category"] = category
     units["category_label"] = label(category, "zh")
     units["level"] = level
-    townships = gpd.GeoDataFrame(units, geometry="geometry", crs=analysis.units.crs)
+    townships = gpd.GeoDataFrame(units, geometry="geometry", crs=polygons.crs)
     return {"townships": townships, "facilities": facility_points(analysis)}
 
 
@@ -162,7 +165,7 @@ def facility_points(analysis: Analysis) -> gpd.GeoDataFrame:
     fallback = np.full(len(placed), None, dtype=object)
     if analysis.units is not None:
         centres = _township_centres(analysis.units)
-        fallback = centres.reindex(town).to_numpy(dtype=object)
+        fallback = np.asarray(centres.reindex(town), dtype=object)
     has_centre = ~pd.isna(fallback)
     geometry = fallback.copy()
     geometry[own] = shapely.points(lng[own], lat[own])
@@ -176,7 +179,8 @@ def facility_points(analysis: Analysis) -> gpd.GeoDataFrame:
     y[present] = shapely.get_y(geometry[present].astype(object))
     frame["lng"], frame["lat"] = x, y
     points = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geometry, crs="EPSG:4326"), crs="EPSG:4326")
-    return points[keep].reset_index(drop=True)
+    drawn: gpd.GeoDataFrame = points[keep].reset_index(drop=True)
+    return drawn
 
 
 def _township_centres(units: gpd.GeoDataFrame) -> pd.Series:
@@ -188,7 +192,7 @@ def _township_centres(units: gpd.GeoDataFrame) -> pd.Series:
     """
     codes = units["code"].astype("string")
     usable = (codes.fillna("") != "").to_numpy() & ~(units.geometry.is_empty | units.geometry.isna()).to_numpy()
-    shapes = gpd.GeoDataFrame({"code": codes[usable].to_numpy()}, geometry=units.geometry[usable].to_numpy(),
+    shapes = gpd.GeoDataFrame({"code": codes[usable].to_numpy()}, geometry=units.geometry.array[usable],
                               crs=units.crs)
     if not shapes["code"].is_unique:
         shapes = shapes.dissolve(by="code", as_index=False)
@@ -302,6 +306,10 @@ _YES_NO = {True: ("是", "yes"), False: ("否", "no")}
 _STATUS_COLOURS = {"covered": COVERED_COLOUR, "not_covered": UNCOVERED_COLOUR, "not_counted": NEUTRAL_COLOUR}
 
 
+@overload
+def labelled(frame: gpd.GeoDataFrame, lang: str = ..., *, gcj02: bool = ...) -> gpd.GeoDataFrame: ...
+@overload
+def labelled(frame: pd.DataFrame, lang: str = ..., *, gcj02: bool = ...) -> pd.DataFrame: ...
 def labelled(frame: gpd.GeoDataFrame | pd.DataFrame, lang: str = "zh", *, gcj02: bool = False) -> pd.DataFrame:
     """A layer or table in the planner's words: headers and values in ``lang``, never raw ids.
 
@@ -334,7 +342,7 @@ def labelled(frame: gpd.GeoDataFrame | pd.DataFrame, lang: str = "zh", *, gcj02:
 
         x, y = out["lng"].to_numpy(dtype=float), out["lat"].to_numpy(dtype=float)
         gx, gy = wgs84_to_gcj02(x, y)
-        at = out.columns.get_loc("lat") + 1
+        at = list(out.columns).index("lat") + 1
         out.insert(at, "lat_gcj02", gy)
         out.insert(at, "lng_gcj02", gx)
     for column, words in VALUES.items():

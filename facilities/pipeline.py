@@ -193,12 +193,18 @@ def _add_numbers(placed: pd.DataFrame, sheet: Sheet) -> pd.DataFrame:
     missing = at < 0
     for role in ("beds", "nursing_beds"):
         if role in sheet.roles:
-            values = _sheets.numeric_column(sheet, role).to_numpy(dtype="float64")[at]
-            values[missing] = np.nan
-            placed[role] = values
+            placed[role] = _taken(_sheets.numeric_column(sheet, role).to_numpy(dtype="float64"), at, np.nan)
     # The loader's status (operating / under_construction / closed) and why; "" for rejected rows.
     for col in sheet.status.columns:
-        text = sheet.status[col].to_numpy(dtype=object)[at]
+        text = _taken(sheet.status[col].to_numpy(dtype=object), at, "")
         text[missing | pd.isna(text)] = ""
         placed[col] = text
     return placed
+
+
+def _taken(values: np.ndarray, at: np.ndarray, fill: object) -> np.ndarray:
+    """``values[at]``, ``fill`` where ``at`` is -1 (also when ``values`` is empty: every row rejected)."""
+    out = np.full(len(at), fill, dtype=values.dtype)
+    found = at >= 0
+    out[found] = values[at[found]]
+    return out

@@ -33,21 +33,21 @@ def shared_targets(plans: list[Plan] | None = None) -> list[Target]:
     "every township" with no year). Ordered by how many plans share them, then by id.
     """
     plans = list_plans() if plans is None else plans
-    found: dict[tuple, dict[str, Target]] = defaultdict(dict)
+    found: dict[tuple[str, str, str, str], dict[str, Target]] = defaultdict(dict)
     for plan in plans:
         for t in plan.targets:
             sig = _signature(t)
             if sig is None or t.value is None:
                 continue
             kept = found[sig].get(plan.region_code)
-            if kept is None or t.value < kept.value:
+            if kept is None or kept.value is None or t.value < kept.value:
                 found[sig][plan.region_code] = t
     out = []
     for by_plan in found.values():
         if len(by_plan) < MIN_PLANS:
             continue
         first = by_plan[min(by_plan)]
-        value = float(statistics.median(t.value for t in by_plan.values()))
+        value = float(statistics.median(t.value for t in by_plan.values() if t.value is not None))
         regions = "、".join(sorted(by_plan))
         out.append((len(by_plan), dataclasses.replace(
             first, value=value, year=None, baseline=None, baseline_year=None, binding=None, conflicts_with=None,

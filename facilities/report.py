@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ from towncover.errors import TowncoverError
 from towncover.files import atomic_write, xlsx_safe
 from towncover.files import neutralise_cells as neutralise
 from towncover.vocabulary import unique_sheet_name
+
+if TYPE_CHECKING:  # openpyxl is pandas' engine here, imported by the writer
+    from openpyxl.worksheet.worksheet import Worksheet
 
 _UNIT_COLUMNS = ["code", "name", "county_code", "township_code", "kind", "n_facilities", "n_within", "nearest_km",
                  "covered", "status"]
@@ -61,8 +65,8 @@ def _problem_rows(geocoded: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataF
 
 def write_report(
     evaluation: Evaluation | pd.DataFrame,
-    details: dict[str, CoverageResult | pd.DataFrame] | str | os.PathLike | None = None,
-    path: str | os.PathLike | None = None,
+    details: Mapping[str, CoverageResult | pd.DataFrame] | str | os.PathLike[str] | None = None,
+    path: str | os.PathLike[str] | None = None,
     *,
     geocoded: pd.DataFrame | None = None,
     gaps: dict[str, pd.DataFrame] | None = None,
@@ -92,17 +96,21 @@ def write_report(
     """
     if isinstance(evaluation, Evaluation):
         out = details if path is None else path
+        if out is None or isinstance(out, Mapping):
+            raise TypeError("write_report(evaluation, path): the output path is missing")
         if evaluation.plan is None:
             raise TowncoverError("没有规划目标,无法生成报告", "no plan targets: nothing to report")
         return write_tables(evaluation.table, evaluation.details, out, geocoded=evaluation.geocoded,
                             gaps=evaluation.gaps())
+    if path is None or isinstance(details, str | os.PathLike):
+        raise TypeError("write_report(table, details, path): the output path is missing")
     return write_tables(evaluation, details or {}, path, geocoded=geocoded, gaps=gaps)
 
 
 def write_tables(
     table: pd.DataFrame,
-    details: dict[str, CoverageResult | pd.DataFrame],
-    path: str | os.PathLike,
+    details: Mapping[str, CoverageResult | pd.DataFrame],
+    path: str | os.PathLike[str],
     *,
     geocoded: pd.DataFrame | None = None,
     gaps: dict[str, pd.DataFrame] | None = None,
@@ -167,7 +175,7 @@ def _json_default(value: Any) -> Any:
     return out
 
 
-def _units_long(details: dict[str, CoverageResult | pd.DataFrame]) -> pd.DataFrame:
+def _units_long(details: Mapping[str, CoverageResult | pd.DataFrame]) -> pd.DataFrame:
     parts = []
     for tid, result in details.items():
         units = _units_frame(result)
@@ -178,7 +186,8 @@ def _units_long(details: dict[str, CoverageResult | pd.DataFrame]) -> pd.DataFra
     return pd.concat(parts, ignore_index=True)
 
 
-def _write_xlsx(tmp: str, evaluation: pd.DataFrame, details: dict, gaps: dict, unplaced: pd.DataFrame,
+def _write_xlsx(tmp: Path, evaluation: pd.DataFrame, details: Mapping[str, CoverageResult | pd.DataFrame],
+                gaps: Mapping[str, pd.DataFrame], unplaced: pd.DataFrame,
                 unclassified: pd.DataFrame) -> None:
     used: set[str] = set()
     with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
@@ -210,14 +219,14 @@ def _cells(frame: pd.DataFrame) -> pd.DataFrame:
     return xlsx_safe(neutralise(frame))
 
 
-def _format_columns(ws, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
+def _format_columns(ws: Worksheet, frame: pd.DataFrame, columns: tuple[str, ...]) -> None:
     for j, col in enumerate(frame.columns, start=1):
         if col in columns:
             for i in range(2, len(frame) + 2):
                 ws.cell(row=i, column=j).number_format = "0.0"
 
 
-def _format_percent(ws, evaluation: pd.DataFrame) -> None:
+def _format_percent(ws: Worksheet, evaluation: pd.DataFrame) -> None:
     """Rates and ratios (percent) display with one decimal; the stored value stays exact."""
     if "unit" not in evaluation.columns:
         return

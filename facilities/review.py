@@ -281,7 +281,8 @@ def apply_review(analysis: Analysis, corrections: pd.DataFrame | None) -> Analys
         return reapply(analysis, None)
     frame = corrections.reindex(columns=_corrections.COLUMNS)
     codes = frame["township_code"].astype(str)
-    unknown_rows = ~frame["row"].astype("int64").isin(analysis.geocoded["row"])
+    geocoded = analysis.geocoded if analysis.geocoded is not None else analysis.placed
+    unknown_rows = ~frame["row"].astype("int64").isin(geocoded["row"])
     if unknown_rows.any():
         row = int(frame.loc[unknown_rows, "row"].iloc[0])
         raise TowncoverError(f"更正表:第 {row} 行不在表格中", f"corrections: row {row} is not in the sheet",
@@ -331,7 +332,7 @@ def corrections_table(corrections: pd.DataFrame, lang: str = "zh") -> pd.DataFra
 # ---------------------------------------------------------------------------------------------
 # Workspace
 # ---------------------------------------------------------------------------------------------
-def save_workspace(path: str | os.PathLike, layers: dict[str, gpd.GeoDataFrame], corrections: pd.DataFrame | None,
+def save_workspace(path: str | os.PathLike[str], layers: dict[str, gpd.GeoDataFrame], corrections: pd.DataFrame | None,
                    placed: pd.DataFrame | None = None) -> Path:
     """Save the map layers, the planner's corrections and the placed rows in one GeoPackage.
 
@@ -364,7 +365,7 @@ def save_workspace(path: str | os.PathLike, layers: dict[str, gpd.GeoDataFrame],
     return atomic_write(path, write)
 
 
-def load_workspace_corrections(source: str | os.PathLike | bytes) -> pd.DataFrame:
+def load_workspace_corrections(source: str | os.PathLike[str] | bytes) -> pd.DataFrame:
     """The corrections saved in a workspace GeoPackage (or a corrections CSV).
 
     Parameters

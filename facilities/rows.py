@@ -9,7 +9,7 @@ operating status is read from its status column and its name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -91,7 +91,7 @@ def classify_rows(frame: pd.DataFrame, roles: dict[str, str], header: list[str],
     -------
     RowVerdict
     """
-    nonempty = frame.ne("")
+    nonempty = frame != ""
     has_formula = np.isin(file_rows, list(formula_cells)) if formula_cells else np.zeros(len(frame), bool)
     blank = ~nonempty.any(axis=1).to_numpy() & ~has_formula
     usable_roles = [r for r in ("name", "address", "township", "village", "division_code") if r in roles]
@@ -289,6 +289,12 @@ def sheet_problems(
     keep_cols: list[int],
     kept_rows: np.ndarray,
 ) -> pd.DataFrame:
+    """The kept rows' cell problems (row, column, message_zh, message_en), by row, then column order.
+
+    Formula cells without a saved value, Excel error values, numbers that are not numbers or are
+    negative, nursing beds over beds, coordinate problems, unknown status words, malformed division
+    codes and repeated facilities (same name and address).
+    """
     parts: list[pd.DataFrame] = []
     frame, roles = sheet.frame, sheet.roles
     rows = np.asarray(kept_rows, dtype=int)
@@ -336,24 +342,7 @@ def sheet_problems(
         add(numbers["nursing_beds"] > numbers["beds"], roles["nursing_beds"],
             "大于总床位数", "is larger than the number of beds")
     if "lng" in numbers and "lat" in numbers:
-        lng, lat = numbers["lng"], numbers["lat"]
-        has_lng, has_lat = ~np.isnan(lng), ~np.isnan(lat)
-        lng_text = frame[roles["lng"]].ne("").to_numpy()
-        lat_text = frame[roles["lat"]].ne("").to_numpy()
-        add(has_lng & ~lat_text, roles["lat"], "为空(只有经度)", "is empty (longitude only)")
-        add(has_lat & ~lng_text, roles["lng"], "为空(只有纬度)", "is empty (latitude only)")
-        both = has_lng & has_lat
-        swapped = both & _in(lat, CHINA_LNG) & _in(lng, CHINA_LAT)
-        add(swapped, roles["lng"], "与纬度可能写反了(已按对调处理)",
-            "and the latitude appear swapped (read the other way round)")
-        zero = both & (lng == 0) & (lat == 0)
-        add(zero, roles["lng"], "和纬度都是 0,视为没有坐标", "and the latitude are both 0: treated as missing")
-        add(both & ~swapped & ~zero & ~_in(lng, CHINA_LNG), roles["lng"],
-            f"超出中国范围({CHINA_LNG[0]:g}–{CHINA_LNG[1]:g})",
-            f"is outside China ({CHINA_LNG[0]:g}–{CHINA_LNG[1]:g})")
-        add(both & ~swapped & ~zero & ~_in(lat, CHINA_LAT), roles["lat"],
-            f"超出中国范围({CHINA_LAT[0]:g}–{CHINA_LAT[1]:g})",
-            f"is outside China ({CHINA_LAT[0]:g}–{CHINA_LAT[1]:g})")
+        _coordinate_problems(add, frame, roles, numbers["lng"], numbers["lat"])
     if "status" in roles:
         col = roles["status"]
         unknown = by_value(frame[col], _status_of_text) == ""
@@ -385,6 +374,32 @@ def sheet_problems(
     position = {c: i for i, c in enumerate(frame.columns)}
     out["_col"] = out["column"].map(position)
     return out.sort_values(["row", "_col"], kind="stable").drop(columns="_col").reset_index(drop=True)
+
+
+#: How a check reports: rows (a mask over the kept rows), the column, and what is wrong (zh, en).
+_Report = Callable[[np.ndarray, str, Iterable[str] | str, Iterable[str] | str], None]
+
+
+def _coordinate_problems(add: _Report, frame: pd.DataFrame, roles: dict[str, str], lng: np.ndarray,
+                         lat: np.ndarray) -> None:
+    """One half of a pair missing, swapped pairs, 0/0, and values outside China."""
+    has_lng, has_lat = ~np.isnan(lng), ~np.isnan(lat)
+    lng_text = frame[roles["lng"]].ne("").to_numpy()
+    lat_text = frame[roles["lat"]].ne("").to_numpy()
+    add(has_lng & ~lat_text, roles["lat"], "为空(只有经度)", "is empty (longitude only)")
+    add(has_lat & ~lng_text, roles["lng"], "为空(只有纬度)", "is empty (latitude only)")
+    both = has_lng & has_lat
+    swapped = both & _in(lat, CHINA_LNG) & _in(lng, CHINA_LAT)
+    add(swapped, roles["lng"], "与纬度可能写反了(已按对调处理)",
+        "and the latitude appear swapped (read the other way round)")
+    zero = both & (lng == 0) & (lat == 0)
+    add(zero, roles["lng"], "和纬度都是 0,视为没有坐标", "and the latitude are both 0: treated as missing")
+    add(both & ~swapped & ~zero & ~_in(lng, CHINA_LNG), roles["lng"],
+        f"超出中国范围({CHINA_LNG[0]:g}–{CHINA_LNG[1]:g})",
+        f"is outside China ({CHINA_LNG[0]:g}–{CHINA_LNG[1]:g})")
+    add(both & ~swapped & ~zero & ~_in(lat, CHINA_LAT), roles["lat"],
+        f"超出中国范围({CHINA_LAT[0]:g}–{CHINA_LAT[1]:g})",
+        f"is outside China ({CHINA_LAT[0]:g}–{CHINA_LAT[1]:g})")
 
 
 def _key_groups(columns: list[pd.Series]) -> tuple[np.ndarray, np.ndarray]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,7 +267,7 @@ def _as_number(value: Any, path: Path, line: int | None, tid: str, name: str, ki
     return float(value)
 
 
-def _check_choice(value: Any, choices, path: Path, line: int | None, tid: str, name: str) -> None:
+def _check_choice(value: Any, choices: Collection[str], path: Path, line: int | None, tid: str, name: str) -> None:
     if value is not None and value not in choices:
         raise _fail(
             path,
@@ -439,12 +440,13 @@ def _parse_plan(raw: Any, path: Path, text: str) -> Plan:
     ]
     ids = [t.id for t in targets]
     seen: set[str] = set()
-    for t, line in zip(targets, lines or [None] * len(targets), strict=False):
+    line_of: list[int | None] = list(lines) if lines else [None] * len(targets)
+    for t, line in zip(targets, line_of, strict=False):
         if t.id in seen:
             raise _fail(path, line, f"指标 id 重复:{t.id}", f"duplicate target id: {t.id}", "id")
         seen.add(t.id)
     by_id = dict(zip(ids, targets, strict=True))
-    for t, line in zip(targets, lines or [None] * len(targets), strict=False):
+    for t, line in zip(targets, line_of, strict=False):
         if t.conflicts_with is None:
             continue
         other = by_id.get(t.conflicts_with)
@@ -464,7 +466,7 @@ def _parse_plan(raw: Any, path: Path, text: str) -> Plan:
                 f"targets {t.id} and {other.id} must name each other in conflicts_with",
                 "conflicts_with",
             )
-    kw = {k: raw.get(k) for k in _PLAN_FIELDS if k in raw}
+    kw: dict[str, Any] = {k: raw.get(k) for k in _PLAN_FIELDS if k in raw}
     kw["region_code"] = code
     for name in ("region_name", "title", "seed_file"):
         kw[name] = str(raw[name])

@@ -260,7 +260,7 @@ def _xlsx_label(filename: str) -> tuple[str, str]:
     return f"Excel 文件 {filename} ", f"the Excel file {filename}"
 
 
-def _read_xlsx(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
+def _read_xlsx(data: bytes, filename: str) -> dict[str | None, tuple[Grid, list[CellNote]]]:
     """Every visible worksheet as a grid of text, after bounding what the file unpacks to.
 
     The zip is checked by its declared sizes, then every member is unpacked once as a stream (the
@@ -290,7 +290,7 @@ def _read_xlsx(data: bytes, filename: str) -> dict[str | None, tuple[list[list[s
             f"Excel file {filename} is corrupt or encrypted and cannot be opened ({type(exc).__name__})",
         ) from None
     try:
-        out: dict[str | None, tuple[list[list[str]], list]] = {}
+        out: dict[str | None, tuple[Grid, list[CellNote]]] = {}
         for ws in wb.worksheets:
             # openpyxl's read-only worksheets may lack the state of the full ones: visible unless said otherwise
             if getattr(ws, "sheet_state", "visible") != "visible" and len(wb.worksheets) > 1:
@@ -460,7 +460,7 @@ def _formula_notes(grid: list[list[str]], formulas: list[tuple[int, int, str]]) 
     return notes
 
 
-def _read_xls(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
+def _read_xls(data: bytes, filename: str) -> dict[str | None, tuple[Grid, list[CellNote]]]:
     """Every visible worksheet of an .xls as a grid of text; any damage xlrd meets is one line."""
     try:
         return _read_xls_sheets(data, filename)
@@ -473,7 +473,7 @@ def _read_xls(data: bytes, filename: str) -> dict[str | None, tuple[list[list[st
         ) from None
 
 
-def _read_xls_sheets(data: bytes, filename: str) -> dict[str | None, tuple[list[list[str]], list]]:
+def _read_xls_sheets(data: bytes, filename: str) -> dict[str | None, tuple[Grid, list[CellNote]]]:
     import xlrd
 
     try:
@@ -487,7 +487,7 @@ def _read_xls_sheets(data: bytes, filename: str) -> dict[str | None, tuple[list[
                 f"Excel 文件 {filename} 已损坏或已加密,无法打开({type(exc).__name__})",
                 f"Excel file {filename} is corrupt or encrypted and cannot be opened ({type(exc).__name__})",
             ) from None
-    out: dict[str | None, tuple[list[list[str]], list]] = {}
+    out: dict[str | None, tuple[Grid, list[CellNote]]] = {}
     for idx in range(book.nsheets):
         sh = book.sheet_by_index(idx)
         if sh.visibility != 0 and book.nsheets > 1:
@@ -499,11 +499,11 @@ def _read_xls_sheets(data: bytes, filename: str) -> dict[str | None, tuple[list[
             for cell in sh.row(r):
                 if cell.ctype == xlrd.XL_CELL_DATE:
                     try:
-                        value: Any = xlrd.xldate_as_datetime(cell.value, book.datemode)
+                        value: Any = xlrd.xldate_as_datetime(float(cell.value), book.datemode)
                     except Exception:
                         value = cell.value
                 elif cell.ctype == xlrd.XL_CELL_ERROR:
-                    value = xlrd.error_text_from_code.get(cell.value, "#ERR")
+                    value = xlrd.error_text_from_code.get(int(cell.value), "#ERR")
                 else:
                     value = cell.value
                 row.append(_clean(value))

@@ -8,7 +8,9 @@ The work is split by concern, one module each:
 - :mod:`geo.region_index` builds a region's name index, complete, once per region;
 - :mod:`geo.matching` matches one address (the one-row path, and the rules in their plain form);
 - :mod:`geo.batch` matches a sheet's common rows with array operations, answering what
-  :mod:`geo.matching` answers (its tests keep the one-row path as the oracle).
+  :mod:`geo.matching` answers (its tests keep the one-row path as the oracle);
+- :mod:`geo.old_towns` reads a township name the county no longer has through the division history
+  (:mod:`geo.history`), the one rule both paths call (:mod:`geo.batch_history`: the array path's side).
 
 Ambiguity is reported, never guessed.
 """

@@ -8,6 +8,7 @@ import re
 import stat
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from towncover import settings
@@ -24,7 +25,7 @@ _RATIO_MIN_BYTES = 1 << 20
 _CHUNK = 1 << 20
 
 
-def open_zip(source: str | os.PathLike | bytes, what_zh: str = "压缩包", what_en: str = "the zip archive",
+def open_zip(source: str | os.PathLike[str] | bytes, what_zh: str = "压缩包", what_en: str = "the zip archive",
              ) -> zipfile.ZipFile:
     """Open a zip archive, any failure said in one bilingual line (never a server path).
 
@@ -93,7 +94,7 @@ def check_members(archive: zipfile.ZipFile, limit_bytes: int, what_zh: str = "�
 
 
 def iter_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limit_bytes: int, what_zh: str = "压缩包",
-                what_en: str = "the zip archive"):  # noqa: ANN201 - a generator of bytes
+                what_en: str = "the zip archive") -> Iterator[bytes]:
     """The unpacked bytes of one member, in chunks, counting what really comes out.
 
     A member's declared size can lie and its data can be damaged: both end in one bilingual line.
@@ -128,7 +129,7 @@ def iter_member(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, limit_bytes: i
                              f"{entry.filename} in {what_en} is not the size it declares")
 
 
-def safe_extract(source: str | os.PathLike | bytes, dest: str | os.PathLike) -> list[Path]:
+def safe_extract(source: str | os.PathLike[str] | bytes, dest: str | os.PathLike[str]) -> list[Path]:
     """Extract a zip archive into ``dest`` after checking every entry.
 
     Parameters
@@ -223,7 +224,7 @@ def upload_name(name: str) -> str:
     return stem + suffix if stem else f"upload{suffix}"
 
 
-def write_upload(folder: str | os.PathLike, data: bytes, name: str) -> Path:
+def write_upload(folder: str | os.PathLike[str], data: bytes, name: str) -> Path:
     """Write an upload's bytes into ``folder`` under :func:`upload_name` of its client-given name.
 
     Parameters

@@ -10,7 +10,7 @@ from functools import cache, lru_cache
 import numpy as np
 
 
-def object_array(values: Sequence[str]) -> np.ndarray:
+def object_array(values: Sequence[str] | np.ndarray) -> np.ndarray:
     """``values`` as a NumPy object array (as they are when they are one)."""
     if isinstance(values, np.ndarray):
         return values
@@ -79,7 +79,7 @@ def _char_set(chars: str) -> np.ndarray:
 
 def one_of(codes: np.ndarray, chars: str) -> np.ndarray:
     """``np.isin(codes, [ord(c) for c in chars])`` as one table look-up."""
-    return _char_set(chars)[np.minimum(codes, 0x10000)]
+    return np.asarray(_char_set(chars)[np.minimum(codes, 0x10000)])
 
 
 def code_pairs(words: Iterable[str]) -> np.ndarray:

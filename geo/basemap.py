@@ -241,7 +241,7 @@ def mbtiles_tiles(
                 raise _bad(f"MBTiles 文件 {path} 为矢量瓦片（{meta.get('format')}），只支持 PNG/JPEG/WebP 栅格瓦片",
                            f"MBTiles file {path} holds vector tiles ({meta.get('format')}); only raster PNG/JPEG/WebP work")
             tiles: dict[str, str] = {}
-            used, levels = 0, []
+            used, levels = 0.0, list[int]()
             for z in zooms:
                 x0, x1, y0, y1 = _tile_range(bounds, int(z))
                 flip = 2 ** int(z) - 1  # MBTiles rows count from the south (TMS)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from geo import notes
+from geo import batch_history, notes
 from geo.arrays import (
     code_pairs,
     expand,
@@ -238,6 +238,7 @@ class _Found:
     # stem is noted, which the one-row path words).
     nothing: dict[int, str | None]
     county: np.ndarray  # int64: the one county in the row's scope, 0 when none or several
+    by_history: set[int] = field(default_factory=set)  # rows the division history answered (geo.old_towns)
 
     def split(self, n: int) -> tuple[_Found, _Found]:
         """Rows before ``n`` and rows from ``n`` on, each numbered from 0."""
@@ -245,7 +246,8 @@ class _Found:
             return _Found(self.done[lo:hi], self.town[lo:hi], self.village[lo:hi],
                           {i - lo: v for i, v in self.notes.items() if lo <= i < hi},
                           {i - lo: v for i, v in self.others.items() if lo <= i < hi},
-                          {i - lo: v for i, v in self.nothing.items() if lo <= i < hi}, self.county[lo:hi])
+                          {i - lo: v for i, v in self.nothing.items() if lo <= i < hi}, self.county[lo:hi],
+                          {i - lo for i in self.by_history if lo <= i < hi})
 
         return part(0, n), part(n, len(self.done))
 
@@ -256,7 +258,8 @@ class _Found:
         return _Found(self.done[at], self.town[at], self.village[at],
                       {new[i]: v for i, v in self.notes.items() if i in new},
                       {new[i]: v for i, v in self.others.items() if i in new},
-                      {new[i]: v for i, v in self.nothing.items() if i in new}, self.county[at])
+                      {new[i]: v for i, v in self.nothing.items() if i in new}, self.county[at],
+                      {new[i] for i in self.by_history if i in new})
 
 
 @dataclass
@@ -289,6 +292,8 @@ class _Scan:
     secondary: list[str]  # per row: the facility name beside the address ("" when none), as given
     fold: Callable[[list[str]], list[str]]  # folds those names
     settle: list[int] = field(default_factory=list)  # ties whose facility name may narrow them
+    by_history: list[int] = field(default_factory=list)  # rows placed by the division history (geo.old_towns)
+    history_ties: list[int] = field(default_factory=list)  # rows it leaves ambiguous
 
     def names_may_settle(self, rows: np.ndarray) -> np.ndarray:
         """Per row of ``rows`` (ties): whether its facility name may narrow the tie (it names a county,
@@ -331,7 +336,8 @@ class _Named:
     by_short: np.ndarray  # per row: a township named by its short name
     n_kept: np.ndarray
     n_village: np.ndarray
-    swap: np.ndarray  # a 乡/镇 swap, the row's only place name (see _lone_swaps)
+    swap: np.ndarray  # a 乡/镇 swap, the row's only township-like name (see _lone_swaps)
+    swap_beside: np.ndarray  # per row: villages are named beside it
 
 
 @dataclass
@@ -346,7 +352,8 @@ class _Scope:
 
     def holds(self, rows: np.ndarray, county: np.ndarray) -> np.ndarray:
         """Per (row, county): inside the row's scope (every county when it has none)."""
-        return ~self.scoped[rows] | sorted_contains(self.pairs, rows * _PAIR + county)
+        inside: np.ndarray = ~self.scoped[rows] | sorted_contains(self.pairs, rows * _PAIR + county)
+        return inside
 
 
 def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hint: np.ndarray | None = None,
@@ -368,17 +375,20 @@ def _answer_batch(idx: RegionIndex, primary: list[str], secondary: list[str], hi
     named = _which_count(s, village_skip, short, counted)
     scope = _county_scope(s, named, found, hint, hint_from)
     _townships(s, named, scope, found)
-    _swaps(s, named, scope, found)
     vh = named.village_hit & ~s.defer[s.row] & (named.n_town[s.row] == 1)
     village = _single_village(s.table, s.kid[vh], s.row[vh], town, n)
+    _swaps(s, named, scope, found, village)
     bare = (named.n_town == 0) & ~s.defer
     admin_end = _admin_end(s, named)
     if bare.any():
-        _old_names(s, named, scope, found, bare, admin_end)
+        _old_names(s, named, scope, found, bare, admin_end, village)
     _nothing_named(s, named, scope, found, bare, admin_end)
     bare &= ~s.defer
     if bare.any():
         _villages_alone(s, named, scope, found, bare, village)
+    s.defer[s.by_history] = False  # placed: their village may still come from the facility name
+    if s.history_ties:  # ambiguous by the history: the facility name may narrow them (geo.matching.combine)
+        s.settle += np.flatnonzero(s.names_may_settle(np.asarray(s.history_ties, dtype=np.int64))).tolist()
     answered = np.flatnonzero(~s.defer)
     _short_name_notes(s, named, found, answered)
     _stems_after_town(s, named, found, answered, village)
@@ -424,7 +434,7 @@ def _which_count(s: _Scan, village_skip: np.ndarray, short: np.ndarray, counted:
     kept = (~village_skip & ~short & (s.check != Check.TWO_CHARACTER_COUNTY)) | short_town
     s.defer[s.row[kept & (s.cat == Category.FOREIGN)]] = True  # (rows out of region are answered first)
     place = kept & (s.cat == Category.PLACE)
-    swap = _lone_swaps(s, kept & s.table.aliased[s.kid], place & ~s.table.aliased[s.kid])
+    swap, swap_beside = _lone_swaps(s, kept & s.table.aliased[s.kid], place & ~s.table.aliased[s.kid])
     full_town = place & (s.table.town_start[s.kid + 1] > s.table.town_start[s.kid])
     town_hit = full_town | short_town
     has_villages = s.table.village_start[s.kid + 1] > s.table.village_start[s.kid]
@@ -437,19 +447,23 @@ def _which_count(s: _Scan, village_skip: np.ndarray, short: np.ndarray, counted:
     admin = kept & ((s.cat == Category.COUNTY) | (s.cat == Category.ANCESTOR))
     return _Named(village_skip, short, counted, kept, full_town, short_town, town_hit, village_hit, admin, n_town,
                   by_short, np.bincount(s.row[kept], minlength=s.n), np.bincount(s.row[village_hit], minlength=s.n),
-                  swap)
+                  swap, swap_beside)
 
 
-def _lone_swaps(s: _Scan, alias: np.ndarray, other_place: np.ndarray) -> np.ndarray:
-    """Hits of a 乡/镇 swap that are their row's only place name (the array rules answer those); rows with
-    any other township alias hit are left to the one-row rules."""
+def _lone_swaps(s: _Scan, alias: np.ndarray, other_place: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hits of a 乡/镇 swap that are their row's only township-like name, alone or beside village forms only (the
+    array rules answer those, see :func:`_swaps`), and per row whether villages are beside it; rows with any other
+    township alias or township name are left to the one-row rules."""
     table = s.table
-    plain_swap = alias & (table.swap_start[s.kid + 1] > table.swap_start[s.kid]) & (
-        table.village_start[s.kid + 1] == table.village_start[s.kid])
-    alone = (np.bincount(s.row[alias], minlength=s.n) == 1) & (np.bincount(s.row[other_place], minlength=s.n) == 0)
+    k = s.kid
+    plain_swap = alias & (table.swap_start[k + 1] > table.swap_start[k]) & (table.village_start[k + 1] == table.village_start[k])
+    village_only = (other_place & (table.village_start[k + 1] > table.village_start[k])
+                    & (table.town_start[k + 1] == table.town_start[k]) & (table.short_start[k + 1] == table.short_start[k]))
+    n_other = np.bincount(s.row[other_place], minlength=s.n)
+    alone = (np.bincount(s.row[alias], minlength=s.n) == 1) & (n_other == np.bincount(s.row[village_only], minlength=s.n))
     lone = plain_swap & alone[s.row]
     s.defer[s.row[alias & ~lone]] = True
-    return lone
+    return lone, n_other > 0
 
 
 def _short_names_counted(s: _Scan, short: np.ndarray, village_skip: np.ndarray) -> np.ndarray:
@@ -553,9 +567,10 @@ def _townships(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
         s.defer |= tie  # answered as ties, not as townships
 
 
-def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
-    """A township written with 乡/镇 swapped and no village named: its one candidate in scope, reported
-    as ambiguous (several: the one-row rules)."""
+def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found, village: np.ndarray) -> None:
+    """A township written with 乡/镇 swapped: the division history's answer where it knows the form as an old name
+    (:func:`geo.old_towns.resolve`, with the first village named as evidence); else, with no village named, its
+    one candidate in scope, reported as ambiguous (several, or villages named: the one-row rules)."""
     rows = s.row[named.swap]
     if not len(rows):
         return
@@ -567,8 +582,15 @@ def _swaps(s: _Scan, named: _Named, scope: _Scope, found: _Found) -> None:
     one &= (n_in == 1) & ~s.defer  # (a facility name cannot narrow one candidate: see geo.matching.combine)
     s.defer[rows] = True
     code_of = dict(zip(s.row[h_rows[ok]].tolist(), codes[ok].tolist(), strict=True))
+    counties = batch_history.row_counties(s, scope, found)
+    first_village = batch_history.first_village_hits(s, named.village_hit, np.flatnonzero(one))
     for i, h in zip(s.row[named.swap].tolist(), np.flatnonzero(named.swap).tolist(), strict=True):
         if one[i]:
+            if batch_history.ask(s, scope, found, village, i, int(s.start[h] - s.begin[i]), int(s.stop[h] - s.start[h]),
+                                 first_village.get(i), counties):
+                continue
+            if named.swap_beside[i]:  # confirmed or not by a village of it: the one-row rules
+                continue
             code = str(code_of[i])
             found.others[i] = ("ambiguous", _county_of(found, i), [code])
             found.notes[i] = notes.swapped_unconfirmed(s.text_of(h, i), s.idx.town_name[code], code).text()
@@ -584,8 +606,9 @@ def _admin_end(s: _Scan, named: _Named) -> np.ndarray:
 
 
 def _old_names(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.ndarray,
-               admin_end: np.ndarray) -> None:
-    """No township named: an old township name right after the county (or first) is reported."""
+               admin_end: np.ndarray, village: np.ndarray) -> None:
+    """No township named: an old township name right after the county (or first) is answered by the division
+    history (:func:`geo.old_towns.resolve`, memoised per distinct name), else reported."""
     row, begin = s.row, s.begin
     after = named.kept & (s.start - begin[row] >= admin_end[row])
     gap_end = s.lengths.copy()
@@ -600,30 +623,28 @@ def _old_names(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.n
             & (at < (begin[rows] + gap_end[rows])[:, None]))
     maybe = np.zeros(s.n, dtype=bool)
     maybe[rows] = ends.any(axis=1)
-    first_village = np.full(s.n, len(row), dtype=np.int64)
-    first = np.flatnonzero(named.village_hit)
-    first = first[run_starts(row[first])]
-    first_village[row[first]] = first
     cand = np.flatnonzero(maybe)
+    first_village = batch_history.first_village_hits(s, named.village_hit, cand)
     reported = []
-    for i, lo, hi, h, county in zip(cand.tolist(), admin_end[cand].tolist(), gap_end[cand].tolist(),
-                                    first_village[cand].tolist(), found.county[cand].tolist(), strict=True):
+    counties = batch_history.row_counties(s, scope, found)
+    for i, lo, hi, county in zip(cand.tolist(), admin_end[cand].tolist(), gap_end[cand].tolist(),
+                                 found.county[cand].tolist(), strict=True):
         old = TOWN_TOKEN.match(s.primary[i][lo:hi])
         if old is None:
             continue
+        reported.append(i)
+        if batch_history.ask(s, scope, found, village, i, lo, hi - lo, first_village.get(i), counties):
+            continue
+        # The first village named: whose it is, to check by hand.
+        form, v_codes = batch_history.village_evidence(s, scope, i, first_village.get(i))
         note = notes.old_township(old.group(1))
-        if h < len(row):  # the first village named: whose it is, to check by hand
-            k = int(s.kid[h])
-            v_codes = s.table.village_code[s.table.village_start[k]:s.table.village_start[k + 1]]
-            v_codes = v_codes[scope.holds(np.full(len(v_codes), i), v_codes // 1_000_000)]
-            towns = [str(c) for c in np.unique(v_codes // 1000)]
-            if towns:
-                note = note.then(notes.village_belongs(s.idx.town_name, s.text_of(h, i), towns))
+        towns = [str(c) for c in np.unique(v_codes // 1000)] if len(v_codes) else []
+        if towns:
+            note = note.then(notes.village_belongs(s.idx.town_name, form, towns))
         found.others[i] = ("unmatched", str(county) if county else "", [])
         found.notes[i] = note.text()
-        reported.append(i)
     bare[reported] = False
-    s.defer[reported] = True  # answered as reported, not as a township
+    s.defer[reported] = True  # answered as reported, not as a township (those placed by history: see by_history)
 
 
 def _nothing_named(s: _Scan, named: _Named, scope: _Scope, found: _Found, bare: np.ndarray,
@@ -717,17 +738,18 @@ def _settle_by_names(s: _Scan, found: _Found) -> list[int]:
         common = _common_towns(candidates, got, j)
         if not common or len(common) == len(candidates):  # disagreeing, or narrowing nothing: the tie stands
             continue
+        sources = notes.evidence_sources(notes.ADDRESS_AND_NAME, i in found.by_history or j in got.by_history)
         if len(common) > 1:
             one_county = len({c[:6] for c in common}) == 1
             found.others[i] = ("ambiguous", common[0][:6] if one_county else county, common)
-            found.notes[i] = notes.evidence_narrowed(notes.ADDRESS_AND_NAME, s.idx.town_name, common).text()
+            found.notes[i] = notes.evidence_narrowed(sources, s.idx.town_name, common).text()
             continue
         code = common[0]
         del found.others[i]
         village = village_in_township(s.idx, code, s.primary[i])[0] or village_in_township(
             s.idx, code, name, stems_too=False)[0]
         found.town[i], found.village[i] = int(code), int(village) if village else -1
-        found.notes[i] = notes.evidence_agrees(notes.ADDRESS_AND_NAME, s.idx.town_name[code], code).text()
+        found.notes[i] = notes.evidence_agrees(sources, s.idx.town_name[code], code).text()
         placed.append(i)
     return placed
 

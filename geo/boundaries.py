@@ -11,13 +11,16 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from geo import cells as _cells
 from geo.gazetteer import load_gazetteer
@@ -225,9 +228,9 @@ def _county_cells(unit: str) -> gpd.GeoDataFrame:
             return _cell_frame(feats)
     except (OSError, ValueError, KeyError, TypeError):  # none yet, or damaged: built (again)
         pass
-    row = _national().loc[unit]
-    area = row.geometry
-    centre = _cells.urban_centre(area, (row["label_lon"], row["label_lat"]))
+    national = _national()
+    area = national.geometry.loc[unit]
+    centre = _cells.urban_centre(area, (float(national["label_lon"].loc[unit]), float(national["label_lat"].loc[unit])))
     feats = _cells.build_county(unit, area, centre, expected)
     _cells.write_atomic(cached, _cells.collection_text(unit, feats))  # unwritable: built again next process
     return _cell_frame(feats)
@@ -248,11 +251,11 @@ def _townships_of(county: str) -> pd.DataFrame:
     return towns.iloc[lo:hi].reset_index(drop=True)
 
 
-def _cell_frame(feats: list[dict]) -> gpd.GeoDataFrame:
+def _cell_frame(feats: list[dict[str, Any]]) -> gpd.GeoDataFrame:
     """GeoJSON features of cells as a frame (json + shapely: GDAL's per-file opening costs more here)."""
     columns = ("code", "name", "county_code", "kind")
     props = {c: pd.array([f["properties"][c] for f in feats], dtype="string") for c in columns}
-    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in feats]) if feats else []
+    geoms = shapely.from_geojson([json.dumps(f["geometry"]) for f in feats]) if feats else np.array([], dtype=object)
     return gpd.GeoDataFrame(props, geometry=gpd.GeoSeries(geoms, crs=4326), crs=4326)
 
 
@@ -322,7 +325,7 @@ def _read_user(path: Path, notes: list[str]) -> gpd.GeoDataFrame:
         raise TowncoverError(f"无法读取边界文件 {path.name}:{said}",
                              f"cannot read the boundary file {path.name}: {said}") from None
     if path.suffix.lower() == ".shp" and not path.with_suffix(".cpg").exists():
-        text = frame.select_dtypes(exclude="geometry").astype(str).to_numpy().ravel()
+        text = frame.drop(columns=frame.geometry.name).astype(str).to_numpy().ravel()
         if any(re.search(r"[\u00c0-\u00ff]{2}", t) for t in text):
             frame = gpd.read_file(path, engine="pyogrio", encoding="GBK")
             _note(notes, "Shapefile 缺少 .cpg,按 GBK 编码读取属性", "the Shapefile has no .cpg; attributes read as GBK")
@@ -343,7 +346,8 @@ def _clean_codes(values: pd.Series) -> pd.Series:
     as_int = num.where(num.notna() & (num % 1 == 0) & (num >= 0))
     from_num = as_int.map(lambda v: str(int(v)) if pd.notna(v) else pd.NA).astype("string")
     digits = text.where(text.str.fullmatch(r"\d+").fillna(False).astype(bool))
-    return digits.fillna(from_num).replace("", pd.NA)
+    out: pd.Series = digits.fillna(from_num).replace("", pd.NA)  # type: ignore[call-overload]  # stubs lack NA
+    return out
 
 
 def _codes_from(values: pd.Series, county: str | None) -> pd.Series:
@@ -400,7 +404,8 @@ def _guess_crs(frame: gpd.GeoDataFrame, county_hint: str | None, notes: list[str
     return frame.set_crs(epsg)
 
 
-def _find_field(frame: pd.DataFrame, given: str | None, test) -> str | None:  # noqa: ANN001
+def _find_field(frame: gpd.GeoDataFrame, given: str | None,
+                test: Callable[[pd.Series], pd.Series]) -> str | None:
     columns = [c for c in frame.columns if c != frame.geometry.name]
     if given is not None:
         if given not in columns:
@@ -416,7 +421,7 @@ def _find_field(frame: pd.DataFrame, given: str | None, test) -> str | None:  # 
     return best if best_rate >= 0.5 else None
 
 
-def load_boundaries(path: str | os.PathLike, code_field: str | None = None,
+def load_boundaries(path: str | os.PathLike[str], code_field: str | None = None,
                     name_field: str | None = None) -> gpd.GeoDataFrame:
     """Read the user's township polygons and reproject them to EPSG:4326.
 
@@ -612,7 +617,7 @@ def _note_overlaps(geoms: np.ndarray, codes: pd.Series, notes: list[str]) -> Non
     a, b = usable[left[keep]], usable[right[keep]]
     if not len(a):
         return
-    code = codes.to_numpy(dtype=object, na_value=None)
+    code = codes.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]  # None is allowed; stubs say no
     other = np.array([code[i] is None or code[i] != code[j] for i, j in zip(a, b, strict=True)], dtype=bool)
     a, b = a[other], b[other]
     if not len(a):
@@ -634,7 +639,7 @@ def _note_overlaps(geoms: np.ndarray, codes: pd.Series, notes: list[str]) -> Non
           "points in an overlap go to the lower township code")
 
 
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+def _polygonal(geom: BaseGeometry) -> BaseGeometry:
     """The polygonal part of a repaired geometry (make_valid may add stray lines or points)."""
     if geom.geom_type in ("Polygon", "MultiPolygon"):
         return geom

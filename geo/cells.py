@@ -22,11 +22,13 @@ import os
 import tempfile
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
+from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
 BOUNDARY = "示意边界/schematic"
@@ -37,7 +39,7 @@ KIND_ORDER = {"street": 0, "town": 1, "township": 2}
 CONSTRUCTION = "voronoi-lloyd-1"
 
 
-def sample_points(area: shapely.Geometry, k: float, rng: np.random.Generator) -> np.ndarray:
+def sample_points(area: BaseGeometry, k: float, rng: np.random.Generator) -> np.ndarray:
     """About N_SAMPLES jittered grid points inside ``area`` (in the scaled frame x*k, y)."""
     xmin, ymin, xmax, ymax = area.bounds
     xmin, xmax = xmin * k, xmax * k
@@ -45,22 +47,22 @@ def sample_points(area: shapely.Geometry, k: float, rng: np.random.Generator) ->
     xs = np.arange(xmin + step / 2, xmax, step)
     ys = np.arange(ymin + step / 2, ymax, step)
     gx, gy = np.meshgrid(xs, ys)
-    pts = np.column_stack([gx.ravel(), gy.ravel()]) + rng.uniform(-0.3, 0.3, (gx.size, 2)) * step
+    pts: np.ndarray = np.column_stack([gx.ravel(), gy.ravel()]) + rng.uniform(-0.3, 0.3, (gx.size, 2)) * step
     shapely.prepare(area)
-    keep = shapely.contains_xy(area, pts[:, 0] / k, pts[:, 1])
-    return pts[keep]
+    keep = np.asarray(shapely.contains_xy(area, pts[:, 0] / k, pts[:, 1]), dtype=bool)
+    return np.asarray(pts[keep])
 
 
 def lloyd(points: np.ndarray, n: int, centre: np.ndarray) -> np.ndarray:
     """k-means on ``points``: deterministic farthest-point start from the point nearest ``centre``."""
     first = int(np.argmin(((points - centre) ** 2).sum(axis=1)))
-    seeds = [points[first]]
+    picked = [points[first]]
     dist = ((points - points[first]) ** 2).sum(axis=1)
     for _ in range(1, n):
         nxt = int(np.argmax(dist))
-        seeds.append(points[nxt])
+        picked.append(points[nxt])
         dist = np.minimum(dist, ((points - points[nxt]) ** 2).sum(axis=1))
-    seeds = np.array(seeds)
+    seeds = np.array(picked)
     for _ in range(LLOYD_STEPS):
         # The nearest seed of each point by a k-d tree: the same answer as the full distance matrix's
         # argmin (exact Euclidean distances), in N log n rather than N·n.
@@ -74,15 +76,16 @@ def lloyd(points: np.ndarray, n: int, centre: np.ndarray) -> np.ndarray:
     return seeds
 
 
-def _merge_slivers(cells: list[shapely.Geometry], seeds: list[shapely.Point]) -> list[shapely.Geometry]:
+def _merge_slivers(cells: list[BaseGeometry], seeds: list[shapely.Point]) -> list[BaseGeometry]:
     """Give every part of a multi-part cell that does not hold its seed to its longest-border neighbour."""
     cells = list(cells)
     for i in range(len(cells)):
-        if cells[i].geom_type != "MultiPolygon":
+        cell = cells[i]
+        if not isinstance(cell, shapely.MultiPolygon):
             continue
-        parts = list(cells[i].geoms)
+        parts = list(cell.geoms)
         keep = max(range(len(parts)), key=lambda m: (parts[m].buffer(1e-9).contains(seeds[i]), parts[m].area))
-        main = parts[keep]
+        main: BaseGeometry = parts[keep]
         for m, part in enumerate(parts):
             if m == keep:
                 continue
@@ -96,7 +99,7 @@ def _merge_slivers(cells: list[shapely.Geometry], seeds: list[shapely.Point]) ->
     return [shapely.make_valid(c) for c in cells]
 
 
-def make_cells(area: shapely.Geometry, n: int, centre: tuple[float, float], seed: int) -> list[shapely.Geometry]:
+def make_cells(area: BaseGeometry, n: int, centre: tuple[float, float], seed: int) -> list[BaseGeometry]:
     """n cells covering ``area``, ordered by distance of their seed from ``centre``."""
     k = float(np.cos(np.radians(area.centroid.y)))
     rng = np.random.default_rng(seed)
@@ -109,16 +112,16 @@ def make_cells(area: shapely.Geometry, n: int, centre: tuple[float, float], seed
     vor = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=box_scaled, ordered=True)
     regions = [shapely.transform(g, lambda c: c / np.array([k, 1.0])) for g in vor.geoms]
     seed_pts = [shapely.Point(x / k, y) for x, y in seeds]
-    cells = [shapely.make_valid(area.intersection(r)) for r in regions]
+    clipped = [shapely.make_valid(area.intersection(r)) for r in regions]
     # A collection's parts, else the geometry itself (getattr: only collections have ``geoms``).
-    cells = [shapely.unary_union([g for g in getattr(c, "geoms", [c]) if g.geom_type in ("Polygon", "MultiPolygon")])
-             for c in cells]
-    cells = _merge_slivers(cells, seed_pts)
+    polygonal = [shapely.unary_union([g for g in getattr(c, "geoms", [c]) if g.geom_type in ("Polygon", "MultiPolygon")])
+                 for c in clipped]
+    cells = _merge_slivers(polygonal, seed_pts)
     order = np.argsort([np.hypot((p.x - centre[0]) * k, p.y - centre[1]) for p in seed_pts], kind="stable")
     return [cells[i] for i in order]
 
 
-def urban_centre(area: shapely.Geometry, label: tuple[float, float] | None) -> tuple[float, float]:
+def urban_centre(area: BaseGeometry, label: tuple[float, float] | None) -> tuple[float, float]:
     """The outline's label point, moved onto the outline when it lies outside (or a point inside it)."""
     if label is None:
         p = area.representative_point()
@@ -129,7 +132,7 @@ def urban_centre(area: shapely.Geometry, label: tuple[float, float] | None) -> t
     return (p.x, p.y)
 
 
-def build_county(code: str, area: shapely.Geometry, centre: tuple[float, float], towns: pd.DataFrame) -> list[dict]:
+def build_county(code: str, area: BaseGeometry, centre: tuple[float, float], towns: pd.DataFrame) -> list[dict[str, Any]]:
     """GeoJSON features of a county's cells: one per row of ``towns`` (code, name, kind).
 
     Raises
@@ -154,7 +157,7 @@ def build_county(code: str, area: shapely.Geometry, centre: tuple[float, float],
     return feats
 
 
-def collection_text(code: str, feats: list[dict]) -> str:
+def collection_text(code: str, feats: list[dict[str, Any]]) -> str:
     """The cells file's text (the shipped ``data/cells/<code>.geojson`` and the cache use the same)."""
     return json.dumps({"type": "FeatureCollection", "name": f"{code}_cells_schematic", "boundary": BOUNDARY,
                        "features": feats}, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -21,6 +22,9 @@ from numpy.typing import ArrayLike
 from towncover import settings
 from towncover.errors import TowncoverError
 from towncover.vocabulary import CRS_CHOICES
+
+if TYPE_CHECKING:  # shapely is imported when the outline is first needed
+    from shapely.geometry.base import BaseGeometry
 
 # Krasovsky 1940 ellipsoid, as used by the GCJ-02 formulas.
 _GCJ_A = 6378245.0
@@ -48,7 +52,7 @@ def _arrays(lng: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 @lru_cache(maxsize=1)
-def _china_shape():  # noqa: ANN202 - shapely geometry or None
+def _china_shape() -> BaseGeometry | None:
     """China's outline (buffered ~10 km so coastal points and islands count), or None if missing."""
     import shapely
 

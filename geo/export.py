@@ -27,7 +27,6 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 import geopandas as gpd
 import numpy as np
@@ -50,11 +49,11 @@ __all__ = [
     "shapefile_field_names",
 ]
 
-Format = Literal["geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html"]
 #: How a KML layer is styled: (column, value → "#rrggbb").
 KmlStyle = tuple[str, Mapping[str, str]]
 _KML_NS = "http://www.opengis.net/kml/2.2"
 _KML_ICON = "http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png"  # built into Google Earth
+#: The formats :func:`export_layers` writes (a name or a suffix, any case).
 FORMATS: tuple[str, ...] = ("geojson", "gpkg", "shp", "kml", "csv", "xlsx", "html")
 SCHEMATIC_VALUE = "示意边界/schematic"
 SCHEMATIC_SUFFIX = "_schematic"
@@ -123,7 +122,7 @@ def shapefile_field_names(columns: list[str], encoding: str = "UTF-8") -> dict[s
 def export_layers(
     layers: Mapping[str, gpd.GeoDataFrame],
     path: str | os.PathLike[str],
-    fmt: Format,
+    fmt: str,
     *,
     encoding: str = "UTF-8",
     schematic: bool,
@@ -192,7 +191,7 @@ def export_layers(
         or that exceeds 254 bytes (naming layer, row and column), or a Shapefile layer mixing
         points, lines and polygons.
     """
-    fmt = str(fmt).lower().lstrip(".")  # type: ignore[assignment]
+    fmt = str(fmt).lower().lstrip(".")
     if fmt not in FORMATS:
         raise TowncoverError(
             f"不支持的导出格式：{fmt}（可选 {'、'.join(FORMATS)}）",
@@ -203,7 +202,8 @@ def export_layers(
         raise TowncoverError("没有可导出的图层", "There are no layers to export")
     prepared = _prepare_layers(layers, schematic, boundary_column)
     target = target_path(Path(path), fmt, len(prepared))
-    styles = {new: kml_styles[old] for old, new in zip(layers, prepared, strict=True) if old in (kml_styles or {})}
+    given = kml_styles or {}
+    styles = {new: given[old] for old, new in zip(layers, prepared, strict=True) if old in given}
 
     if fmt == "geojson":
         if len(prepared) == 1:
@@ -385,10 +385,10 @@ def _style_kml(path: Path, styles: dict[str, KmlStyle]) -> None:
             ET.SubElement(ET.SubElement(icon, f"{k}Icon"), f"{k}href").text = _KML_ICON
             new_styles.append(style)
         for placemark in folder.findall("k:Placemark", ns):
-            value = _kml_value(placemark, column, ns)
-            if value in ids:
+            said = _kml_value(placemark, column, ns)
+            if said is not None and said in ids:
                 url = ET.Element(f"{k}styleUrl")
-                url.text = "#" + ids[value]
+                url.text = "#" + ids[said]
                 # KML orders a placemark's children: name, description …, styleUrl, ExtendedData, geometry.
                 later = [i for i, child in enumerate(placemark) if not child.tag.endswith(("}name", "}description"))]
                 placemark.insert(later[0] if later else len(placemark), url)
@@ -441,7 +441,8 @@ def _check_shapefile_text(frame: gpd.GeoDataFrame, layer: str, encoding: str) ->
             fits = False
         if fits:
             continue
-        for idx, value in values.items():
+        # Frames here have a RangeIndex (_prepare_layers), so an index label is a 0-based row.
+        for idx, value in zip(values.index.to_numpy(dtype=np.int64).tolist(), values.tolist(), strict=True):
             try:
                 size = len(value.encode(codec))
             except UnicodeEncodeError as exc:
@@ -450,7 +451,7 @@ def _check_shapefile_text(frame: gpd.GeoDataFrame, layer: str, encoding: str) ->
                     f"图层“{layer}”第 {idx + 1} 行“{name}”列含有 {encoding} 编码无法表示的字符“{bad}”，请改用 UTF-8 编码导出",
                     f"Layer '{layer}', row {idx + 1}, column '{name}' has a character ({bad!r}) that {encoding} "
                     "cannot encode; export with UTF-8 instead",
-                    row=int(idx) + 1,
+                    row=idx + 1,
                     column=str(name),
                 ) from None
             if size > _DBF_TEXT_MAX:
@@ -459,7 +460,7 @@ def _check_shapefile_text(frame: gpd.GeoDataFrame, layer: str, encoding: str) ->
                     "请改用 GeoPackage 或 GeoJSON 导出",
                     f"Layer '{layer}', row {idx + 1}, column '{name}' is {size} bytes, over the Shapefile limit of "
                     f"{_DBF_TEXT_MAX}; export GeoPackage or GeoJSON instead",
-                    row=int(idx) + 1,
+                    row=idx + 1,
                     column=str(name),
                 )
 

@@ -282,8 +282,8 @@ def load_gazetteer() -> Gazetteer:
         return Gazetteer(**{name: pd.read_feather(cached / f"{name}.feather") for name in _TABLES})
     except (OSError, ValueError, KeyError, ImportError):
         pass  # not cached yet (or unreadable): parse the shipped files and cache them
-    read = {"dtype": str, "keep_default_na": False}
-    gaz = Gazetteer.from_tables(**{name: pd.read_csv(path, **read) for name, path in sources.items()})
+    gaz = Gazetteer.from_tables(**{name: pd.read_csv(path, dtype=str, keep_default_na=False)
+                                   for name, path in sources.items()})
     _write_cache(gaz, cached)
     return gaz
 

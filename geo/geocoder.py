@@ -66,6 +66,8 @@ class LoadedSheet(Protocol):
     def rejected(self) -> pd.DataFrame: ...
     @property
     def problems(self) -> pd.DataFrame: ...
+    @property
+    def numbers(self) -> pd.DataFrame: ...
 
 
 _SCHEMATIC_NOTE = ("示意边界:坐标不能确定乡镇", "schematic boundaries: coordinates cannot decide the township")
@@ -520,18 +522,21 @@ def _code_sets() -> tuple[set[str], set[str], pd.Series]:
     return _SETS[0], _SETS[1], _SETS[2]
 
 
-def _coordinate_numbers(sheet: Any, frame: pd.DataFrame, role_map: dict[str, str]) -> tuple[np.ndarray, np.ndarray]:
+def _coordinate_numbers(sheet: LoadedSheet | pd.DataFrame, frame: pd.DataFrame, role_map: dict[str, str]
+                        ) -> tuple[np.ndarray, np.ndarray]:
     """Longitude and latitude as floats: the loader's parsed numbers (``sheet.numbers``) when it has them.
 
     The loader owns number parsing (degrees-minutes-seconds, 东经/北纬, units); text is never
     re-parsed here. A plain DataFrame's columns are taken as numbers (anything else is NaN).
     """
-    numbers = None if isinstance(sheet, pd.DataFrame) else getattr(sheet, "numbers", None)
-    if (numbers is not None and {"lng", "lat"} <= set(numbers.columns) and len(numbers) == len(frame)
-            and role_map.get("lng") == sheet.roles.get("lng") and role_map.get("lat") == sheet.roles.get("lat")):
-        return numbers["lng"].to_numpy(dtype=float), numbers["lat"].to_numpy(dtype=float)
-    return tuple(pd.to_numeric(frame[role_map[r]].astype("string").str.strip(), errors="coerce")
-                 .to_numpy(dtype=float, na_value=np.nan) for r in ("lng", "lat"))  # type: ignore[return-value]
+    if not isinstance(sheet, pd.DataFrame):
+        numbers, roles = sheet.numbers, sheet.roles
+        if ({"lng", "lat"} <= set(numbers.columns) and len(numbers) == len(frame)
+                and role_map.get("lng") == roles.get("lng") and role_map.get("lat") == roles.get("lat")):
+            return numbers["lng"].to_numpy(dtype=float), numbers["lat"].to_numpy(dtype=float)
+    lng, lat = (pd.to_numeric(frame[role_map[r]].astype("string").str.strip(), errors="coerce")
+                .to_numpy(dtype=float, na_value=np.nan) for r in ("lng", "lat"))
+    return lng, lat
 
 
 def _coordinates(x: np.ndarray, y: np.ndarray, crs: str, reg: Region, boundaries: Any,

@@ -22,6 +22,7 @@ from towncover import settings
 from towncover.errors import TowncoverError
 
 Kind = Literal["renamed", "merged", "split"]
+_KINDS: dict[str, Kind] = {"renamed": "renamed", "merged": "merged", "split": "split"}
 
 _ETHNIC_TAIL = re.compile("(?:" + "|".join(sorted(ETHNIC_GROUPS, key=len, reverse=True)) + ")族$|民族$")
 _TOWN_SUFFIX = re.compile(r"(?:街道办事处|办事处|街道|苏木|镇|乡)$")
@@ -138,7 +139,7 @@ class History:
             return []
         found = self.townships.iloc[rows]
         found = found[found["last_year"] == found["last_year"].max()]  # the latest edition that had the name
-        return [Successor(str(t), float(s), str(k)) for t, s, k in
+        return [Successor(str(t), float(s), _KINDS[str(k)]) for t, s, k in
                 zip(found["township_code"], found["share"], found["kind"], strict=True)]
 
     def village_now(self, county_code: str, old_township_name: str, village_name: str) -> list[VillageNow]:
@@ -185,7 +186,7 @@ class History:
 
     def old_names(self, county_code: str) -> list[str]:
         """Every old township name the table knows in a county (for a matcher's index), sorted."""
-        return sorted({name for county, name in self._by_name if county == county_code})
+        return sorted({str(key[1]) for key in self._by_name if isinstance(key, tuple) and key[0] == county_code})
 
 
 @lru_cache(maxsize=1)
@@ -198,10 +199,9 @@ def load_history() -> History:
         When the tables are missing (run ``python data/build_history.py``).
     """
     folder = settings.DATA_DIR / "history"
-    read = {"dtype": str, "keep_default_na": False}
     try:
-        towns = pd.read_csv(folder / "townships.csv.gz", **read)
-        villages = pd.read_csv(folder / "villages.csv.gz", **read)
+        towns = pd.read_csv(folder / "townships.csv.gz", dtype=str, keep_default_na=False)
+        villages = pd.read_csv(folder / "villages.csv.gz", dtype=str, keep_default_na=False)
     except FileNotFoundError as exc:
         raise TowncoverError(
             f"缺少区划沿革数据文件 {exc.filename};请运行 python data/build_history.py",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import ahocorasick_rs
 
-from geo import notes
+from geo import notes, old_towns
 from geo.gazetteer import Region, load_gazetteer
 from geo.names import (
     AFTER_BARE_STEM,
@@ -58,6 +58,8 @@ class AddressMatch:
         Township codes that tied or disagreed.
     unknown_town : str
         A township-like name in the text that is not a current township (pre-merger).
+    by_history : bool
+        The answer comes from the division history (:mod:`geo.old_towns`).
     """
 
     status: str = "unmatched"
@@ -71,6 +73,7 @@ class AddressMatch:
     note_en: str = ""
     candidates: list[str] = field(default_factory=list)
     unknown_town: str = ""
+    by_history: bool = False
 
     @property
     def note(self) -> str:
@@ -116,8 +119,9 @@ class _Evidence:
     towns_full: list[tuple[str, ...]] = field(default_factory=list)
     towns_short: list[tuple[str, ...]] = field(default_factory=list)
     villages: list[VillageHit] = field(default_factory=list)
-    # Township aliases: (the form as written, ethnic townships it leads, townships it names with 乡/镇 swapped).
-    aliases: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
+    # Township aliases: (the form as written, ethnic townships it leads, townships it names with 乡/镇 swapped,
+    # where it starts).
+    aliases: list[tuple[str, tuple[str, ...], tuple[str, ...], int]] = field(default_factory=list)
     admin_end: int = 0  # where the last province/city/county name ends
     gaps: list[tuple[int, int]] = field(default_factory=list)  # the text between the hits that count
 
@@ -157,7 +161,7 @@ def _read_hits(idx: RegionIndex, text: str) -> _Evidence:
             elif info.shorts:
                 ev.towns_short.append(info.shorts)
             elif info.ethnic or info.swapped:
-                ev.aliases.append((text[start:stop], info.ethnic, info.swapped))
+                ev.aliases.append((text[start:stop], info.ethnic, info.swapped, start))
             if info.villages:
                 ev.villages.append((text[start:end + 1], info.villages, info.shadow))
             ev.first_admin = ev.first_admin or "in"
@@ -201,14 +205,40 @@ def _match_text(idx: RegionIndex, text: str, county_hint: tuple[str, ...] = ()) 
         return _by_township(m, idx, text, ev, scope)
     if ev.aliases and _by_alias(m, idx, text, ev, scope):
         return m
-    unknown = _unknown_town(text, ev.gaps, ev.admin_end)
+    unknown, gap = _unknown_town(text, ev.gaps, ev.admin_end)
     if unknown:
+        old = old_towns.resolve(idx, _counties(idx, scope), text[gap[0]:], gap[1] - gap[0],
+                                *_first_village(ev.villages, scope))
+        if old is not None:
+            return _from_history(m, idx, old)
         return _old_township(m, idx, unknown, ev.villages, scope)
     sets = [(form, _in_scope(codes, scope), _in_scope(shadow, scope)) for form, codes, shadow in ev.villages]
     sets = [s for s in sets if s[1]]
     if sets:
         return _by_village(m, idx, sets)
     return _nothing_placed(m, idx, text, ev, scope)
+
+
+def _counties(idx: RegionIndex, scope: list[str]) -> list[str]:
+    """The counties a text is about: those of its scope, else every county of the region."""
+    return scope or list(idx.county_name)
+
+
+def _first_village(villages: list[VillageHit], scope: list[str]) -> tuple[str, list[str]]:
+    """The first village form named and its codes in scope (the evidence beside an old township name)."""
+    return (villages[0][0], _in_scope(villages[0][1], scope)) if villages else ("", [])
+
+
+def _from_history(m: AddressMatch, idx: RegionIndex, old: old_towns.OldTown) -> AddressMatch:
+    """An old township name the division history answers (:func:`geo.old_towns.resolve`)."""
+    m.unknown_town, m.by_history = old.name, True
+    if old.status == "matched":
+        _set_town(m, idx, old.township_code)
+        if old.village_code:
+            m.village_code, m.village_name = old.village_code, idx.village_name[old.village_code]
+    else:
+        m.status, m.candidates = "ambiguous", list(old.candidates)
+    return m.say(old.note)
 
 
 def _in_scope(codes: tuple[str, ...], scope: list[str]) -> list[str]:
@@ -251,9 +281,10 @@ def _by_township(m: AddressMatch, idx: RegionIndex, text: str, ev: _Evidence, sc
 
 def _by_alias(m: AddressMatch, idx: RegionIndex, text: str, ev: _Evidence, scope: list[str]) -> bool:
     """A township written as a county writes it (the first alias with townships in scope): an ethnic
-    township's leading name places it; a 乡/镇 swap only with a village of it named, else the one
+    township's leading name places it; a 乡/镇 swap the division history knows as an old name is answered
+    by it (:func:`geo.old_towns.resolve`); one it does not, only with a village of it named, else the one
     candidate is reported. Several in scope: a tie. Returns whether the alias decided."""
-    for form, ethnic, swapped in ev.aliases:
+    for form, ethnic, swapped, start in ev.aliases:
         ethnic_in, swapped_in = _in_scope(ethnic, scope), _in_scope(swapped, scope)
         codes = ethnic_in or swapped_in
         if not codes:
@@ -262,6 +293,12 @@ def _by_alias(m: AddressMatch, idx: RegionIndex, text: str, ev: _Evidence, scope
             m.status, m.candidates = "ambiguous", sorted(codes)
             m.say(notes.township_tie(idx.town_name, m.candidates))
             return True
+        if not ethnic_in:
+            old = old_towns.resolve(idx, _counties(idx, scope), text[start:], len(form),
+                                    *_first_village(ev.villages, scope))
+            if old is not None:
+                _from_history(m, idx, old)
+                return True
         code = codes[0]
         if ethnic_in:
             _set_town(m, idx, code)
@@ -463,13 +500,14 @@ def _village_token(idx: RegionIndex, town: str, text: str) -> str:
     return ""
 
 
-def _unknown_town(text: str, gaps: list[tuple[int, int]], admin_end: int) -> str:
-    """A 镇/乡/街道 name right after the county (or at the start) that is not a current township."""
+def _unknown_town(text: str, gaps: list[tuple[int, int]], admin_end: int) -> tuple[str, tuple[int, int]]:
+    """A 镇/乡/街道 name right after the county (or at the start) that is not a current township, and the gap
+    (start, stop) it stands in ("" and (0, 0) when none)."""
     for start, stop in gaps:
         if start == admin_end and stop > start:
             m = TOWN_TOKEN.match(text[start:stop])
-            return m.group(1) if m else ""
-    return ""
+            return (m.group(1), (start, stop)) if m else ("", (0, 0))
+    return "", (0, 0)
 
 
 def parse_address(text: str, region: str | Region, *, name: str | None = None,
@@ -567,6 +605,7 @@ def combine(idx: RegionIndex, first: AddressMatch, other: AddressMatch, texts: l
     common = sorted(set(first.candidates) & theirs)
     if not common or len(common) == len(first.candidates):  # disagreeing, or narrowing nothing
         return None
+    sources = notes.evidence_sources(sources, first.by_history or other.by_history)
     county = common[0][:6] if len({c[:6] for c in common}) == 1 else first.county_code
     m = AddressMatch(method=first.method, county_code=county)
     if len(common) > 1:

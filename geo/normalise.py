@@ -96,7 +96,8 @@ def _translate_joined(text: str, fold_digits: bool = False) -> str:
         run_on[1:] &= digit[:-1]
         mapped[digit] = ord("0")
         mapped = mapped[~run_on]
-    return mapped.tobytes().decode("utf-32-le")
+    folded: str = mapped.tobytes().decode("utf-32-le")
+    return folded
 
 
 _DIGIT_RUN = re.compile(r"[0-9]+")

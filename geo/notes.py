@@ -105,6 +105,53 @@ def village_belongs(town_names: Mapping[str, str], form: str, towns: Sequence[st
                 f"village '{form}' belongs to {', '.join(towns)}: please check")
 
 
+# The notes of the division history (geo.old_towns): each says that the answer was inferred from it.
+HISTORY_SOURCE = Note("据 2017–2023 年统计用区划代码的区划沿革", "from the division history of the NBS editions 2017–2023")
+
+
+def renamed_township(old: str, new: str, code: str) -> Note:
+    """Placed on a township written by the name it had before it was renamed (same unit)."""
+    return Note(f"原名{old},2023 年为{new}({code});{HISTORY_SOURCE.zh}",
+                f"formerly '{old}', {code} in 2023 (renamed; {HISTORY_SOURCE.en})")
+
+
+def merged_township(old: str, new: str, code: str) -> Note:
+    """Placed on the one township that took in every surviving village of an abolished one."""
+    return Note(f"{old}已撤并,其村(社区)均并入{new}({code});{HISTORY_SOURCE.zh}",
+                f"'{old}' was abolished; all its surviving villages went to {code} ({HISTORY_SOURCE.en})")
+
+
+def old_village_now(old: str, village: str, new: str, code: str) -> Note:
+    """Placed by a village of an abolished township (原X乡Y村): the township that holds it in 2023."""
+    return Note(f"{old}已撤并,其{village} 2023 年属于{new}({code});{HISTORY_SOURCE.zh}",
+                f"'{old}' was abolished; its village '{village}' is in {code} in 2023 ({HISTORY_SOURCE.en})")
+
+
+def split_settled(old: str, town_names: Mapping[str, str], codes: Sequence[str], village: str, code: str) -> Note:
+    """Placed where an abolished township was split and the village named lies in one of its successors."""
+    return Note(f"{old}已撤并,分入{listing(town_names, codes)};村名“{village}”属于其中的{town_names[code]}({code});"
+                f"{HISTORY_SOURCE.zh}",
+                f"'{old}' was abolished and split between {', '.join(codes)}; the village '{village}' named lies in "
+                f"{code} ({HISTORY_SOURCE.en})")
+
+
+def split_township(old: str, town_names: Mapping[str, str], codes: Sequence[str], shares: Sequence[float]) -> Note:
+    """An abolished township split between several townships (or old villages in several): not placed."""
+    shown = "、".join(f"{town_names.get(c, c)}({c},{s:.0%})" for c, s in zip(codes, shares, strict=True))
+    return Note(f"{old}已撤并,分入 {len(codes)} 个乡镇:{shown};请核实;{HISTORY_SOURCE.zh}",
+                f"'{old}' was abolished and split between {len(codes)} townships: {', '.join(codes)}; please check "
+                f"({HISTORY_SOURCE.en})")
+
+
+def history_disagrees(old: str, town_names: Mapping[str, str], codes: Sequence[str], village: str,
+                      towns: Sequence[str]) -> Note:
+    """An old township whose successors hold none of the village named beside it: not placed."""
+    return Note(f"{old}据区划沿革并入{listing(town_names, codes)},但村名“{village}”属于{listing(town_names, towns)};"
+                "请核实",
+                f"'{old}' went to {', '.join(codes)} by the division history, but the village '{village}' lies in "
+                f"{', '.join(towns)}: please check")
+
+
 def unique_village(form: str) -> Note:
     """Placed by a village name only one township of the scope has."""
     return Note(f"未给出乡镇,由唯一的村名“{form}”确定", f"no township given; placed by the unique village name '{form}'")
@@ -146,6 +193,12 @@ def evidence_narrowed(sources: Note, town_names: Mapping[str, str], codes: Seque
     """The candidate townships several texts share are still several."""
     return Note(f"{sources.zh}的候选乡镇之交仍有 {len(codes)} 个:{listing(town_names, codes)};请核实",
                 f"the {sources.en} together still leave {len(codes)} townships: {', '.join(codes)}")
+
+
+def evidence_sources(sources: Note, by_history: bool) -> Note:
+    """The texts whose candidate townships were intersected, saying so when the division history gave some."""
+    return Note(f"{sources.zh}(乡镇据区划沿革)", f"{sources.en} (townships from the division history)") if by_history \
+        else sources
 
 
 ADDRESS_AND_NAME = Note("地址与名称", "address and name")

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 import numpy as np
@@ -117,7 +117,8 @@ class _Entries(NamedTuple):
     code: np.ndarray  # division code (object)
 
 
-def _entries(keys: Sequence[str], kind: int | Sequence[int], codes: Sequence[str]) -> _Entries:
+def _entries(keys: Sequence[str] | np.ndarray, kind: int | Sequence[int],
+             codes: Sequence[str] | np.ndarray) -> _Entries:
     """Entries for the keys long enough to be indexed (two characters or more).
 
     Parameters
@@ -189,7 +190,8 @@ def region_index(code: str) -> RegionIndex:
     # Ancestors (province, city) and, for a province region, its cities: they name no township.
     admin = [(scope[:n], gaz.name_of(scope[:n])) for n in (2, 4) if n < len(scope) or n == len(scope) < 6]
     if len(scope) == 2:
-        admin += gaz.cities.loc[gaz.cities["code"].str.startswith(scope), ["code", "name"]].to_numpy().tolist()
+        cities = gaz.cities.loc[gaz.cities["code"].str.startswith(scope)]
+        admin += list(zip(cities["code"].tolist(), cities["name"].tolist(), strict=True))
     ancestor = _ancestor_entries(admin)
     county_name = dict(zip(counties["code"].tolist(), counties["name"].tolist(), strict=True))
     county = _entries(normalise_many(list(county_name.values())), EntryKind.COUNTY, list(county_name))
@@ -332,7 +334,8 @@ def _village_entries(villages: pd.DataFrame
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """``range(start, start + length)`` for each start and length, one after another."""
     ends = np.cumsum(lengths)
-    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths - starts, lengths)
+    out: np.ndarray = np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - lengths - starts, lengths)
+    return out
 
 
 def _foreign_entries(gaz: Gazetteer, scope: str, taken: set[str]) -> _Entries:
@@ -402,8 +405,8 @@ def _compile_keys(entries: _Entries) -> tuple[list[str], list[Key]]:
     starts = np.flatnonzero(np.diff(key_id[rows], prepend=-1))
     bounds = list(zip(starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True))
     kinds, several = kind[rows].tolist(), codes[code_id[rows]].tolist()
-    meanings: list[tuple] = [tuple(sorted(several[start:stop])) for start, stop in bounds]
-    mixed: dict[tuple[tuple[int, str], ...], None] = {}
+    meanings: list[tuple[Any, ...]] = [tuple(sorted(several[start:stop])) for start, stop in bounds]
+    mixed: dict[tuple[Any, ...], None] = {}
     for i in np.flatnonzero(np.add.reduceat(kind[rows] != EntryKind.VILLAGE, starts) if len(rows) else []).tolist():
         start, stop = bounds[i]
         meanings[i] = tuple(zip(kinds[start:stop], several[start:stop], strict=True))
@@ -416,7 +419,7 @@ def _compile_keys(entries: _Entries) -> tuple[list[str], list[Key]]:
     return patterns.tolist(), keys.tolist()
 
 
-def _many_keys(n: int, **columns: Iterable) -> list[Key]:
+def _many_keys(n: int, **columns: Iterable[object]) -> list[Key]:
     """``n`` keys, given the values of some fields (the others take their default).
 
     Parameters
@@ -437,7 +440,7 @@ def _many_keys(n: int, **columns: Iterable) -> list[Key]:
 
 # A key of one entry, by the entry's kind: its category, the field that holds the code, and its check
 # (EntryKind.ANCESTOR, EntryKind.SHADOW: Key(Category.ANCESTOR)). What _compile_key answers, without the set work.
-_ONE_ENTRY = {
+_ONE_ENTRY: dict[int, tuple[Category, str, Check]] = {
     EntryKind.COUNTY: (Category.COUNTY, "counties", Check.NONE),
     EntryKind.COUNTY_SHORT: (Category.COUNTY, "counties", Check.SHORT_NAME),
     EntryKind.FOREIGN: (Category.FOREIGN, "foreign", Check.NONE),

@@ -34,6 +34,7 @@ import shapely
 from geo import mapelements as _el
 from geo.basemap import Basemap, background_outlines, mbtiles_tiles, resolve_basemap
 from geo.mapassets import localise_assets, standalone_html
+from towncover.files import is_missing
 from towncover.vocabulary import MATCH_STATUSES, category_colour
 from towncover.vocabulary import label as vocabulary_label
 
@@ -103,17 +104,9 @@ def escape_text(value: object) -> str:
         braces too: branca compiles every rendered macro's output as a Jinja template once more, so a
         name holding ``{{ ... }}`` or ``{#`` would otherwise run (or break) on the server.
     """
-    if value is None or (not isinstance(value, str) and _missing(value)):
+    if is_missing(value):
         return ""
     return html.escape(str(value), quote=True).translate(_HTML_EXTRA)
-
-
-def _missing(value: object) -> bool:
-    """True for a missing scalar (NaN, NaT, pd.NA); a list or array is never missing here."""
-    try:
-        return bool(pd.isna(value))  # type: ignore[call-overload]  # any object: pandas answers per scalar
-    except (TypeError, ValueError):  # an array's truth value is ambiguous: not a missing scalar
-        return False
 
 
 def _escape_series(values: pd.Series) -> list[str]:

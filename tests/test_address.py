@@ -79,9 +79,9 @@ def test_short_name_that_is_also_a_village_is_ambiguous() -> None:
 
 
 def test_pre_merger_names_not_mapped() -> None:
-    m = parse_address("安岳县石桥铺镇", ANYUE)  # 石桥街道 exists; 石桥铺镇 does not
-    assert (m.status, m.township_code, m.unknown_town) == ("unmatched", "", "石桥铺镇")
-    assert m.note_zh == "乡镇名“石桥铺镇”不在 2023 年区划中(可能已撤并)"
+    m = parse_address("安岳县白塔镇", ANYUE)  # no 白塔镇 in 安岳县, now or in the division history since 2017
+    assert (m.status, m.township_code, m.unknown_town) == ("unmatched", "", "白塔镇")
+    assert m.note_zh == "乡镇名“白塔镇”不在 2023 年区划中(可能已撤并)"
     m = parse_address("安岳县石羊乡8组", ANYUE)  # 石羊镇 exists, 石羊乡 does not: the one candidate, not placed
     assert (m.status, m.township_code, m.candidates) == ("ambiguous", "", [SHIYANG])
 

@@ -20,7 +20,7 @@ def _frame(**cols: list[str]) -> pd.DataFrame:
 
 
 def test_every_row_once_in_order_with_original_columns() -> None:
-    addresses = ["安岳县石羊镇山林村", "", "四川省资阳市乐至县童家镇", "安岳县石桥铺镇", "安岳县岳阳镇", "安岳县石羊镇山林村"]
+    addresses = ["安岳县石羊镇山林村", "", "四川省资阳市乐至县童家镇", "安岳县白塔镇", "安岳县岳阳镇", "安岳县石羊镇山林村"]
     names = ["甲", "安岳县石羊敬老院", "乙", "丙", "丁", "戊"]
     frame = _frame(机构名称=names, 地址=addresses, 备注=[f"r{i}" for i in range(6)])
     out = geocode(frame, ANYUE, roles={"name": "机构名称", "address": "地址"})
@@ -33,7 +33,7 @@ def test_every_row_once_in_order_with_original_columns() -> None:
     assert out["township_code"].tolist() == [SHIYANG, SHIYANG, "", "", YUEYANG, SHIYANG]
     assert out["village_code"].tolist() == [SHANLIN, "", "", "", "", SHANLIN]
     assert out["township_name"].tolist()[:2] == ["石羊镇", "石羊镇"]
-    assert "石桥铺镇" in out.loc[3, "match_note"]
+    assert "白塔镇" in out.loc[3, "match_note"]
     assert np.isnan(out["lng_wgs84"]).all()
 
 
@@ -93,9 +93,9 @@ def test_township_column_and_address_disagree_is_ambiguous() -> None:
 
 
 def test_township_column_old_name_alone_is_unmatched() -> None:
-    out = geocode(_frame(乡镇=["石桥铺镇"]), ANYUE, roles={"township": "乡镇"})
+    out = geocode(_frame(乡镇=["白塔镇"]), ANYUE, roles={"township": "乡镇"})
     assert (out.loc[0, "match_status"], out.loc[0, "township_code"]) == ("unmatched", "")
-    assert out.loc[0, "match_note"].startswith("乡镇名“石桥铺镇”不在 2023 年区划中(可能已撤并)")
+    assert out.loc[0, "match_note"].startswith("乡镇名“白塔镇”不在 2023 年区划中(可能已撤并)")
 
 
 def test_rejected_rows_kept_in_file_order() -> None:

@@ -57,3 +57,15 @@ def test_cells_are_built_only_when_a_map_or_radius_asks_for_them(monkeypatch):
     assert built == [] and analysis.schematic
     assert analysis.units is not None and set(analysis.units["code"]) >= {"321202100"} and built == ["321202"]
     assert analysis.units is analysis.units and built == ["321202"]  # built once
+
+
+def test_a_sheet_whose_every_row_is_rejected_keeps_its_numbers_columns(tmp_path):
+    """Every row rejected (a 合计 row only): the loader's numbers and statuses join no row, and nothing fails."""
+    from facilities.pipeline import analyse
+
+    path = tmp_path / "only_total.csv"
+    path.write_text("机构名称,地址,床位数,运营状态\n,合计,120,\n", encoding="utf-8")
+    placed = analyse(path, "360124", with_plan=False).placed
+    assert placed["match_status"].tolist() == ["rejected"]
+    assert placed["beds"].isna().tolist() == [True]
+    assert placed["operating_status"].tolist() == [""]

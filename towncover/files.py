@@ -37,7 +37,7 @@ from towncover.errors import TowncoverError
 #: The safe YAML loader, libyaml's C one when present (a module attribute only then): 5–10× faster.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-__all__ = ["FORMULA_START", "atomic_write", "neutralise_cells", "neutralise_text", "output_path", "restore_cells",
+__all__ = ["FORMULA_START", "atomic_write", "is_missing", "neutralise_cells", "neutralise_text", "output_path", "restore_cells",
            "xlsx_safe"]
 
 #: First characters that make a spreadsheet read a cell as a formula (ASCII and full-width forms).
@@ -161,6 +161,15 @@ def _cannot_write(target: Path, exc: OSError) -> TowncoverError:
 # ------------------------------------------------------------------------------------------------
 
 
+def is_missing(value: object) -> bool:
+    """True for an empty cell's value: None, NaN, NaT or ``pd.NA`` (a list or an array is not missing)."""
+    if value is None:
+        return True
+    if isinstance(value, str | list | tuple | dict | set | np.ndarray):
+        return False
+    return bool(pd.isna(value))  # type: ignore[call-overload]  # a scalar of any type; the stubs list some
+
+
 def neutralise_text(value: object) -> object:
     """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula."""
     if isinstance(value, str) and _FORMULA_RE.match(value):
@@ -187,14 +196,14 @@ def neutralise_cells(frame: pd.DataFrame) -> pd.DataFrame:
         col = out.iloc[:, position]
         if not (pd.api.types.is_string_dtype(col.dtype) or col.dtype == object):
             continue
-        hit = col.astype("string").str.match(_FORMULA_RE.pattern)
-        hit = hit.astype("boolean").fillna(False).to_numpy(dtype=bool)
+        matched = col.astype("string").str.match(_FORMULA_RE.pattern)
+        hit = matched.astype("boolean").fillna(False).to_numpy(dtype=bool)
         if col.dtype == object:  # only real text in a mixed column
             hit &= np.fromiter((isinstance(v, str) for v in col.to_numpy()), dtype=bool, count=len(col))
         if hit.any():
             values = col.astype(object).to_numpy(copy=True)
             values[hit] = np.array(["'" + v for v in values[hit]], dtype=object)
-            out.isetitem(position, pd.Series(values, index=col.index, dtype=col.dtype))
+            out.isetitem(position, pd.Series(values, index=col.index, dtype=col.dtype).array)
     out.columns = [neutralise_text(c) for c in out.columns]
     return out
 
@@ -224,9 +233,9 @@ def _remove_in_text(frame: pd.DataFrame, pattern: re.Pattern[str]) -> pd.DataFra
     for position in range(out.shape[1]):
         col = out.iloc[:, position]
         if isinstance(col.dtype, pd.StringDtype):
-            out.isetitem(position, col.str.replace(pattern, "", regex=True))
+            out.isetitem(position, col.str.replace(pattern, "", regex=True).array)
         elif col.dtype == object:
-            out.isetitem(position, col.map(lambda v: pattern.sub("", v) if isinstance(v, str) else v))
+            out.isetitem(position, col.map(lambda v: pattern.sub("", v) if isinstance(v, str) else v).to_numpy())
     return out
 
 
