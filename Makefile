@@ -36,7 +36,7 @@ browser:
 	fi
 
 app: $(STAMP) fonts
-	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	$(BIN)/towncover app --port $(PORT)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -q

@@ -210,3 +210,13 @@ def test_o_onto_an_input_is_refused_for_every_command(sheet, tmp_path, capsys):
         assert main(argv) == 2
         assert "输入文件" in _one_line_error(capsys)
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_the_app_server_preloads_what_app_py_imports():
+    """towncover.serve reads app.py's imports (never a second list): the library and the map stack."""
+    from towncover import settings
+    from towncover.serve import script_imports
+
+    names = script_imports(settings.APP_PATH)
+    assert {"facilities.pipeline", "geo.webmap", "geopandas", "streamlit", "streamlit_folium"} <= set(names)
+    assert "__future__" not in names and len(names) == len(set(names))

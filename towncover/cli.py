@@ -191,9 +191,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    command = [sys.executable, "-m", "streamlit", "run", str(settings.APP_PATH), "--server.port", str(args.port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.enableStaticServing", "true", "--server.maxUploadSize", str(settings.MAX_UPLOAD_MB)]
+    command = [sys.executable, "-m", "towncover.serve", "--server.port", str(args.port),
+               "--server.maxUploadSize", str(settings.MAX_UPLOAD_MB)]
     return subprocess.call(command)
 
 

@@ -186,16 +186,16 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(root: Path, log_path: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """``streamlit run app.py`` from ``root`` on a free localhost port; yields its URL once healthy.
+    """The app as ``make app`` serves it (``python -m towncover.serve``, run from ``root``) on a free
+    localhost port; yields its URL once healthy.
 
     Its output goes to ``log_path``; ``env`` adds variables (``TOWNCOVER_REGION``). Stopped on exit.
     """
     port = free_port()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.enableStaticServing", "true",
-             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+            [sys.executable, "-m", "towncover.serve", "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none"],
             cwd=root, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         try:
