@@ -36,6 +36,7 @@ Usage: ``python -m bench.browser_felt`` (also run by ``make bench``); ``--runs N
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -199,8 +200,12 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def run(runs: int = 3, out: Path | None = None) -> dict[str, Any]:
-    """Time every step ``runs`` times (a fresh server each run); print and write the summary."""
+def run(runs: int = 3, out: Path | None = None, browser: Any = None) -> dict[str, Any]:
+    """Time every step ``runs`` times (a fresh server each run); print and write the summary.
+
+    ``browser``: a Playwright browser already running in this process (the browser tests' own: Playwright's
+    sync API cannot be started twice in one thread); else one is launched here.
+    """
     from playwright.sync_api import sync_playwright
 
     from bench.national import machine
@@ -213,14 +218,16 @@ def run(runs: int = 3, out: Path | None = None) -> dict[str, Any]:
     load_before = _load()
     times: dict[str, list[float]] = {step: [] for step in STEPS}
     script: dict[str, list[float]] = {step: [] for step in STEPS}
-    with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with tempfile.TemporaryDirectory() as folder, contextlib.ExitStack() as stack:
+        if browser is None:
+            playwright = stack.enter_context(sync_playwright())
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            stack.callback(browser.close)
         for i in range(runs):
             for step, (seconds, server) in one_run(browser, correction, Path(folder) / f"streamlit_{i}.log").items():
                 times[step].append(seconds)
                 if server is not None:
                     script[step].append(server)
-        browser.close()
     result = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
               "load_before": load_before, "load_after": _load(), "runs": runs, "region": REGION_NAME,
               "correction": {"row": correction.row, "town": correction.town},
