@@ -36,6 +36,7 @@ from facilities import review, session, views
 from facilities.i18n import text
 from facilities.layers import build_layers, facility_points, labelled, rows_table, write_layers
 from facilities.pipeline import Analysis, analyse
+from facilities.plan_template import is_template
 from geo import boundaries as _boundaries
 from geo import export as _export
 from geo import webmap
@@ -470,6 +471,7 @@ def tab_overview(page: Page) -> None:
         st.caption(plain(en if LANG == "en" else zh))
     coverage_metrics(page)
     st.subheader(T("targets_header"))
+    template_warning(page)
     ev = page.evaluation
     if ev is None or ev.table.empty:
         st.info(T("no_plan"))
@@ -604,7 +606,14 @@ def _editor_columns() -> dict[str, Any]:
     }
 
 
+def template_warning(page: Page) -> None:
+    """Say so wherever a template's targets are shown: they are no bureau's plan (a wrong plan is worse than none)."""
+    if page.plan is not None and is_template(page.plan):
+        st.warning(plain(T("template_plan", region=page.region.name)))
+
+
 def tab_targets(page: Page) -> None:
+    template_warning(page)
     st.caption(T("targets_edit"))
     plans = st.session_state.setdefault("plans", {})
     version = st.session_state.get(f"plan_version:{page.inputs.scope}", 0)

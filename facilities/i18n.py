@@ -58,6 +58,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "coverage_rate": ("覆盖率(%)", "Coverage rate (%)"),
     "unplaced_rows": ("未定位行(行)", "Unplaced rows (rows)"),
     "targets_header": ("规划指标完成情况", "Plan targets"),
+    "template_plan": ("这些指标是模板(内置规划共有的指标,取中位数),不是{region}的规划;请在“规划指标”页改成本地规划的指标。",
+                      "These targets are a template (those the shipped plans share, at their median), not {region}'s "
+                      "plan: change them to the local plan's on the Targets tab."),
     "no_plan": ("本区域没有录入规划指标;可在“规划指标”页添加自定义指标。",
                 "No plan targets for this region: add custom targets on the Targets tab."),
     "measured": ("现状", "Measured"),
