@@ -335,11 +335,12 @@ def build_page(inputs: Inputs) -> Page:
     key = (inputs.scope, inputs.crs, _digest(inputs.bnd_bytes), corr_key)
     population, planned, extra_key = _extras(inputs)
     plan = st.session_state.setdefault("plans", {}).get(inputs.scope, analysis.plan)
+    plan_key = _plan_key(plan)  # once per run: it digests the whole plan table
 
     def judge() -> _evaluation.Evaluation | None:
         if plan is None:
             return None
-        return _evaluate(key, _plan_key(plan), extra_key, analysis, plan, population, planned)
+        return _evaluate(key, plan_key, extra_key, analysis, plan, population, planned)
 
     listed = session.category_counts(analysis).index.tolist()
     view = _evaluation.default_view(analysis.placed, plan)
@@ -351,9 +352,9 @@ def build_page(inputs: Inputs) -> Page:
                    view.level if category == view.category else session.default_level(plan, category), lambda lv: LEVELS[lv][LANG == "en"])
     map_value = choose(box, "radio", "map_value", T("map_value"), ["covered", "n_facilities"], "covered",
                        lambda v: T("by_covered") if v == "covered" else T("by_count"))
-    result = _measure(key, _plan_key(plan), category, level, analysis, plan)
+    result = _measure(key, plan_key, category, level, analysis, plan)
     if analysis.units is not None:
-        shown = _shown(key, _plan_key(plan), category, level, analysis, result)
+        shown = _shown(key, plan_key, category, level, analysis, result)
         map_units, points = shown["townships"], shown["facilities"]
     else:
         map_units, points = None, facility_points(analysis)
